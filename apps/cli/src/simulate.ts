@@ -1,0 +1,134 @@
+// Headless simulation: an aggregator (in-process, or one at --url) and N Node devices that join it
+// over real Socket.IO on loopback, each with a seeded heterogeneous profile whose uplink rate its
+// uploads are paced at, so the aggregator measures the simulated link from real transfers.
+import { SingleBar, Presets } from 'cli-progress';
+import { pino } from 'pino';
+import type { RoundSummary } from '@fedbit/core';
+import { DeviceRuntime, generateProfiles, simulatedTelemetry, type DeviceProfile } from '@fedbit/client';
+import { diskData } from '@fedbit/client/node';
+import { resolveRunConfig, startServer, type RunConfigInput, type RunningServer } from '@fedbit/server';
+
+export interface SimulationOptions {
+  devices: number;
+  rounds: number;
+  seed: number;
+  /** Run config fields (a config file's content) that the flags above do not set. */
+  config?: RunConfigInput;
+  profiles?: DeviceProfile[];
+  /** Join this aggregator instead of starting one. */
+  url?: string;
+  joinCode?: string;
+  runDir?: string;
+  /** Pace uploads at each profile's uplink rate (default on). */
+  shaping?: boolean;
+  progress?: boolean;
+  logLevel?: string;
+  onRound?: (summary: RoundSummary) => void;
+}
+
+export interface SimulationResult {
+  runDir: string | null;
+  summaries: RoundSummary[];
+  profiles: DeviceProfile[];
+  wallS: number;
+  paramCount: number | null;
+}
+
+export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
+  const started = Date.now();
+  const profiles = options.profiles ?? generateProfiles(options.devices, options.seed);
+  if (profiles.length < options.devices) throw new Error(`--profiles has ${profiles.length} devices; --devices asks for ${options.devices}`);
+  let server: RunningServer | null = null;
+  let url = options.url;
+  let joinCode = options.joinCode;
+  if (!url) {
+    const config = resolveRunConfig(
+      {
+        devicesPerRound: options.devices,
+        minDevices: options.devices,
+        quorum: Math.max(1, Math.ceil(options.devices / 2)),
+        ...options.config,
+        rounds: options.rounds,
+        seed: options.seed,
+        dataset: { shards: options.devices, ...options.config?.dataset },
+      },
+      'simulation config',
+    );
+    server = await startServer({
+      port: 0,
+      config,
+      runDir: options.runDir,
+      webRoot: null,
+      logger: pino({ level: options.logLevel ?? 'warn' }),
+      rateLimit: { perSecond: 200, burst: 400, disconnectAfterStrikes: 10_000 },
+    });
+    url = server.url;
+    joinCode = server.joinCode;
+  }
+  if (!joinCode) throw new Error('--join-code is required with --url');
+
+  const summaries: RoundSummary[] = [];
+  const bar = options.progress
+    ? new SingleBar({ format: 'round {round}/{rounds} |{bar}| {value}/{total} updates | loss {loss} | {status}', hideCursor: true }, Presets.shades_classic)
+    : null;
+  let barRound = 0;
+  let uploads = 0;
+
+  const runtimes = profiles.slice(0, options.devices).map(
+    (profile) =>
+      new DeviceRuntime({
+        url: url!,
+        joinCode: joinCode!,
+        name: profile.name,
+        platform: 'node',
+        telemetry: simulatedTelemetry(profile),
+        data: diskData(),
+        backend: 'wasm',
+        shapeUplinkBps: options.shaping === false ? undefined : profile.uplinkBps,
+        telemetryIntervalMs: 5000,
+      }),
+  );
+
+  const finished = new Promise<void>((resolve, reject) => {
+    runtimes.forEach((runtime, index) => {
+      void (async () => {
+        for await (const event of runtime.events) {
+          if (event.type === 'error' && event.code === 'bad-join-code') reject(new Error(event.message));
+          if (event.type === 'task' && bar) {
+            if (event.round !== barRound) {
+              barRound = event.round;
+              uploads = 0;
+              bar.start(options.devices, 0, { round: event.round, rounds: options.rounds, loss: '-', status: 'training' });
+            }
+          }
+          if (event.type === 'uploaded' && event.accepted && bar) bar.update(++uploads, { loss: 'training' });
+          // Every device hears each summary; the first device's copy is the one recorded.
+          if (event.type === 'summary' && index === 0) {
+            summaries.push(event.summary);
+            bar?.update(event.summary.accepted, { loss: event.summary.loss?.toFixed(4) ?? '-', status: `committed in ${event.summary.wallS.toFixed(1)} s` });
+            bar?.stop();
+            options.onRound?.(event.summary);
+            if (event.summary.round >= options.rounds) resolve();
+          }
+        }
+      })();
+    });
+  });
+
+  try {
+    await Promise.all(runtimes.map((r) => r.start()));
+    await finished;
+  } finally {
+    bar?.stop();
+    for (const runtime of runtimes) runtime.stop();
+    await Promise.all(runtimes.map((r) => r.done()));
+    await server?.close();
+  }
+  return {
+    runDir: server?.runDir ?? null,
+    summaries,
+    profiles: profiles.slice(0, options.devices),
+    wallS: (Date.now() - started) / 1000,
+    paramCount: server?.host.paramCount ?? null,
+  };
+}

@@ -1,0 +1,64 @@
+// Seeded heterogeneous device profiles for headless simulation: a mix of phones, laptops and
+// desktops with different batteries, charging states, uplink rates and transmit powers. The same
+// seed gives the same fleet, so every policy in an experiment meets the same devices.
+import { z } from 'zod';
+import type { DeviceProfile } from './telemetry';
+
+/** mulberry32: small, fast, good enough to draw a fleet. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const logUniform = (r: () => number, lo: number, hi: number) => Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo)));
+
+export function generateProfiles(count: number, seed: number): DeviceProfile[] {
+  const r = rng(seed * 2654435761 + 17);
+  const profiles: DeviceProfile[] = [];
+  for (let i = 0; i < count; i++) {
+    const u = r();
+    const deviceClass = u < 0.6 ? 'phone' : u < 0.9 ? 'laptop' : 'desktop';
+    const charging = deviceClass === 'desktop' ? null : r() < 0.35;
+    const battery = deviceClass === 'desktop' ? null : Math.round((0.08 + 0.92 * r()) * 100) / 100;
+    const p = r();
+    const preference = p < 0.25 ? 'save-battery' : p < 0.8 ? 'balanced' : 'best-quality';
+    // Uplink rates: cellular phones 1-20 Mbit/s, laptops on Wi-Fi 5-50, desktops 20-100.
+    const [lo, hi] = deviceClass === 'phone' ? [1e6, 20e6] : deviceClass === 'laptop' ? [5e6, 50e6] : [20e6, 100e6];
+    const uplinkBps = Math.round(logUniform(r, lo, hi));
+    // 3GPP power class 3 (23 dBm) for phones; Wi-Fi radios of laptops and desktops about 20 dBm.
+    const transmitPowerW = deviceClass === 'phone' ? 0.2 : 0.1;
+    profiles.push({
+      name: `${deviceClass}-${String(i + 1).padStart(2, '0')}`,
+      deviceClass,
+      battery,
+      charging,
+      preference,
+      uplinkBps,
+      transmitPowerW,
+      drainPerRound: deviceClass === 'phone' ? 0.01 : 0.005,
+    });
+  }
+  return profiles;
+}
+
+export const DeviceProfileSchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    deviceClass: z.enum(['phone', 'laptop', 'desktop']),
+    battery: z.number().min(0).max(1).nullable(),
+    charging: z.boolean().nullable(),
+    preference: z.enum(['save-battery', 'balanced', 'best-quality']),
+    uplinkBps: z.number().positive().max(1e11),
+    transmitPowerW: z.number().positive().max(10),
+    macsPerSecond: z.number().positive().optional(),
+    drainPerRound: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const DeviceProfilesSchema = z.array(DeviceProfileSchema).min(1);

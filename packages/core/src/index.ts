@@ -1,0 +1,6 @@
+export * from './bits';
+export * from './quant';
+export * from './energy';
+export * from './policy';
+export * from './aggregate';
+export * from './protocol';

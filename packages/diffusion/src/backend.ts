@@ -1,0 +1,97 @@
+// Picks the fastest tfjs backend this runtime has: webgpu, then webgl, then wasm, then cpu.
+// tf.setBackend returns false (it does not throw) when a backend cannot start, so every result
+// is checked. The webgpu and webgl backends are imported only where they can work, so Node never
+// loads them and a browser bundle can split them out.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { ensureGradients } from './gradients';
+import { gpu, isNode } from './runtime';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  backend: string;
+  adapter?: { vendor: string; architecture: string; description?: string };
+}
+
+export interface BackendOptions {
+  /** Where the browser fetches tfjs-backend-wasm's .wasm files (a folder URL ending in '/'). Not needed in Node. */
+  wasmPath?: string;
+}
+
+function hasDocument(): boolean {
+  return typeof (globalThis as { document?: unknown }).document !== 'undefined' || typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined';
+}
+
+async function trySet(name: BackendName, options: BackendOptions): Promise<boolean> {
+  try {
+    switch (name) {
+      case 'webgpu':
+        if (!gpu()) return false;
+        await import('@tensorflow/tfjs-backend-webgpu');
+        break;
+      case 'webgl':
+        if (isNode() || !hasDocument()) return false;
+        await import('@tensorflow/tfjs-backend-webgl');
+        break;
+      case 'wasm': {
+        const wasm = await import('@tensorflow/tfjs-backend-wasm');
+        if (options.wasmPath && !isNode()) wasm.setWasmPaths(options.wasmPath);
+        break;
+      }
+      case 'cpu':
+        break;
+      default: {
+        const never: never = name;
+        throw new Error(`unknown backend ${String(never)}`);
+      }
+    }
+    if (tf.findBackendFactory(name) === null) return false;
+    const ok = await tf.setBackend(name);
+    if (!ok) return false;
+    await tf.ready();
+    return tf.getBackend() === name;
+  } catch {
+    return false;
+  }
+}
+
+async function adapterInfo(): Promise<BackendInfo['adapter']> {
+  try {
+    const adapter = await gpu()?.requestAdapter();
+    if (!adapter) return undefined;
+    const info = adapter.info ?? (await adapter.requestAdapterInfo?.());
+    if (!info) return undefined;
+    return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', ...(info.description ? { description: info.description } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a backend. With `prefer`, only that one is tried and a failure throws; without it,
+ * webgpu -> webgl -> wasm -> cpu in a browser and wasm -> cpu in Node.
+ */
+export async function initBackend(prefer?: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
+  await ensureGradients();
+  const order: BackendName[] = prefer ? [prefer] : isNode() ? ['wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+  for (const name of order) {
+    if (await trySet(name, options)) {
+      const info: BackendInfo = { backend: name };
+      if (name === 'webgpu') {
+        const adapter = await adapterInfo();
+        if (adapter) info.adapter = adapter;
+      }
+      return info;
+    }
+  }
+  if (prefer) {
+    throw new Error(
+      `the tfjs backend '${prefer}' could not start here` +
+        (prefer === 'webgpu' ? ' (WebGPU needs a secure context: https or http://localhost)' : '') +
+        (prefer === 'wasm' && !isNode() ? ' (check that wasmPath points at the served tfjs-backend-wasm*.wasm files)' : '') +
+        `; call initBackend() without a preference to fall back automatically`,
+    );
+  }
+  throw new Error('no tfjs backend could start (tried webgpu, webgl, wasm, cpu)');
+}

@@ -1,0 +1,138 @@
+// A run's configuration: validated with zod wherever it comes from (a config file, the admin API,
+// CLI flags), resolved with defaults and written whole into the run directory.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ALL_BITS, BitsSchema, EnergyConstantsSchema, PolicySpecSchema, describeZodError } from '@fedbit/core';
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const RunConfigSchema = z
+  .object({
+    runId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, _ or -, up to 64')
+      .optional(),
+    seed: int(0, 2 ** 31 - 1).default(1),
+    dataset: z
+      .object({
+        name: z.enum(['mnist', 'emoji']).default('mnist'),
+        /** Side of the square images devices train on (MNIST is resized from 28). */
+        imageSize: int(8, 64).default(16),
+        partition: z.enum(['iid', 'dirichlet', 'vendor']).default('iid'),
+        /** Dirichlet concentration over labels; smaller is more skewed. */
+        alpha: z.number().positive().max(1000).default(0.5),
+        /** Shards the training split is cut into; joining devices take them in turn. */
+        shards: int(1, 10_000).default(10),
+      })
+      .strict()
+      .prefault({}),
+    model: z
+      .object({
+        size: z.enum(['tiny', 'default']).default('tiny'),
+        classConditional: z.boolean().default(false),
+        schedule: z
+          .object({ kind: z.enum(['linear', 'cosine']).default('cosine'), steps: int(10, 4000).default(200) })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    rounds: int(1, 100_000).default(20),
+    devicesPerRound: int(1, 10_000).default(10),
+    /** Devices that must be connected before the first round starts. */
+    minDevices: int(1, 10_000).default(1),
+    /** Updates that must arrive before the deadline for the round to be committed. */
+    quorum: int(1, 10_000).default(1),
+    deadlineS: z.number().positive().max(86_400).default(120),
+    localSteps: int(1, 100_000).default(10),
+    batchSize: int(1, 1024).default(8),
+    learningRate: z.number().positive().max(1).default(2e-3),
+    policy: PolicySpecSchema.default({ kind: 'on-demand' } as z.input<typeof PolicySpecSchema>),
+    allowedBits: z.array(BitsSchema).min(1).default([...ALL_BITS]),
+    /** Quantization-aware local training at the assigned precision, never below minTrainBits. */
+    qat: z
+      .object({ enabled: z.boolean().default(true), minTrainBits: BitsSchema.default(8) })
+      .strict()
+      .prefault({}),
+    codec: z
+      .object({ blockSize: int(8, 65_536).default(256), errorFeedback: z.boolean().default(true) })
+      .strict()
+      .prefault({}),
+    /** Precision of the global model sent down: 32 is lossless, so every device starts from the same weights. */
+    downlinkBits: z.union([z.literal(16), z.literal(32)]).default(32),
+    /** Overrides of the energy model's constants (packages/core/src/energy). */
+    energy: EnergyConstantsSchema.partial().default({}),
+    allowLowBattery: z.boolean().default(false),
+    lowBatteryThreshold: z.number().min(0).max(1).default(0.2),
+    /** Clip each update to this L2 norm before it is added; null = off. */
+    clipNorm: z.number().positive().nullable().default(null),
+    eval: z
+      .object({
+        /** Evaluate FID-MNIST every N rounds (and after the last); 0 = only after the last. */
+        every: int(0, 100_000).default(0),
+        samples: int(8, 10_000).default(64),
+        sampler: z.enum(['ddim', 'ddpm']).default('ddim'),
+        steps: int(2, 4000).default(20),
+      })
+      .strict()
+      .prefault({}),
+    /** Start rounds as soon as minDevices are connected; otherwise wait for the admin's start. */
+    autoStart: z.boolean().default(true),
+  })
+  .strict();
+
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+export type RunConfig = z.output<typeof RunConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a run config; the error names the field, what was wrong and what was expected. */
+export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
+  const parsed = RunConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const { field, reason } = describeZodError(parsed.error);
+    throw new ConfigError(`${source}: ${reason}`, field);
+  }
+  const config = parsed.data;
+  if (config.quorum > config.devicesPerRound) {
+    throw new ConfigError(`${source}: quorum (${config.quorum}) must be at most devicesPerRound (${config.devicesPerRound})`, 'quorum');
+  }
+  return config;
+}
+
+export function loadConfigFile(path: string): RunConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: cannot be read (${(error as Error).message})`, '(file)');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: not valid JSON (${(error as Error).message}); expected a JSON object`, '(file)');
+  }
+  return resolveRunConfig(json, `config file ${path}`);
+}
+
+/** The admin API may change these between rounds. */
+export const ConfigPatchSchema = z
+  .object({
+    rounds: int(1, 100_000).optional(),
+    devicesPerRound: int(1, 10_000).optional(),
+    localSteps: int(1, 100_000).optional(),
+    quorum: int(1, 10_000).optional(),
+    deadlineS: z.number().positive().max(86_400).optional(),
+    policy: PolicySpecSchema.optional(),
+  })
+  .strict();
+export type ConfigPatch = z.infer<typeof ConfigPatchSchema>;

@@ -1,0 +1,114 @@
+// The aggregator's copy of the diffusion model: it creates the initial global weights, counts the
+// multiply-accumulates the energy model needs, exports the TensorFlow.js format, draws the sample
+// grid and measures FID-MNIST. The model runs on tfjs's wasm backend in Node.
+import {
+  createModel,
+  exportTfjs,
+  initBackend,
+  layoutFingerprint,
+  macsPerTrainStep,
+  resolveModelConfig,
+  sample,
+  type ModelConfig,
+  type DiffusionModel,
+} from '@fedbit/diffusion';
+import { evaluateQuality, type QualityReport } from '@fedbit/diffusion/metrics';
+import { encodePng, holdout, imageGrid, loadDataset, partition, toFloatImages, type ImageDataset } from '@fedbit/datasets/node';
+import type { RunConfig } from './config';
+
+export class ModelHost {
+  private model: DiffusionModel | null = null;
+  private reference: Float32Array | null = null;
+  private sampleCache: { round: number; png: Uint8Array } | null = null;
+
+  private constructor(
+    readonly runConfig: RunConfig,
+    readonly modelConfig: ModelConfig,
+    readonly dataset: ImageDataset,
+    readonly shardSizes: number[],
+    private readonly evalIndices: Int32Array,
+  ) {}
+
+  static async create(runConfig: RunConfig): Promise<ModelHost> {
+    await initBackend('wasm');
+    const dataset = await loadDataset(runConfig.dataset.name, { size: runConfig.dataset.imageSize });
+    const split = holdout(dataset, { seed: 0 });
+    const shards = partition(dataset, {
+      kind: runConfig.dataset.partition,
+      devices: runConfig.dataset.shards,
+      alpha: runConfig.dataset.alpha,
+      seed: runConfig.seed,
+      indices: split.train,
+    });
+    const modelConfig = resolveModelConfig(runConfig.model.size, {
+      imageSize: dataset.width,
+      channels: dataset.channels,
+      numClasses: runConfig.model.classConditional ? (dataset.classNames?.length ?? 10) : undefined,
+    });
+    return new ModelHost(runConfig, modelConfig, dataset, shards.map((s) => s.length), split.eval);
+  }
+
+  private get net(): DiffusionModel {
+    this.model ??= createModel(this.modelConfig, this.runConfig.seed);
+    return this.model;
+  }
+
+  get paramCount(): number {
+    return this.net.paramCount;
+  }
+  get fingerprint(): string {
+    return layoutFingerprint(this.net.layout);
+  }
+  /** MACs of one device's local training in a round. */
+  get macsPerRound(): number {
+    return macsPerTrainStep(this.modelConfig, this.runConfig.batchSize) * this.runConfig.localSteps;
+  }
+
+  initialWeights(): Float32Array {
+    return this.net.getWeights();
+  }
+
+  exportTfjs(weights: Float32Array): { modelJson: object; weightData: ArrayBuffer } {
+    return exportTfjs(this.modelConfig, weights);
+  }
+
+  private async generate(weights: Float32Array, count: number, seed: number): Promise<Float32Array> {
+    this.net.setWeights(weights);
+    const { sampler, steps } = this.runConfig.eval;
+    return sample(this.net, { count, sampler, steps, seed, schedule: this.runConfig.model.schedule });
+  }
+
+  /** A PNG grid of images drawn by the global model, cached per round. */
+  async samplesPng(weights: Float32Array, round: number): Promise<Uint8Array> {
+    if (this.sampleCache?.round === round) return this.sampleCache.png;
+    const count = 16;
+    const images = await this.generate(weights, count, this.runConfig.seed + 7);
+    const { width, channels } = this.dataset;
+    const grid = imageGrid(images, count, width, width, channels, { cols: 4, pad: 2, scale: Math.max(1, Math.round(64 / width)) });
+    const png = encodePng(grid);
+    this.sampleCache = { round, png };
+    return png;
+  }
+
+  /** FID-MNIST and diversity of the global model against the held-out split (MNIST only). */
+  async evaluate(weights: Float32Array): Promise<QualityReport | null> {
+    if (this.runConfig.dataset.name !== 'mnist') return null;
+    const count = this.runConfig.eval.samples;
+    this.reference ??= toFloatImages(this.dataset, this.evalIndices.subarray(0, Math.max(count, 256)));
+    const generated = await this.generate(weights, count, this.runConfig.seed + 11);
+    const size = this.dataset.width;
+    return evaluateQuality({
+      generated,
+      generatedCount: count,
+      reference: this.reference,
+      referenceCount: this.reference.length / (size * size),
+      size,
+      channels: 1,
+    });
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = null;
+  }
+}

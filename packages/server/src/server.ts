@@ -1,0 +1,155 @@
+// Assembles the aggregator: one HTTP(S) port serving the web app, the JSON API and Socket.IO,
+// a run directory, and the round loop. `startServer` is what `npm start` and the tests call.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { Server as SocketServer } from 'socket.io';
+import { resolveRunConfig, type RunConfig } from './config';
+import { createHttpHandler, readTextIfExists } from './http';
+import { ServerMetrics } from './metrics';
+import { ModelHost } from './model-host';
+import { Coordinator } from './round';
+import { attachSockets } from './sockets';
+import { RunStore } from './store';
+import { lanAddress, selfSignedCertificate } from './tls';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface ServerOptions {
+  /** 0 picks a free port. Default 8080. */
+  port?: number;
+  /** Address to bind. Default 127.0.0.1 over http, 0.0.0.0 over https (phones join over the LAN). */
+  bind?: string;
+  joinCode?: string;
+  adminToken?: string;
+  /** Default ./runs/<run-id>. */
+  runDir?: string;
+  /** Continue the run in this directory from its last completed round. */
+  resume?: string;
+  config?: RunConfig;
+  /** A certificate and key (PEM), or 'self-signed'. Absent: plain http. */
+  tls?: { cert: string; key: string } | 'self-signed';
+  /** Built web app to serve; null serves none. Default dist/web when it exists. */
+  webRoot?: string | null;
+  logger?: Logger;
+  rateLimit?: { perSecond: number; burst: number; disconnectAfterStrikes: number };
+}
+
+export interface RunningServer {
+  url: string;
+  joinUrl: string;
+  dashboardUrl: string;
+  port: number;
+  runDir: string;
+  adminToken: string;
+  adminTokenPath: string;
+  joinCode: string;
+  coordinator: Coordinator;
+  host: ModelHost;
+  io: SocketServer;
+  close(): Promise<void>;
+}
+
+function defaultRunId(): string {
+  return `run-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+}
+
+function secretFile(path: string, given: string | undefined, make: () => string): string {
+  const existing = readTextIfExists(path);
+  const value = given ?? existing ?? make();
+  if (value !== existing) writeFileSync(path, value + '\n', { mode: 0o600 });
+  return value;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const log = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+
+  // The run: a new one, or the one in --resume's directory.
+  let config: RunConfig;
+  let store: RunStore;
+  let checkpoint = null;
+  let runDir: string;
+  if (options.resume) {
+    runDir = resolve(options.resume);
+    const opened = RunStore.open(runDir);
+    config = resolveRunConfig(opened.config, `${runDir}/config.json`);
+    store = opened.store;
+    checkpoint = opened.checkpoint;
+    log.info({ runDir, round: checkpoint?.state.round ?? 0 }, 'resuming run');
+  } else {
+    config = options.config ?? resolveRunConfig({});
+    config = { ...config, runId: config.runId ?? defaultRunId() };
+    runDir = resolve(options.runDir ?? join('runs', config.runId!));
+    store = RunStore.create(runDir, config);
+  }
+  mkdirSync(runDir, { recursive: true });
+  const adminTokenPath = join(runDir, 'admin-token');
+  const adminToken = secretFile(adminTokenPath, options.adminToken, () => randomBytes(24).toString('base64url'));
+  const joinCode = secretFile(join(runDir, 'join-code'), options.joinCode, () => randomBytes(4).toString('hex'));
+
+  const host = await ModelHost.create(config);
+  const metrics = new ServerMetrics();
+  const coordinator = new Coordinator({ config, store, host, log, metrics, resumeFrom: checkpoint });
+
+  const tls = options.tls === 'self-signed' ? selfSignedCertificate(join(REPO_ROOT, '.cache', 'tls'), lanAddress() ?? 'localhost') : options.tls;
+  const bind = options.bind ?? (tls ? '0.0.0.0' : '127.0.0.1');
+  const webRoot = options.webRoot === undefined ? (existsSync(join(REPO_ROOT, 'dist/web/index.html')) ? join(REPO_ROOT, 'dist/web') : null) : options.webRoot;
+  let wasmDir: string | null = null;
+  try {
+    wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  } catch {
+    wasmDir = null;
+  }
+
+  let joinUrl = '';
+  const handler = createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir });
+  const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
+  const io = new SocketServer(httpServer, {
+    // The largest message a device may send is one 32-bit frame of the whole model, plus headroom.
+    maxHttpBufferSize: coordinator.maxUpdateBytes + 64 * 1024,
+    pingInterval: 10_000,
+    pingTimeout: 20_000,
+    serveClient: false,
+  });
+  coordinator.transport = attachSockets(io, { coordinator, host, joinCode, log, metrics, rateLimit: options.rateLimit });
+
+  await new Promise<void>((resolveListen, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port ?? 8080, bind, () => resolveListen());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const scheme = tls ? 'https' : 'http';
+  const publicHost = tls ? (lanAddress() ?? 'localhost') : bind === '0.0.0.0' || bind === '127.0.0.1' ? 'localhost' : bind;
+  const url = `${scheme}://${publicHost}:${port}`;
+  joinUrl = `${url}/?code=${encodeURIComponent(joinCode)}`;
+
+  coordinator.ensureLoop();
+  log.info({ url, runDir, run: coordinator.runId, round: coordinator.completed, params: host.paramCount }, 'aggregator listening');
+
+  return {
+    url,
+    joinUrl,
+    dashboardUrl: `${url}/dashboard`,
+    port,
+    runDir,
+    adminToken,
+    adminTokenPath,
+    joinCode,
+    coordinator,
+    host,
+    io,
+    async close() {
+      await coordinator.stop();
+      await new Promise<void>((r) => io.close(() => r()));
+      httpServer.closeAllConnections?.();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+      host.dispose();
+    },
+  };
+}

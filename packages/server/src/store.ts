@@ -1,0 +1,189 @@
+// The run directory: everything a run needs to survive `kill -9` and continue with --resume.
+//
+//   config.json       the resolved run config (written once, at creation)
+//   checkpoint.bin    the last completed round: JSON state + the global weights, in ONE file written
+//                     atomically (temporary file, fsync, rename, fsync of the directory), so state and
+//                     weights can never disagree
+//   metrics.jsonl     a line per round ({"type":"round"}) and per device-round ({"type":"device"})
+//   model/            the latest global model in the TensorFlow.js format (model.json + weights.bin)
+//
+// A round counts as completed once its checkpoint is renamed into place. metrics.jsonl is appended
+// after that; on resume, lines of rounds past the checkpoint are dropped and a missing line for the
+// checkpointed round is rewritten from the checkpoint, so the two always agree.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RoundSummary } from '@fedbit/core';
+import type { RunConfig } from './config';
+
+const CHECKPOINT_MAGIC = 0x4b434246; // "FBCK"
+const CHECKPOINT_VERSION = 1;
+
+export interface CheckpointState {
+  runId: string;
+  /** Completed rounds. */
+  round: number;
+  layoutFingerprint: string;
+  lossHistory: number[];
+  totals: { energyJ: number; computeJ: number; transmitJ: number; uplinkBytes: number; downlinkBytes: number };
+  /** Per-device memory the policy and the energy totals need across rounds. */
+  devices: Record<string, { name: string; energyJ: number; updateNormSq: number | null; shard: number; uplinkBps: number | null }>;
+  nextShard: number;
+  lastSummary: RoundSummary | null;
+  savedAt: string;
+}
+
+export interface Checkpoint {
+  state: CheckpointState;
+  weights: Float32Array;
+}
+
+/** Writes bytes to path atomically: a crash leaves either the old file or the new one, never a mix. */
+export function writeFileAtomic(path: string, chunks: Uint8Array[]): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const chunk of chunks) {
+      let offset = 0;
+      while (offset < chunk.byteLength) offset += writeSync(fd, chunk, offset, chunk.byteLength - offset);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(join(path, '..'));
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
+  }
+}
+
+export function encodeCheckpoint(state: CheckpointState, weights: Float32Array): Uint8Array[] {
+  const json = new TextEncoder().encode(JSON.stringify(state));
+  const header = new DataView(new ArrayBuffer(16));
+  header.setUint32(0, CHECKPOINT_MAGIC, true);
+  header.setUint32(4, CHECKPOINT_VERSION, true);
+  header.setUint32(8, json.byteLength, true);
+  header.setUint32(12, weights.length, true);
+  // Weights start on a 4-byte boundary so they can be viewed as a Float32Array without copying.
+  const pad = new Uint8Array((4 - ((16 + json.byteLength) % 4)) % 4);
+  return [new Uint8Array(header.buffer), json, pad, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)];
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, path = 'checkpoint'): Checkpoint {
+  if (bytes.byteLength < 16) throw new Error(`${path}: truncated (${bytes.byteLength} bytes, expected at least 16)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== CHECKPOINT_MAGIC) throw new Error(`${path}: not a fedbit checkpoint (bad magic)`);
+  const version = view.getUint32(4, true);
+  if (version !== CHECKPOINT_VERSION) throw new Error(`${path}: version ${version}, expected ${CHECKPOINT_VERSION}`);
+  const jsonBytes = view.getUint32(8, true);
+  const length = view.getUint32(12, true);
+  const start = 16 + jsonBytes + ((4 - ((16 + jsonBytes) % 4)) % 4);
+  if (bytes.byteLength !== start + length * 4) {
+    throw new Error(`${path}: ${bytes.byteLength} bytes, expected ${start + length * 4} for ${length} weights`);
+  }
+  const state = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + jsonBytes))) as CheckpointState;
+  const weights = new Float32Array(length);
+  weights.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + length * 4)));
+  return { state, weights };
+}
+
+export class RunStore {
+  private constructor(readonly dir: string) {}
+
+  static create(dir: string, config: RunConfig): RunStore {
+    if (existsSync(join(dir, 'checkpoint.bin'))) {
+      throw new Error(`run directory ${dir} already holds a run; pass --resume ${dir} to continue it, or choose another --run-dir`);
+    }
+    mkdirSync(join(dir, 'model'), { recursive: true });
+    writeFileAtomic(join(dir, 'config.json'), [new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n')]);
+    return new RunStore(dir);
+  }
+
+  static open(dir: string): { store: RunStore; config: unknown; checkpoint: Checkpoint | null } {
+    const configPath = join(dir, 'config.json');
+    if (!existsSync(configPath)) throw new Error(`--resume ${dir}: no config.json there; expected a run directory written by fedbit`);
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as unknown;
+    const store = new RunStore(dir);
+    mkdirSync(join(dir, 'model'), { recursive: true });
+    const checkpoint = store.readCheckpoint();
+    store.reconcileMetrics(checkpoint?.state ?? null);
+    return { store, config, checkpoint };
+  }
+
+  get checkpointPath(): string {
+    return join(this.dir, 'checkpoint.bin');
+  }
+  get metricsPath(): string {
+    return join(this.dir, 'metrics.jsonl');
+  }
+
+  readCheckpoint(): Checkpoint | null {
+    if (!existsSync(this.checkpointPath)) return null;
+    return decodeCheckpoint(new Uint8Array(readFileSync(this.checkpointPath)), this.checkpointPath);
+  }
+
+  /** Commits a completed round: the checkpoint first (the commit point), then its metrics lines. */
+  commitRound(state: CheckpointState, weights: Float32Array): void {
+    writeFileAtomic(this.checkpointPath, encodeCheckpoint(state, weights));
+    if (state.lastSummary) this.appendMetrics(state.lastSummary);
+  }
+
+  writeModel(modelJson: object, weightData: ArrayBuffer): void {
+    // weights.bin first: a model.json is only ever next to the weights it describes.
+    writeFileAtomic(join(this.dir, 'model', 'weights.bin'), [new Uint8Array(weightData)]);
+    writeFileAtomic(join(this.dir, 'model', 'model.json'), [new TextEncoder().encode(JSON.stringify(modelJson))]);
+  }
+
+  readSummaries(): RoundSummary[] {
+    return this.readMetricLines()
+      .filter((line) => line.type === 'round')
+      .map((line) => line.summary as RoundSummary);
+  }
+
+  private appendMetrics(summary: RoundSummary): void {
+    const { devices, ...round } = summary;
+    const lines = [JSON.stringify({ type: 'round', round: summary.round, summary: { ...round, devices } })];
+    for (const device of devices) lines.push(JSON.stringify({ type: 'device', round: summary.round, ...device }));
+    const fd = openSync(this.metricsPath, 'a');
+    try {
+      writeSync(fd, lines.join('\n') + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private readMetricLines(): Array<Record<string, unknown>> {
+    if (!existsSync(this.metricsPath)) return [];
+    const out: Array<Record<string, unknown>> = [];
+    for (const text of readFileSync(this.metricsPath, 'utf8').split('\n')) {
+      if (!text.trim()) continue;
+      try {
+        out.push(JSON.parse(text) as Record<string, unknown>);
+      } catch {
+        // A line torn by a crash mid-append: dropped here, rewritten from the checkpoint below.
+      }
+    }
+    return out;
+  }
+
+  /** Makes metrics.jsonl agree with the checkpoint after a crash. */
+  private reconcileMetrics(state: CheckpointState | null): void {
+    const completed = state?.round ?? 0;
+    const lines = this.readMetricLines().filter((line) => typeof line.round === 'number' && line.round <= completed);
+    const text = lines.map((line) => JSON.stringify(line)).join('\n');
+    writeFileAtomic(this.metricsPath, [new TextEncoder().encode(text ? text + '\n' : '')]);
+    const hasLast = lines.some((line) => line.type === 'round' && line.round === completed);
+    if (state?.lastSummary && !hasLast) this.appendMetrics(state.lastSummary);
+  }
+}

@@ -1,0 +1,146 @@
+// Rounds over real Socket.IO on loopback: real aggregator, real device runtimes training the tiny
+// DDPM on wasm, real encoded frames.
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeUpdate, DeviceEvent, type RoundSummary, type UpdateMeta } from '@fedbit/core';
+import { DeviceRuntime, simulatedTelemetry, type DeviceProfile } from '@fedbit/client';
+import { diskData } from '@fedbit/client/node';
+import type { RunningServer } from '@fedbit/server';
+import { RawDevice, globalWeights, maxRelativeError, startTestServer, waitFor } from './helpers';
+
+const PROFILES: DeviceProfile[] = [
+  { name: 'desktop-a', deviceClass: 'desktop', battery: null, charging: null, preference: 'best-quality', uplinkBps: 100e6, transmitPowerW: 0.1 },
+  { name: 'phone-b', deviceClass: 'phone', battery: 0.3, charging: false, preference: 'save-battery', uplinkBps: 2e6, transmitPowerW: 0.2 },
+  { name: 'laptop-c', deviceClass: 'laptop', battery: 0.8, charging: true, preference: 'balanced', uplinkBps: 20e6, transmitPowerW: 0.1 },
+];
+
+function device(server: RunningServer, profile: DeviceProfile): DeviceRuntime {
+  return new DeviceRuntime({
+    url: server.url,
+    joinCode: server.joinCode,
+    name: profile.name,
+    platform: 'node',
+    telemetry: simulatedTelemetry(profile),
+    data: diskData(),
+    backend: 'wasm',
+    shapeUplinkBps: profile.uplinkBps,
+    reconnectDelayMs: 200,
+  });
+}
+
+/** Records every update frame the aggregator receives and every global model it sends. */
+function tap(server: RunningServer) {
+  const updates: Array<{ deviceId: string; meta: UpdateMeta; frame: Uint8Array }> = [];
+  const models = new Map<number, Uint8Array>();
+  server.io.on('connection', (socket) => {
+    socket.use(([event, meta, frame], next) => {
+      if (event === DeviceEvent.update && frame instanceof Uint8Array) {
+        const dev = server.coordinator.devices.all().find((d) => d.socketId === socket.id);
+        if (dev) updates.push({ deviceId: dev.id, meta: meta as UpdateMeta, frame: new Uint8Array(frame) });
+      }
+      next();
+    });
+  });
+  const transport = server.coordinator.transport!;
+  const send = transport.sendTask.bind(transport);
+  transport.sendTask = (d, task, model) => {
+    models.set(task.round, model);
+    return send(d, task, model);
+  };
+  return { updates, models };
+}
+
+let cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+});
+
+describe('rounds on loopback', () => {
+  it('three devices complete two rounds with different precisions, and the global model equals the reference aggregation', async () => {
+    const server = await startTestServer({ rounds: 2, policy: { kind: 'on-demand' } as never });
+    const { updates, models } = tap(server);
+    const runtimes = PROFILES.map((p) => device(server, p));
+    const summaries: RoundSummary[] = [];
+    void (async () => {
+      for await (const e of runtimes[0].events) if (e.type === 'summary') summaries.push(e.summary);
+    })();
+    cleanup.push(async () => {
+      runtimes.forEach((r) => r.stop());
+      await Promise.all(runtimes.map((r) => r.done()));
+      await server.close();
+    });
+    await Promise.all(runtimes.map((r) => r.start()));
+    await waitFor('two rounds', () => server.coordinator.completed >= 2 && summaries.length >= 2);
+
+    // The precisions on the wire are the ones the policy assigned, and they differ between devices.
+    const assigned = summaries.flatMap((s) => s.devices.filter((d) => d.status === 'accepted').map((d) => d.bits));
+    expect(new Set(assigned).size).toBeGreaterThan(1);
+
+    for (const round of [1, 2]) {
+      const summary = summaries.find((s) => s.round === round)!;
+      const accepted = summary.devices.filter((d) => d.status === 'accepted');
+      expect(accepted.length).toBe(3);
+      const before = decodeUpdate(models.get(round)!);
+      const sum = new Float64Array(before.length);
+      let total = 0;
+      for (const record of accepted) {
+        const frames = updates.filter((u) => u.deviceId === record.deviceId && u.meta.round === round);
+        expect(frames).toHaveLength(1);
+        const header = decodeUpdate(frames[0].frame);
+        const weight = server.host.shardSizes[server.coordinator.devices.get(record.deviceId)!.shard];
+        total += weight;
+        for (let i = 0; i < sum.length; i++) sum[i] += weight * header[i];
+        expect(frames[0].frame.byteLength).toBe(record.frameBytes);
+      }
+      const expected = new Float64Array(before.length);
+      for (let i = 0; i < expected.length; i++) expected[i] = before[i] + sum[i] / total;
+      const after = round === 2 ? await globalWeights(server) : decodeUpdate(models.get(round + 1)!);
+      expect(maxRelativeError(after, expected)).toBeLessThan(1e-6);
+    }
+
+    // Energy and bytes are accounted per device and per round.
+    const s1 = summaries[0];
+    expect(s1.energyJ).toBeCloseTo(s1.computeJ + s1.transmitJ, 12);
+    expect(s1.uplinkBytes).toBeLessThanOrEqual(s1.uplinkBytesFp32);
+    expect(s1.devices.every((d) => d.uplinkBps > 0 && d.energyJ > 0)).toBe(true);
+    const status = (await (await fetch(`${server.url}/api/status`)).json()) as { round: number; devices: Array<{ energyJ: number; backend: string }> };
+    expect(status.round).toBe(2);
+    expect(status.devices).toHaveLength(3);
+    expect(status.devices.every((d) => d.backend === 'wasm' && d.energyJ > 0)).toBe(true);
+  });
+
+  it('a device that leaves mid-round does not stall the round, one that stays silent is cut at the deadline, and it can rejoin', async () => {
+    const server = await startTestServer({ rounds: 3, quorum: 2, deadlineS: 8, policy: { kind: 'fixed', bits: 8 } as never });
+    const runtimes = PROFILES.slice(0, 2).map((p) => device(server, p));
+    const silent = new RawDevice(server.url, server.joinCode);
+    cleanup.push(async () => {
+      silent.close();
+      runtimes.forEach((r) => r.stop());
+      await Promise.all(runtimes.map((r) => r.done()));
+      await server.close();
+    });
+    const welcome = await silent.join('silent');
+    await Promise.all(runtimes.map((r) => r.start()));
+
+    // Round 1: the silent device drops its connection as soon as it has its task.
+    await silent.nextTask();
+    silent.close();
+    await waitFor('round 1', () => server.coordinator.completed >= 1);
+    const r1 = server.coordinator.summaries[0];
+    expect(r1.accepted).toBe(2);
+    expect(r1.wallS).toBeLessThan(8);
+    expect(r1.devices.find((d) => d.deviceId === welcome.deviceId)?.status).toBe('missed');
+
+    // It rejoins as the same device, is selected again, and this time stays silent: the deadline closes the round.
+    const back = new RawDevice(server.url, server.joinCode);
+    cleanup.push(() => back.close());
+    const again = await back.join('silent', { deviceId: welcome.deviceId });
+    expect(again.deviceId).toBe(welcome.deviceId);
+    const { task } = await back.nextTask(30_000);
+    await waitFor('the round it was given', () => server.coordinator.completed >= task.round, 30_000);
+    const cut = server.coordinator.summaries.find((s) => s.round === task.round)!;
+    expect(cut.accepted).toBe(2);
+    expect(cut.wallS).toBeGreaterThanOrEqual(7.5);
+    expect(cut.devices.find((d) => d.deviceId === welcome.deviceId)?.status).toBe('missed');
+  });
+});

@@ -256,8 +256,9 @@ export class DeviceRuntime {
     this.dataset = await this.options.data.load(shard.dataset, shard.imageSize);
     const split = holdout(this.dataset, { seed: 0 });
     const shards = partition(this.dataset, { kind: shard.partition, devices: shard.count, alpha: shard.alpha, seed: shard.seed, indices: split.train });
-    this.shard = shards[shard.index] ?? new Int32Array(0);
-    if (this.shard.length === 0) throw new Error(`shard ${shard.index} of ${shard.count} is empty`);
+    const mine = shards[shard.index];
+    if (!mine || mine.length === 0) throw new Error(`shard ${shard.index} of ${shard.count} is empty`);
+    this.shard = mine;
   }
 
   /** Times a small binary upload so the aggregator has a measured uplink rate before the first round. */

@@ -61,19 +61,26 @@ function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, ri
   return y;
 }
 
-/** Inserts stride-1 zeros between the rows and columns of dy: [n,h,w,c] -> [n,h*s,w*s,c]. */
+/**
+ * Inserts stride-1 zeros after every row and column of dy: [n,h,w,c] -> [n,h*s,w*s,c].
+ * Only 4-D tensors: tfjs-backend-webgpu 4.22 computes a 6-D pad wrongly (checked in Chromium).
+ */
 function zeroStuff(dy: tf.Tensor4D, stride: number): tf.Tensor4D {
   if (stride === 1) return dy;
   const [n, h, w, c] = dy.shape;
-  const spread = tf.pad(tf.reshape(dy, [n, h, 1, w, 1, c]), [
+  const cols = tf.pad(tf.reshape(dy, [n * h, w, 1, c]), [
     [0, 0],
     [0, 0],
     [0, stride - 1],
     [0, 0],
+  ]); // [n*h, w, s, c]
+  const rows = tf.pad(tf.reshape(cols, [n, h, 1, w * stride * c]), [
+    [0, 0],
+    [0, 0],
     [0, stride - 1],
     [0, 0],
-  ]);
-  return tf.reshape(spread, [n, h * stride, w * stride, c]);
+  ]); // [n, h, s, w*s*c]
+  return tf.reshape(rows, [n, h * stride, w * stride, c]);
 }
 
 /** dL/dW of a 'same' convolution, from forward convolutions only. */
@@ -115,16 +122,14 @@ export function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inShape: [nu
  */
 export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: 1 | 2 = 1, mode: ConvGradient = convGradient): tf.Tensor4D {
   if (!useCustom(mode)) return tf.conv2d(x, filter, stride, 'same');
-  const f = tf.customGrad((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    const x4 = xIn as tf.Tensor4D;
-    const w4 = wIn as tf.Tensor4D;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x4, w4, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([x4, w4]);
     return {
       value: tf.conv2d(x4, w4, stride, 'same'),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const dy4 = dy as tf.Tensor4D;
-        return [convInputGrad(dy4, ws, xs.shape, stride), convFilterGrad(xs, dy4, [ws.shape[0], ws.shape[1]], stride)];
+        return [convInputGrad(dy, ws, xs.shape, stride), convFilterGrad(xs, dy, [ws.shape[0], ws.shape[1]], stride)];
       },
     };
   });
@@ -134,9 +139,9 @@ export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: 1 |
 /** Nearest-neighbour 2x upsampling, cropped to (height, width), with a correct gradient on every backend. */
 export function upsample2x(x: tf.Tensor4D, height?: number, width?: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const f = tf.customGrad((xIn: tf.Tensor) => ({
-    value: tf.image.resizeNearestNeighbor(xIn as tf.Tensor4D, [2 * h, 2 * w]),
-    gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, 'valid'), 4),
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.image.resizeNearestNeighbor(args[0] as tf.Tensor4D, [2 * h, 2 * w]),
+    gradFunc: (dy: tf.Tensor4D) => tf.mul(tf.avgPool(dy, 2, 2, 'valid'), 4),
   }));
   const up = f(x) as tf.Tensor4D;
   const th = height ?? 2 * h;

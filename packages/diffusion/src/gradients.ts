@@ -15,8 +15,13 @@ export function gradientsRegistered(): boolean {
 export function ensureGradients(): Promise<void> {
   if (gradientsRegistered()) return Promise.resolve();
   pending ??= (async () => {
-    if (isNode()) await import('@tensorflow/tfjs');
-    else await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+    if (isNode()) {
+      // a computed specifier, so browser bundlers do not emit the whole umbrella package as a chunk
+      const umbrella = '@tensorflow/tfjs';
+      await import(/* @vite-ignore */ umbrella);
+    } else {
+      await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+    }
   })();
   return pending;
 }

@@ -43,8 +43,8 @@ export function quantizeValue(x: tf.Tensor, bits: number): tf.Tensor {
 /** Fake quantization with the straight-through estimator: forward quantized, backward identity. */
 export function fakeQuant<T extends tf.Tensor>(x: T, bits: number): T {
   if (bits >= 32) return x;
-  const f = tf.customGrad((xi: tf.Tensor) => ({
-    value: quantizeValue(xi, bits),
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: quantizeValue(args[0] as tf.Tensor, bits),
     gradFunc: (dy: tf.Tensor) => dy,
   }));
   return f(x) as T;

@@ -70,6 +70,8 @@ export const RunConfigSchema = z
       .object({
         /** Evaluate FID-MNIST every N rounds (and after the last); 0 = only after the last. */
         every: int(0, 100_000).default(0),
+        /** Evaluate after the last round too. */
+        final: z.boolean().default(true),
         samples: int(8, 10_000).default(64),
         sampler: z.enum(['ddim', 'ddpm']).default('ddim'),
         steps: int(2, 4000).default(20),

@@ -94,14 +94,14 @@ export class ModelHost {
   async evaluate(weights: Float32Array): Promise<QualityReport | null> {
     if (this.runConfig.dataset.name !== 'mnist') return null;
     const count = this.runConfig.eval.samples;
-    this.reference ??= toFloatImages(this.dataset, this.evalIndices.subarray(0, Math.max(count, 256)));
+    const reference = (this.reference ??= toFloatImages(this.dataset, this.evalIndices.subarray(0, Math.max(count, 256))));
     const generated = await this.generate(weights, count, this.runConfig.seed + 11);
     const size = this.dataset.width;
     return evaluateQuality({
       generated,
       generatedCount: count,
-      reference: this.reference,
-      referenceCount: this.reference.length / (size * size),
+      reference,
+      referenceCount: reference.length / (size * size),
       size,
       channels: 1,
     });

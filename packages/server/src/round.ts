@@ -374,9 +374,9 @@ export class Coordinator {
       devices: records,
     };
     if (loss !== null) this.lossHistory.push(loss);
-    if (round === config.rounds || (config.eval.every > 0 && round % config.eval.every === 0)) {
-      const quality = await this.host.evaluate(this.global).catch((error: Error) => {
-        this.log.error({ err: error.message }, 'evaluation failed');
+    if ((round === config.rounds && config.eval.final) || (config.eval.every > 0 && round % config.eval.every === 0)) {
+      const quality = await this.host.evaluate(this.global).catch((error: unknown) => {
+        this.log.error({ err: (error as Error).message }, 'evaluation failed');
         return null;
       });
       if (quality) {

@@ -175,7 +175,8 @@ export interface Refusal {
   round?: number;
 }
 
-export type Ack<T = Record<string, never>> = ({ ok: true } & T) | Refusal;
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type Ack<T extends object = {}> = ({ ok: true } & T) | Refusal;
 
 export interface DeviceRoundRecord {
   deviceId: string;

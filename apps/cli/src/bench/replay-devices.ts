@@ -1,0 +1,43 @@
+// Lightweight devices for the server benchmark: they join over Socket.IO and answer every task at
+// once with a prepared encoded update (no training), so the aggregator's own cost is what is measured.
+// Usage: tsx replay-devices.ts URL JOIN_CODE DEVICES ROUNDS BITS PARAMS
+import { io } from 'socket.io-client';
+import { DeviceEvent, PROTOCOL_VERSION, ServerEvent, encodeUpdate, type Bits, type Task } from '@fedbit/core';
+
+const [url, joinCode, devicesText, roundsText, bitsText, paramsText] = process.argv.slice(2);
+const devices = Number(devicesText);
+const rounds = Number(roundsText);
+const bits = Number(bitsText) as Bits;
+const params = Number(paramsText);
+const VARIANTS = 4;
+
+// Prepared before any device connects: VARIANTS distinct updates for every round.
+const frames = new Map<string, Uint8Array>();
+for (let round = 1; round <= rounds; round++) {
+  for (let v = 0; v < VARIANTS; v++) {
+    const update = new Float32Array(params);
+    for (let i = 0; i < params; i++) update[i] = Math.sin(i * 0.001 + v + round) * 1e-3;
+    frames.set(`${round}:${v}`, encodeUpdate(update, { bits, round, seed: round * 31 + v }));
+  }
+}
+process.stdout.write('prepared\n');
+
+let joined = 0;
+for (let d = 0; d < devices; d++) {
+  const socket = io(url, { auth: { joinCode }, transports: ['websocket'], reconnection: false, forceNew: true });
+  socket.on('connect', async () => {
+    await socket.emitWithAck(DeviceEvent.hello, {
+      protocol: PROTOCOL_VERSION,
+      name: `replay-${d}`,
+      platform: 'node',
+      backend: 'cpu',
+      telemetry: { battery: 0.9, charging: true, preference: 'balanced', deviceClass: 'laptop' },
+    });
+    if (++joined === devices) process.stdout.write('joined\n');
+  });
+  socket.on(ServerEvent.task, (task: Task, _model: unknown, ack?: (r: unknown) => void) => {
+    ack?.({ ok: true });
+    const frame = frames.get(`${task.round}:${d % VARIANTS}`)!;
+    socket.emit(DeviceEvent.update, { round: task.round, samples: 100, steps: 1, trainMs: 0, loss: 0.1, updateNormSq: 1 }, frame);
+  });
+}

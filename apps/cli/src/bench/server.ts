@@ -1,0 +1,96 @@
+// Benchmark (not a test): one aggregator, 200 lightweight devices in another process replaying
+// prepared 4-bit updates of a ~1.1 M-parameter model (the `default` DDPM at 28x28). Reports rounds
+// per minute and the aggregator's CPU time per round (user + system of its own process).
+// `npm run bench:server [-- --devices 200 --rounds 5 --bits 4 --json]`
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { REPO_ROOT, resolveRunConfig, startServer } from '@fedbit/server';
+import { parseFlags } from '../args';
+import { table } from '../report';
+import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+
+const flags = parseFlags(
+  process.argv.slice(2),
+  { devices: { type: 'string', default: '200' }, rounds: { type: 'string', default: '5' }, bits: { type: 'string', default: '4' }, json: { type: 'boolean', default: false } },
+  z.object({ devices: z.coerce.number().int().min(1).max(2000), rounds: z.coerce.number().int().min(1).max(100), bits: z.coerce.number().pipe(z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)])), json: z.boolean() }),
+);
+
+const config = resolveRunConfig({
+  rounds: flags.rounds,
+  devicesPerRound: flags.devices,
+  minDevices: flags.devices,
+  quorum: flags.devices,
+  deadlineS: 600,
+  localSteps: 1,
+  dataset: { name: 'mnist', imageSize: 28, shards: flags.devices },
+  model: { size: 'default' },
+  policy: { kind: 'fixed', bits: flags.bits } as never,
+  eval: { every: 0, final: false },
+});
+const server = await startServer({
+  port: 0,
+  config,
+  runDir: join(mkdtempSync(join(tmpdir(), 'fedbit-bench-')), 'run'),
+  webRoot: null,
+  logger: pino({ level: 'warn' }),
+  rateLimit: { perSecond: 1000, burst: 1000, disconnectAfterStrikes: 1_000_000 },
+});
+server.coordinator.pause();
+const params = server.host.paramCount;
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/replay-devices.ts'), server.url, server.joinCode, String(flags.devices), String(flags.rounds), String(flags.bits), String(params)],
+  { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('joined') && resolve()));
+
+const perRound: Array<{ round: number; wallS: number; cpuS: number; uplinkBytes: number; downlinkBytes: number }> = [];
+let cpu = process.cpuUsage();
+let t = performance.now();
+const started = t;
+const done = new Promise<void>((resolve) => {
+  server.io.of('/watch').on('connection', () => undefined);
+  const transport = server.coordinator.transport!;
+  const broadcast = transport.broadcastSummary.bind(transport);
+  transport.broadcastSummary = (summary) => {
+    const used = process.cpuUsage(cpu);
+    const now = performance.now();
+    perRound.push({ round: summary.round, wallS: (now - t) / 1000, cpuS: (used.user + used.system) / 1e6, uplinkBytes: summary.uplinkBytes, downlinkBytes: summary.downlinkBytes });
+    cpu = process.cpuUsage();
+    t = now;
+    broadcast(summary);
+    if (summary.round >= flags.rounds) resolve();
+  };
+});
+server.coordinator.start();
+await done;
+const totalS = (performance.now() - started) / 1000;
+child.kill();
+await server.close();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const result = {
+  machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
+  devices: flags.devices,
+  params,
+  bits: flags.bits,
+  rounds: flags.rounds,
+  roundsPerMinute: flags.rounds / (totalS / 60),
+  serverCpuSPerRound: median(perRound.map((r) => r.cpuS)),
+  wallSPerRound: median(perRound.map((r) => r.wallS)),
+  uplinkBytesPerRound: perRound[0]?.uplinkBytes ?? 0,
+  downlinkBytesPerRound: perRound[0]?.downlinkBytes ?? 0,
+};
+process.stdout.write(
+  table(
+    ['round', 'wall s', 'server CPU s', 'uplink MB', 'downlink MB'],
+    perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.downlinkBytes / 1e6).toFixed(1)]),
+  ) +
+    `\n\n${flags.devices} devices, ${params} parameters at ${flags.bits} bits: ${result.roundsPerMinute.toFixed(2)} rounds/min, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round (${result.machine})\n`,
+);
+if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
+process.exit(0);

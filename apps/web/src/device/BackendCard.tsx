@@ -1,0 +1,24 @@
+import { BACKEND_LABELS, fallbackMessage, gpuSupport } from './capabilities';
+
+export function BackendCard({ backend, adapter }: { backend: string | null; adapter: { vendor: string; architecture: string; description?: string } | null }) {
+  const support = gpuSupport();
+  const fallback = backend ? fallbackMessage(backend, support) : null;
+  const adapterText = adapter ? [adapter.vendor, adapter.architecture].filter(Boolean).join(' · ') || adapter.description || 'unnamed adapter' : null;
+  return (
+    <div className="card">
+      <h2>Compute</h2>
+      <div className="row">
+        <strong data-testid="backend" data-backend={backend ?? ''}>
+          {backend ? (BACKEND_LABELS[backend] ?? backend) : support.available ? 'WebGPU (not started yet)' : 'not started yet'}
+        </strong>
+        {adapterText && (
+          <span className="muted small" data-testid="adapter">
+            {adapterText}
+          </span>
+        )}
+      </div>
+      {fallback && <p className="notice" data-testid="backend-notice">{fallback}</p>}
+      {!backend && !support.available && <p className="notice">{support.reason}; training will fall back to WebGL, WASM or CPU.</p>}
+    </div>
+  );
+}

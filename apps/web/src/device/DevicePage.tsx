@@ -1,0 +1,78 @@
+// The page a person sees after scanning the code: join with one tap, then watch this device train.
+import { useMemo, useState } from 'react';
+import { formatBattery, formatBps, formatBytes, formatJoules, formatLoss } from '../shared/format';
+import { BackendCard } from './BackendCard';
+import { claimDeviceId, defaultName, rememberName } from './identity';
+import { JoinCard } from './JoinCard';
+import type { Preference } from './messages';
+import { PreferenceSelect } from './PreferenceSelect';
+import { RoundHistory } from './RoundHistory';
+import { SamplesCard } from './SamplesCard';
+import { Sparkline } from './Sparkline';
+import { Stat } from './Stat';
+import { StepProgress } from './StepProgress';
+import { useBattery } from './useBattery';
+import { useTrainingWorker } from './useTrainingWorker';
+
+export function DevicePage() {
+  const code = useMemo(() => new URLSearchParams(location.search).get('code'), []);
+  const name = useMemo(defaultName, []);
+  const [preference, setPreference] = useState<Preference>('balanced');
+  const battery = useBattery();
+  const { state, join, leave } = useTrainingWorker(preference, battery);
+  const joined = state.phase !== 'not-joined' && state.phase !== 'starting' && state.phase !== 'left';
+
+  const onJoin = async (joinCode: string, deviceName: string) => {
+    rememberName(deviceName);
+    join({ url: location.origin, joinCode, name: deviceName, deviceId: await claimDeviceId(), userAgent: navigator.userAgent });
+  };
+
+  const sent = state.totals.uplinkBytes;
+  const fp32 = state.totals.uplinkBytesFp32;
+  return (
+    <main className="device">
+      <header>
+        <h1>fedbit</h1>
+        <div className="muted small">This tab helps train a small image-generating model, together with everyone else in the room.</div>
+      </header>
+
+      {state.error && (
+        <p className="notice error" role="alert" data-testid="error">
+          {state.error}
+        </p>
+      )}
+
+      {state.phase === 'not-joined' || state.phase === 'starting' || state.phase === 'left' ? (
+        <JoinCard initialCode={code} initialName={name} preference={preference} onPreference={setPreference} onJoin={(c, n) => void onJoin(c, n)} busy={state.phase === 'starting'} />
+      ) : (
+        <div className="card row">
+          <PreferenceSelect value={preference} onChange={setPreference} />
+          <button type="button" data-testid="leave" onClick={leave} disabled={!joined} style={{ flex: '0 0 auto', alignSelf: 'end' }}>
+            Leave
+          </button>
+        </div>
+      )}
+
+      <StepProgress phase={state.phase} round={state.round} step={state.step} steps={state.steps} message={state.message} />
+      <BackendCard backend={state.backend} adapter={state.adapter} />
+
+      <section className="stats">
+        <Stat label="Battery" testId="battery" value={battery === null ? '…' : battery.battery === null ? 'not reported by this browser' : formatBattery(battery.battery, battery.charging)} sub={battery?.charging ? 'charging' : battery?.charging === false ? 'on battery' : undefined} />
+        <Stat label="Measured uplink" testId="bandwidth" value={formatBps(state.uplinkBps)} sub="from this device's own uploads" />
+        <Stat label="Precision this round" testId="bits" value={state.bits === null ? '–' : `${state.bits}-bit`} sub={state.trainBits !== null && state.trainBits < 32 ? `training at ${state.trainBits}-bit` : 'assigned by the aggregator'} />
+        <Stat label="Energy (modelled)" testId="energy" value={formatJoules(state.totals.energyJ)} sub={`modelled J: compute ${formatJoules(state.totals.computeJ)}, radio ${formatJoules(state.totals.transmitJ)}`} />
+        <Stat label="Bytes sent" testId="bytes" value={formatBytes(sent)} sub={fp32 > 0 ? `32-bit would be ${formatBytes(fp32)} (${Math.round((sent / fp32) * 100)}%)` : 'none yet'} />
+        <Stat label="Global rounds" testId="run-round" value={state.runRound} sub={`global loss ${formatLoss(state.lastGlobalLoss)}`} />
+      </section>
+
+      <div className="card">
+        <h2>Local loss {state.losses.length > 0 && <span className="muted">· {formatLoss(state.losses[state.losses.length - 1])}</span>}</h2>
+        <Sparkline values={state.losses} label="Local training loss" />
+        <RoundHistory history={state.history} />
+      </div>
+
+      {(joined || state.committed > 0) && <SamplesCard round={state.committed} />}
+      {state.deviceId && <div className="small muted" data-testid="device-id" data-device-id={state.deviceId}>device id {state.deviceId}</div>}
+    </main>
+  );
+}

@@ -1,0 +1,39 @@
+// Messages between the device page and its training worker. The page owns what only a window can
+// read (battery, the person's choice); the worker owns tfjs and the socket.
+import type { RuntimeEvent } from '@fedbit/client';
+import type { Telemetry } from '@fedbit/core';
+
+export type Preference = Telemetry['preference'];
+
+export interface PageTelemetry {
+  battery: number | null;
+  charging: boolean | null;
+  preference: Preference;
+}
+
+export interface JoinOptions {
+  url: string;
+  joinCode: string;
+  name: string;
+  deviceId?: string;
+  userAgent: string;
+}
+
+export type ToWorker =
+  | { type: 'start'; options: JoinOptions; telemetry: PageTelemetry }
+  | { type: 'telemetry'; telemetry: Partial<PageTelemetry> }
+  | { type: 'leave' };
+
+export interface Totals {
+  energyJ: number;
+  computeJ: number;
+  transmitJ: number;
+  uplinkBytes: number;
+  uplinkBytesFp32: number;
+  rounds: number;
+}
+
+export type FromWorker =
+  | { type: 'event'; event: RuntimeEvent; totals: Totals }
+  | { type: 'fatal'; message: string }
+  | { type: 'stopped' };

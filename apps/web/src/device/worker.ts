@@ -1,0 +1,89 @@
+// The training worker: tfjs, the model and the socket live here so the page never stalls.
+// navigator.getBattery does not exist in a worker, so the page posts battery and the person's
+// choice; this worker's TelemetrySource hands back the latest values it was given.
+import { DeviceRuntime, guessDeviceClass, httpData, type TelemetrySource } from '@fedbit/client';
+import type { FromWorker, PageTelemetry, ToWorker } from './messages';
+
+// The root tsconfig has the DOM lib, which conflicts with the WebWorker lib; type the two members used.
+const scope = self as unknown as {
+  postMessage(message: FromWorker): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+};
+
+let latest: PageTelemetry = { battery: null, charging: null, preference: 'balanced' };
+let runtime: DeviceRuntime | null = null;
+
+const post = (message: FromWorker) => scope.postMessage(message);
+
+function pageTelemetry(userAgent: string): TelemetrySource {
+  const connection = (navigator as Navigator & { connection?: { downlink?: number; effectiveType?: string } }).connection;
+  return {
+    async read() {
+      return {
+        battery: latest.battery,
+        charging: latest.charging,
+        preference: latest.preference,
+        deviceClass: guessDeviceClass(userAgent),
+        connectionHint:
+          connection && (connection.downlink !== undefined || connection.effectiveType)
+            ? { downlinkMbps: connection.downlink, effectiveType: connection.effectiveType?.slice(0, 16) }
+            : undefined,
+      };
+    },
+  };
+}
+
+async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  if (runtime) return;
+  latest = message.telemetry;
+  const { url, joinCode, name, deviceId, userAgent } = message.options;
+  const device = new DeviceRuntime({
+    url,
+    joinCode,
+    name,
+    deviceId,
+    userAgent,
+    platform: 'browser',
+    telemetry: pageTelemetry(userAgent),
+    data: httpData(url),
+    wasmPath: new URL('/tfjs-wasm/', url).href,
+    // Battery and the person's choice can change at any time: report them often.
+    telemetryIntervalMs: 5_000,
+  });
+  runtime = device;
+  const forward = (async () => {
+    for await (const event of device.events) post({ type: 'event', event, totals: { ...device.totals } });
+  })();
+  try {
+    await device.start();
+  } catch (error) {
+    // start() failed before its loop began, so the event stream would never close: end here.
+    post({ type: 'fatal', message: (error as Error).message });
+    device.stop();
+    post({ type: 'stopped' });
+    return;
+  }
+  await forward;
+  await device.done();
+  post({ type: 'stopped' });
+}
+
+scope.onmessage = (e: MessageEvent<ToWorker>) => {
+  const message = e.data;
+  switch (message.type) {
+    case 'start':
+      void start(message);
+      break;
+    case 'telemetry':
+      latest = { ...latest, ...message.telemetry };
+      break;
+    case 'leave':
+      if (runtime) void runtime.leave();
+      else post({ type: 'stopped' });
+      break;
+    default: {
+      const never: never = message;
+      throw new Error(`unknown message ${JSON.stringify(never)}`);
+    }
+  }
+};

@@ -1,0 +1,8 @@
+// Platform-neutral: no Node built-ins, so a browser bundle can use all of it.
+export { DATASET_NAMES, pixelsPerImage, type DatasetName, type ImageDataset } from './types';
+export { DATASET_MAGIC, DATASET_VERSION, DatasetFormatError, decodeDataset, encodeDataset } from './format';
+export { resizeDataset, resizeImages, type ResizeMethod } from './resize';
+export { labelsOf, numClasses, toFloatImages } from './images';
+export { DEFAULT_DIRICHLET_ALPHA, partition, type PartitionKind, type PartitionOptions } from './partition';
+export { defaultEvalCount, holdout, type HoldoutOptions, type Split } from './holdout';
+export { encodePng, imageGrid, type GridOptions, type RasterImage } from './png';

@@ -1,0 +1,11 @@
+export { initBackend, type BackendInfo, type BackendName, type BackendOptions } from './backend';
+export { resolveModelConfig, validateModelConfig, type ModelConfig, type ModelSize, type ResolveOptions } from './config';
+export { conv2dTrainable, upsample2x, setConvGradient, getConvGradient, samePadding, type ConvGradient } from './conv';
+export { layoutFingerprint, sameLayout, type LayoutEntry, type WeightLayout } from './layout';
+export { createModel, modelLayout, timeFeatures, type DiffusionModel, type ForwardOptions } from './model';
+export { macsPerForward, macsPerTrainStep } from './net';
+export { fakeQuant, quantizeValue, roundHalf } from './quant';
+export { sample, samplingTimesteps, type SampleOptions, type SamplerKind } from './sampler';
+export { makeSchedule, type NoiseSchedule, type ScheduleKind, type ScheduleSpec } from './schedule';
+export { exportTfjs, importTfjs, TFJS_FORMAT, WEIGHTS_FILE, type TfjsModelJson } from './tfjs-format';
+export { createTrainer, type TrainBatch, type Trainer, type TrainerOptions } from './trainer';

@@ -1,0 +1,69 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RoundSummary } from '@fedbit/core';
+import { resolveRunConfig } from './config';
+import { RunStore, decodeCheckpoint, encodeCheckpoint, type CheckpointState } from './store';
+
+function summary(round: number): RoundSummary {
+  return {
+    round, policy: 'fixed', startedAt: new Date(0).toISOString(), wallS: 1, participants: 1, accepted: 1, loss: 0.5,
+    computeJ: 1, transmitJ: 2, energyJ: 3, uplinkBytes: 10, uplinkBytesFp32: 40, downlinkBytes: 40, bits: { a: 8 },
+    devices: [{ deviceId: 'a', name: 'a', bits: 8, trainBits: 8, reason: '', status: 'accepted', samples: 1, loss: 0.5, trainMs: 1, frameBytes: 10, uplinkBps: 1e6, computeJ: 1, transmitJ: 2, energyJ: 3, battery: null, charging: null }],
+  };
+}
+
+function state(round: number): CheckpointState {
+  return {
+    runId: 'r', round, layoutFingerprint: 'f', lossHistory: [0.5], nextShard: 1, savedAt: '',
+    totals: { energyJ: 3 * round, computeJ: round, transmitJ: 2 * round, uplinkBytes: 10 * round, downlinkBytes: 40 * round },
+    devices: { a: { name: 'a', energyJ: 3, updateNormSq: 1, shard: 0, uplinkBps: 1e6 } },
+    lastSummary: summary(round),
+  };
+}
+
+const bytes = (chunks: Uint8Array[]) => new Uint8Array(Buffer.concat(chunks));
+
+describe('run store', () => {
+  it('round-trips a checkpoint and refuses a damaged one', () => {
+    const weights = new Float32Array([1, -2, 3.5, Number.MIN_VALUE]);
+    const encoded = bytes(encodeCheckpoint(state(2), weights));
+    const back = decodeCheckpoint(encoded);
+    expect(back.state.round).toBe(2);
+    expect([...back.weights]).toEqual([...weights]);
+    expect(() => decodeCheckpoint(encoded.subarray(0, encoded.length - 1))).toThrow(/expected/);
+    expect(() => decodeCheckpoint(encoded.subarray(0, 8))).toThrow(/truncated/);
+    const wrong = encoded.slice();
+    wrong[0] ^= 1;
+    expect(() => decodeCheckpoint(wrong)).toThrow(/magic/);
+  });
+
+  it('commits rounds atomically and reconciles metrics.jsonl with the checkpoint after a crash', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'fedbit-store-')), 'run');
+    const store = RunStore.create(dir, resolveRunConfig({}));
+    store.commitRound(state(1), new Float32Array([1]));
+    store.commitRound(state(2), new Float32Array([2]));
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // A crash after round 3's metrics line was half written, and a line for a round never checkpointed.
+    appendFileSync(join(dir, 'metrics.jsonl'), '{"type":"round","round":3,"summ');
+    appendFileSync(join(dir, 'metrics.jsonl'), '\n' + JSON.stringify({ type: 'round', round: 3, summary: summary(3) }) + '\n');
+    const opened = RunStore.open(dir);
+    expect(opened.checkpoint?.state.round).toBe(2);
+    expect([...opened.checkpoint!.weights]).toEqual([2]);
+    expect(opened.store.readSummaries().map((s) => s.round)).toEqual([1, 2]);
+
+    // The checkpoint landed but its metrics line did not: it is rewritten from the checkpoint.
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => !l.includes('"round":2'));
+    writeFileSync(join(dir, 'metrics.jsonl'), lines.join('\n'));
+    expect(RunStore.open(dir).store.readSummaries().map((s) => s.round)).toEqual([1, 2]);
+  });
+
+  it('will not overwrite a run that exists', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'fedbit-store-')), 'run');
+    const store = RunStore.create(dir, resolveRunConfig({}));
+    store.commitRound(state(1), new Float32Array([1]));
+    expect(() => RunStore.create(dir, resolveRunConfig({}))).toThrow(/--resume/);
+    expect(existsSync(join(dir, 'config.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,143 @@
+// Real-browser end to end: headless Chromium tabs join an in-process aggregator through the built
+// web app, train the tiny model on SwiftShader WebGPU, and the dashboard shows what happened.
+// Slow by nature (seconds per WebGPU step on a CPU): tiny model, two local steps, batch 4.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { RunningServer } from '@fedbit/server';
+import { bundleSizes } from './bundle-size';
+import { ADMIN_TOKEN, WEB_ROOT, buildWebIfStale, imageRendered, launchChromium, openPage, rounds, screenshot, startE2eServer, status, tabRounds, waitFor } from './harness';
+
+const skip = process.env.FEDBIT_SKIP_E2E === '1';
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+describe.skipIf(skip)('the web app in a real browser', () => {
+  let browser: Browser;
+  let server: RunningServer | null = null;
+  const contexts: BrowserContext[] = [];
+  const log: string[] = [];
+
+  beforeAll(async () => {
+    await buildWebIfStale();
+    browser = await launchChromium();
+  });
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
+    log.length = 0;
+    await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => undefined)));
+    await server?.close();
+    server = null;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function deviceTab(url: string, label: string): Promise<Page> {
+    // One context per tab: each is its own device with its own storage, as two phones would be.
+    const context = await browser.newContext(PHONE);
+    contexts.push(context);
+    const page = await openPage(context, url, log, label);
+    await page.getByTestId('join').click();
+    return page;
+  }
+
+  it('keeps the device page small: tfjs stays in the worker and the dashboard loads lazily', () => {
+    const sizes = bundleSizes(WEB_ROOT);
+    console.log(`device page initial JS: ${(sizes.initialGzipBytes / 1024).toFixed(1)} KiB gzip (${sizes.initial.map((c) => c.file).join(', ')})`);
+    expect(sizes.initial.length).toBeGreaterThan(0);
+    expect(sizes.worker.length).toBeGreaterThan(0);
+    expect(sizes.initialGzipBytes).toBeLessThan(120 * 1024);
+  });
+
+  it('two tabs train two rounds on WebGPU at the precisions the policy assigned, and the dashboard shows it', async () => {
+    server = await startE2eServer();
+    const started = Date.now();
+    const tabs = [await deviceTab(server.joinUrl, 'tab1'), await deviceTab(server.joinUrl, 'tab2')];
+
+    const dashContext = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    contexts.push(dashContext);
+    const dashboard = await openPage(dashContext, `${server.url}/dashboard#token=${ADMIN_TOKEN}`, log, 'dashboard');
+
+    // Both tabs run on WebGPU (SwiftShader) and say which adapter.
+    for (const tab of tabs) {
+      const backend = await waitFor('a tab to start its backend', async () => (await tab.getByTestId('backend').getAttribute('data-backend')) || undefined, 120_000);
+      expect(backend).toBe('webgpu');
+      expect(await tab.getByTestId('adapter').textContent()).toBeTruthy();
+    }
+
+    // The dashboard lists both devices and shows the QR code.
+    await dashboard.getByTestId('qr').waitFor({ state: 'visible' });
+    expect(await imageRendered(dashboard, '[data-testid=qr]')).toBe(true);
+    await waitFor('two rows in the device table', async () => ((await dashboard.getByTestId('device-row').count()) === 2 ? true : undefined), 60_000);
+
+    const done = await waitFor('two committed rounds', async () => ((await status(server!)).round >= 2 ? true : undefined), 420_000, 1000);
+    expect(done).toBe(true);
+    console.log(`two rounds with two WebGPU tabs took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+    // Each tab showed the precision the policy gave it, round by round.
+    const summaries = await rounds(server);
+    expect(summaries.length).toBeGreaterThanOrEqual(2);
+    for (const tab of tabs) {
+      const deviceId = await tab.getByTestId('device-id').getAttribute('data-device-id');
+      expect(deviceId).toBeTruthy();
+      const shown = await waitFor(
+        'the tab to list both rounds',
+        async () => {
+          const listed = await tabRounds(tab);
+          return listed.filter((r) => r.accepted === 'true').length >= 2 ? listed : undefined;
+        },
+        30_000,
+      );
+      for (const summary of summaries.slice(0, 2)) {
+        const record = summary.devices.find((d) => d.deviceId === deviceId);
+        expect(record, `device ${deviceId} in round ${summary.round}`).toBeDefined();
+        expect(record!.status).toBe('accepted');
+        expect(shown.find((r) => r.round === summary.round)?.bits).toBe(record!.bits);
+      }
+      const last = shown[shown.length - 1];
+      expect(await tab.getByTestId('bits').textContent()).toBe(`${last.bits}-bit`);
+      expect(await tab.getByTestId('bandwidth').textContent()).toMatch(/bit\/s/);
+      expect(await tab.getByTestId('energy').textContent()).toMatch(/J$/);
+    }
+
+    // The dashboard's table agrees: the bits in each row are ones the policy gave that device.
+    const rows = await dashboard.getByTestId('device-row').evaluateAll((els) => els.map((el) => ({ id: el.getAttribute('data-device-id'), bits: Number(el.getAttribute('data-bits')), backend: el.getAttribute('data-backend') })));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.backend).toBe('webgpu');
+      const given = summaries.flatMap((s) => s.devices.filter((d) => d.deviceId === row.id).map((d) => d.bits));
+      expect(given).toContain(row.bits);
+    }
+
+    // Samples of the global model render in the dashboard and in a tab.
+    await waitFor('the dashboard sample grid to reach round 2', async () => Number(await dashboard.getByTestId('sample-grid').getAttribute('data-round')) >= 2 || undefined, 30_000);
+    await waitFor('the sample grid to render', async () => (await imageRendered(dashboard, '[data-testid=sample-grid]')) || undefined, 60_000);
+    await waitFor('the tab samples to render', async () => (await imageRendered(tabs[0], '[data-testid=samples]')) || undefined, 60_000);
+
+    await screenshot(tabs[0], 'device-page.png');
+    await screenshot(dashboard, 'dashboard.png');
+  });
+
+  it('a tab closed mid-round does not stall the run', async () => {
+    server = await startE2eServer({ rounds: 1, quorum: 1, deadlineS: 30 });
+    const tabs = [await deviceTab(server.joinUrl, 'stay'), await deviceTab(server.joinUrl, 'close')];
+    const closingId = await waitFor('the second tab to join', async () => (await tabs[1].getByTestId('device-id').getAttribute('data-device-id').catch(() => null)) ?? undefined, 120_000);
+
+    await waitFor('the second tab to be training', async () => ((await tabs[1].getByTestId('phase').getAttribute('data-phase')) === 'training' ? true : undefined), 180_000, 250);
+    await tabs[1].close({ runBeforeUnload: true });
+    const closedAt = Date.now();
+
+    const final = await waitFor('round 1 to complete without the closed tab', async () => {
+      const s = await status(server!);
+      return s.round >= 1 ? s : undefined;
+    }, 120_000, 1000);
+    console.log(`round committed ${((Date.now() - closedAt) / 1000).toFixed(0)} s after the tab closed`);
+    const closed = final.devices.find((d) => d.id === closingId);
+    expect(closed, 'the closed device is still listed').toBeDefined();
+    expect(['left', 'offline']).toContain(closed!.state);
+    const [summary] = await rounds(server);
+    expect(summary.accepted).toBeGreaterThanOrEqual(1);
+    expect(summary.devices.find((d) => d.deviceId === closingId)?.status).not.toBe('accepted');
+  });
+});

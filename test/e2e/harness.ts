@@ -1,0 +1,133 @@
+// Shared pieces of the real-browser tests: build the web app when stale, start an aggregator
+// with a tiny model, launch headless Chromium with SwiftShader WebGPU, and read the pages.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { pino } from 'pino';
+import type { RoundSummary } from '@fedbit/core';
+import { resolveRunConfig, startServer, type RunConfigInput, type RunStatus, type RunningServer } from '@fedbit/server';
+
+export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+export const WEB_ROOT = join(REPO, 'dist/web');
+export const ARTIFACTS = join(REPO, 'test-artifacts');
+export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
+export const JOIN_CODE = 'e2ecode1';
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(path)) {
+    if (entry === 'node_modules' || entry.endsWith('.test.ts')) continue;
+    newest = Math.max(newest, newestMtime(join(path, entry)));
+  }
+  return newest;
+}
+
+/** Builds dist/web with the top-level vite.config.ts unless it is newer than every source it bundles. */
+export async function buildWebIfStale(): Promise<void> {
+  const index = join(WEB_ROOT, 'index.html');
+  const sources = [join(REPO, 'apps/web'), join(REPO, 'public'), join(REPO, 'vite.config.ts'), ...['core', 'client', 'diffusion', 'datasets'].map((p) => join(REPO, 'packages', p, 'src'))];
+  if (existsSync(index) && statSync(index).mtimeMs > Math.max(...sources.filter(existsSync).map(newestMtime))) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(REPO, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+export function e2eConfig(overrides: RunConfigInput = {}): RunConfigInput {
+  return {
+    rounds: 2,
+    devicesPerRound: 2,
+    minDevices: 2,
+    quorum: 2,
+    localSteps: 2,
+    batchSize: 4,
+    deadlineS: 240,
+    dataset: { name: 'mnist', imageSize: 16, shards: 2 },
+    model: { size: 'tiny', schedule: { kind: 'cosine', steps: 100 } },
+    eval: { every: 0, samples: 16, steps: 4 },
+    ...overrides,
+  };
+}
+
+export async function startE2eServer(overrides: RunConfigInput = {}): Promise<RunningServer> {
+  return startServer({
+    port: 0,
+    config: resolveRunConfig(e2eConfig(overrides)),
+    webRoot: WEB_ROOT,
+    runDir: join(mkdtempSync(join(tmpdir(), 'fedbit-e2e-')), 'run'),
+    joinCode: JOIN_CODE,
+    adminToken: ADMIN_TOKEN,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }),
+  });
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    // SwiftShader WebGPU on http://localhost; --disable-gpu is left out because it turns WebGPU off.
+    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+}
+
+/** A page that keeps its console errors, so a failing test can say what the browser saw. */
+export async function openPage(context: BrowserContext, url: string, log: string[], label: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') log.push(`[${label} ${m.type()}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => log.push(`[${label} pageerror] ${e.message}`));
+  await page.goto(url);
+  return page;
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+  return (await response.json()) as T;
+}
+
+export const status = (server: RunningServer) => getJson<RunStatus>(`${server.url}/api/status`);
+export const rounds = async (server: RunningServer) => (await getJson<{ rounds: RoundSummary[] }>(`${server.url}/api/rounds`)).rounds;
+
+/** Polls until `check` returns a value other than undefined, or throws with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, name);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+export interface TabRound {
+  round: number;
+  bits: number;
+  accepted: string | null;
+}
+
+/** The rounds a device tab lists: the precision it was told and whether its update was taken. */
+export async function tabRounds(page: Page): Promise<TabRound[]> {
+  return page.$$eval('[data-testid=round-record]', (items) =>
+    items.map((el) => ({ round: Number(el.getAttribute('data-round')), bits: Number(el.getAttribute('data-bits')), accepted: el.getAttribute('data-accepted') })),
+  );
+}
+
+export async function imageRendered(page: Page, selector: string): Promise<boolean> {
+  return page.$eval(selector, (img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0);
+}

@@ -47,7 +47,7 @@ export const RunConfigSchema = z
     localSteps: int(1, 100_000).default(10),
     batchSize: int(1, 1024).default(8),
     learningRate: z.number().positive().max(1).default(2e-3),
-    policy: PolicySpecSchema.default({ kind: 'on-demand' } as z.input<typeof PolicySpecSchema>),
+    policy: PolicySpecSchema.prefault({ kind: 'on-demand' }),
     allowedBits: z.array(BitsSchema).min(1).default([...ALL_BITS]),
     /** Quantization-aware local training at the assigned precision, never below minTrainBits. */
     qat: z
@@ -61,7 +61,7 @@ export const RunConfigSchema = z
     /** Precision of the global model sent down: 32 is lossless, so every device starts from the same weights. */
     downlinkBits: z.union([z.literal(16), z.literal(32)]).default(32),
     /** Overrides of the energy model's constants (packages/core/src/energy). */
-    energy: EnergyConstantsSchema.partial().default({}),
+    energy: EnergyConstantsSchema.prefault({}),
     allowLowBattery: z.boolean().default(false),
     lowBatteryThreshold: z.number().min(0).max(1).default(0.2),
     /** Clip each update to this L2 norm before it is added; null = off. */

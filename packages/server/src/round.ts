@@ -26,7 +26,6 @@ import {
   type RunPhase,
   type Task,
   type UpdateMeta,
-  DEFAULT_ENERGY_CONSTANTS,
 } from '@fedbit/core';
 import type { Logger } from 'pino';
 import type { RunConfig, ConfigPatch } from './config';
@@ -166,7 +165,7 @@ export class Coordinator {
     this.metrics = options.metrics;
     this.runId = options.config.runId ?? 'run';
     this.policy = createPolicy(this.config.policy);
-    this.energy = { ...DEFAULT_ENERGY_CONSTANTS, ...this.config.energy };
+    this.energy = this.config.energy;
     // The largest frame a device may send: a 32-bit frame of the whole model.
     this.maxUpdateBytes = frameBytes(32, this.host.paramCount, this.config.codec.blockSize);
     const resume = options.resumeFrom;

@@ -23,7 +23,7 @@ export function assignFixed(params: FixedParams, devices: readonly DeviceDemand[
 
 export function fixedPolicy(params: FixedParams = DEFAULT_FIXED_PARAMS): PrecisionPolicy {
   return {
-    name: params.bits === 32 ? 'fedavg' : `fixed-${params.bits}`,
+    name: `fixed-${params.bits}`,
     describe: () => ({ kind: 'fixed', ...params }),
     assign: (devices, ctx) => assignFixed(params, devices, ctx),
   };

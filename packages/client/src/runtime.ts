@@ -373,7 +373,8 @@ export class DeviceRuntime {
       update[i] = d;
       updateNormSq += d * d;
     }
-    const compensated = task.errorFeedback ? this.errorFeedback!.apply(update) : update;
+    // Scaled by 1/(1+omega(bits)) so feedback stays bounded even at 1 bit (Beznosikov et al., arXiv 2002.12410).
+    const compensated = task.errorFeedback ? this.errorFeedback!.apply(update, { bits: task.bits, blockSize: task.blockSize }) : update;
     const frame = encodeUpdate(compensated, { bits: task.bits, round: task.round, blockSize: task.blockSize, seed: task.seed });
     if (this.aborted(task.round)) return;
 

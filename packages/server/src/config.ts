@@ -2,7 +2,7 @@
 // CLI flags), resolved with defaults and written whole into the run directory.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ALL_BITS, BitsSchema, EnergyConstantsSchema, PolicySpecSchema, describeZodError } from '@fedbit/core';
+import { ALL_BITS, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, PolicySpecSchema, describeZodError } from '@fedbit/core';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -55,7 +55,7 @@ export const RunConfigSchema = z
       .strict()
       .prefault({}),
     codec: z
-      .object({ blockSize: int(8, 65_536).default(256), errorFeedback: z.boolean().default(true) })
+      .object({ blockSize: int(8, 65_536).default(DEFAULT_BLOCK_SIZE), errorFeedback: z.boolean().default(true) })
       .strict()
       .prefault({}),
     /** Precision of the global model sent down: 32 is lossless, so every device starts from the same weights. */

@@ -170,12 +170,14 @@ export function attachSockets(io: Server, options: SocketOptions): Transport {
       return null;
     }
 
-    function ackOf(value: unknown): AckFn | undefined {
-      return typeof value === 'function' ? (value as AckFn) : undefined;
+    /** The acknowledgement callback is always the last argument, however many the sender gave. */
+    function split(args: unknown[]): [unknown[], AckFn | undefined] {
+      const last = args[args.length - 1];
+      return typeof last === 'function' ? [args.slice(0, -1), last as AckFn] : [args, undefined];
     }
 
-    socket.on(DeviceEvent.hello, (payload: unknown, maybeAck: unknown) => {
-      const ack = ackOf(maybeAck);
+    socket.on(DeviceEvent.hello, (...args: unknown[]) => {
+      const [[payload], ack] = split(args);
       const hello = parse(HelloSchema, DeviceEvent.hello, payload, ack);
       if (!hello) return;
       const known = hello.deviceId ? coordinator.devices.get(hello.deviceId) : undefined;
@@ -210,8 +212,8 @@ export function attachSockets(io: Server, options: SocketOptions): Transport {
       coordinator.notify();
     });
 
-    socket.on(DeviceEvent.telemetry, (payload: unknown, maybeAck: unknown) => {
-      const ack = ackOf(maybeAck);
+    socket.on(DeviceEvent.telemetry, (...args: unknown[]) => {
+      const [[payload], ack] = split(args);
       const telemetry = parse(TelemetrySchema, DeviceEvent.telemetry, payload, ack);
       if (!telemetry || !device) return;
       if (telemetry.lastUpload && !coordinator.devices.recordUplink(device, telemetry.lastUpload.bytes, telemetry.lastUpload.ms)) {
@@ -223,8 +225,8 @@ export function attachSockets(io: Server, options: SocketOptions): Transport {
       coordinator.notify();
     });
 
-    socket.on(DeviceEvent.probe, (payload: unknown, data: unknown, maybeAck: unknown) => {
-      const ack = ackOf(maybeAck);
+    socket.on(DeviceEvent.probe, (...args: unknown[]) => {
+      const [[payload, data], ack] = split(args);
       const probe = parse(ProbeSchema, DeviceEvent.probe, payload, ack);
       if (!probe || !device) return;
       if (!isBinary(data) || toBytes(data).byteLength !== probe.bytes) {
@@ -235,15 +237,16 @@ export function attachSockets(io: Server, options: SocketOptions): Transport {
       ack?.({ ok: true });
     });
 
-    socket.on(DeviceEvent.progress, (payload: unknown, maybeAck: unknown) => {
-      const progress = parse(ProgressSchema, DeviceEvent.progress, payload, ackOf(maybeAck));
+    socket.on(DeviceEvent.progress, (...args: unknown[]) => {
+      const [[payload], ack] = split(args);
+      const progress = parse(ProgressSchema, DeviceEvent.progress, payload, ack);
       if (!progress || !device) return;
       device.progress = progress;
       coordinator.notify();
     });
 
-    socket.on(DeviceEvent.update, (payload: unknown, frame: unknown, maybeAck: unknown) => {
-      const ack = ackOf(maybeAck);
+    socket.on(DeviceEvent.update, (...args: unknown[]) => {
+      const [[payload, frame], ack] = split(args);
       const meta = parse(UpdateMetaSchema, DeviceEvent.update, payload, ack);
       if (!meta || !device) return;
       if (!isBinary(frame)) {
@@ -259,8 +262,8 @@ export function attachSockets(io: Server, options: SocketOptions): Transport {
       }
     });
 
-    socket.on(DeviceEvent.leave, (payload: unknown, maybeAck: unknown) => {
-      const ack = ackOf(maybeAck);
+    socket.on(DeviceEvent.leave, (...args: unknown[]) => {
+      const [[payload], ack] = split(args);
       if (!parse(LeaveSchema, DeviceEvent.leave, payload ?? {}, ack) || !device) return;
       log.info({ device: device.id }, 'device left');
       const gone = coordinator.devices.disconnect(device.id, true);

@@ -368,10 +368,12 @@ export class DeviceRuntime {
     const local = model.getWeights();
     const update = new Float32Array(local.length);
     let updateNormSq = 0;
+    let updateMaxAbs = 0;
     for (let i = 0; i < update.length; i++) {
       const d = local[i] - global[i];
       update[i] = d;
       updateNormSq += d * d;
+      if (Math.abs(d) > updateMaxAbs) updateMaxAbs = Math.abs(d);
     }
     // Scaled by 1/(1+omega(bits)) so feedback stays bounded even at 1 bit (Beznosikov et al., arXiv 2002.12410).
     const compensated = task.errorFeedback ? this.errorFeedback!.apply(update, { bits: task.bits, blockSize: task.blockSize }) : update;
@@ -380,7 +382,7 @@ export class DeviceRuntime {
 
     // Upload, timed: bytes over time is this device's measured uplink rate.
     this.events.push({ type: 'status', state: 'uploading' });
-    const meta = { round: task.round, samples: shard.length, steps: task.localSteps, trainMs, loss, updateNormSq };
+    const meta = { round: task.round, samples: shard.length, steps: task.localSteps, trainMs, loss, updateNormSq, updateMaxAbs };
     const sentAt = Date.now();
     await this.shape(frame.byteLength);
     const reply = (await this.socket!.timeout(Math.max(30_000, task.deadlineMs))

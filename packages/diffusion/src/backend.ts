@@ -72,7 +72,22 @@ async function adapterInfo(): Promise<BackendInfo['adapter']> {
  * Starts a backend. With `prefer`, only that one is tried and a failure throws; without it,
  * webgpu -> webgl -> wasm -> cpu in a browser and wasm -> cpu in Node.
  */
-export async function initBackend(prefer?: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
+export function initBackend(prefer?: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
+  // Many simulated devices share one tfjs engine: concurrent starts of the same backend share one
+  // initialisation (two overlapping tf.setBackend calls make the second fail).
+  const key = `${prefer ?? 'auto'}|${options.wasmPath ?? ''}`;
+  let started = starting.get(key);
+  if (!started) {
+    started = startBackend(prefer, options);
+    starting.set(key, started);
+    started.catch(() => starting.delete(key));
+  }
+  return started.then((info) => (tf.getBackend() === info.backend ? info : startBackend(prefer, options)));
+}
+
+const starting = new Map<string, Promise<BackendInfo>>();
+
+async function startBackend(prefer: BackendName | undefined, options: BackendOptions): Promise<BackendInfo> {
   await ensureGradients();
   const order: BackendName[] = prefer ? [prefer] : isNode() ? ['wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
   for (const name of order) {

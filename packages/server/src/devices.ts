@@ -2,6 +2,7 @@
 // and the energy it has spent. Bandwidth comes from the device's real transfers (a probe at join,
 // then every upload and every model download), smoothed; navigator.connection is only a hint.
 import type { Hello, Telemetry } from '@fedbit/core';
+import type { CheckpointState } from './store';
 
 export type DeviceState = 'idle' | 'training' | 'uploaded' | 'offline' | 'left';
 
@@ -31,6 +32,7 @@ export interface Device {
   /** Bytes of the last binary payload received from this device: the probe or an update. */
   lastReceivedBytes: number | null;
   updateNormSq: number | null;
+  updateMaxAbs: number | null;
   energyJ: number;
   lastBits: number | null;
   lastLoss: number | null;
@@ -71,6 +73,7 @@ export class DeviceRegistry {
       downlinkBps: new Ewma(),
       lastReceivedBytes: null,
       updateNormSq: null,
+      updateMaxAbs: null,
       energyJ: 0,
       lastBits: null,
       lastLoss: null,
@@ -90,7 +93,7 @@ export class DeviceRegistry {
   }
 
   /** Restores the memory a checkpoint keeps, so a resumed run still knows its devices. */
-  restore(id: string, saved: { name: string; energyJ: number; updateNormSq: number | null; shard: number; uplinkBps: number | null }): void {
+  restore(id: string, saved: CheckpointState['devices'][string]): void {
     const uplink = new Ewma();
     if (saved.uplinkBps) uplink.add(saved.uplinkBps);
     this.byId.set(id, {
@@ -106,6 +109,7 @@ export class DeviceRegistry {
       downlinkBps: new Ewma(),
       lastReceivedBytes: null,
       updateNormSq: saved.updateNormSq,
+      updateMaxAbs: saved.updateMaxAbs ?? null,
       energyJ: saved.energyJ,
       lastBits: null,
       lastLoss: null,

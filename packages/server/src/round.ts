@@ -481,6 +481,7 @@ export class Coordinator {
     device.state = 'uploaded';
     device.lastReceivedBytes = frame.byteLength;
     device.updateNormSq = meta.updateNormSq;
+    device.updateMaxAbs = meta.updateMaxAbs ?? null;
     device.lastLoss = meta.loss;
     const uplinkBps = device.uplinkBps.value ?? this.defaultUplinkBps(device);
     const cost = deviceRoundCost(
@@ -555,6 +556,8 @@ export class Coordinator {
     // Before a device's first update, the median of the others' (or 1) stands in for ||update||^2.
     const prior = known.length ? known.sort((a, b) => a - b)[Math.floor(known.length / 2)] : 1;
     const updateNormSq = device.updateNormSq ?? prior;
+    // max|u| tightens the bound from blockSize*||u||^2 to length*max|u|^2; unknown until a first update.
+    const maxAbs = device.updateNormSq !== null ? (device.updateMaxAbs ?? undefined) : undefined;
     const uplinkBps = device.uplinkBps.value ?? this.defaultUplinkBps(device);
     const options: DeviceDemand['options'] = {};
     for (const bits of this.config.allowedBits as Bits[]) {
@@ -576,7 +579,7 @@ export class Coordinator {
         energyJ: cost.energyJ,
         latencyS: cost.latencyS,
         frameBytes: bytes,
-        variance: varianceBound(bits, { length: n, normSq: updateNormSq, blockSize }),
+        variance: varianceBound(bits, { length: n, normSq: updateNormSq, maxAbs, blockSize }),
       };
     }
     return {
@@ -598,7 +601,7 @@ export class Coordinator {
       lossHistory: this.lossHistory,
       totals: this.totals,
       devices: Object.fromEntries(
-        this.devices.all().map((d) => [d.id, { name: d.name, energyJ: d.energyJ, updateNormSq: d.updateNormSq, shard: d.shard, uplinkBps: d.uplinkBps.value }]),
+        this.devices.all().map((d) => [d.id, { name: d.name, energyJ: d.energyJ, updateNormSq: d.updateNormSq, updateMaxAbs: d.updateMaxAbs, shard: d.shard, uplinkBps: d.uplinkBps.value }]),
       ),
       nextShard: this.nextShard,
       lastSummary: summary,

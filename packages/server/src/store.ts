@@ -26,7 +26,7 @@ export interface CheckpointState {
   lossHistory: number[];
   totals: { energyJ: number; computeJ: number; transmitJ: number; uplinkBytes: number; downlinkBytes: number };
   /** Per-device memory the policy and the energy totals need across rounds. */
-  devices: Record<string, { name: string; energyJ: number; updateNormSq: number | null; shard: number; uplinkBps: number | null }>;
+  devices: Record<string, { name: string; energyJ: number; updateNormSq: number | null; updateMaxAbs?: number | null; shard: number; uplinkBps: number | null }>;
   nextShard: number;
   lastSummary: RoundSummary | null;
   savedAt: string;

@@ -92,6 +92,8 @@ export const UpdateMetaSchema = z
     loss: finite(),
     /** ||local - global||^2 before quantization: the policy's estimate of V_k(n) for the next round. */
     updateNormSq: z.number().nonnegative().refine(Number.isFinite, 'must be finite'),
+    /** max |local - global|: with the norm, it gives the codec's tight variance bound V_k(n). */
+    updateMaxAbs: z.number().nonnegative().refine(Number.isFinite, 'must be finite').optional(),
   })
   .strict();
 

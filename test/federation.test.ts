@@ -107,6 +107,19 @@ describe('rounds on loopback', () => {
     expect(status.round).toBe(2);
     expect(status.devices).toHaveLength(3);
     expect(status.devices.every((d) => d.backend === 'wasm' && d.energyJ > 0)).toBe(true);
+
+    // Observability: Prometheus metrics, per-round CSV, the model in the tfjs format, a PNG grid.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^fedbit_rounds_completed_total 2$/m);
+    expect(metrics).toMatch(/fedbit_updates_accepted_total\{bits="\d+"\} \d+/);
+    const csv = (await (await fetch(`${server.url}/api/rounds?format=csv`)).text()).trim().split('\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[0].split(',')).toContain('energyJ');
+    const modelJson = (await (await fetch(`${server.url}/api/model`)).json()) as { weightsManifest: Array<{ weights: Array<{ shape: number[] }> }> };
+    const declared = modelJson.weightsManifest[0].weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+    expect(declared).toBe(server.host.paramCount);
+    const png = new Uint8Array(await (await fetch(`${server.url}/api/samples`)).arrayBuffer());
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   });
 
   it('a device that leaves mid-round does not stall the round, one that stays silent is cut at the deadline, and it can rejoin', async () => {
@@ -142,5 +155,32 @@ describe('rounds on loopback', () => {
     expect(cut.accepted).toBe(2);
     expect(cut.wallS).toBeGreaterThanOrEqual(7.5);
     expect(cut.devices.find((d) => d.deviceId === welcome.deviceId)?.status).toBe('missed');
+  });
+});
+
+describe('selection', () => {
+  it('a device on low battery and not charging is not chosen unless the run allows it', async () => {
+    for (const allowLowBattery of [false, true]) {
+      const server = await startTestServer({ rounds: 1, devicesPerRound: 2, minDevices: 2, quorum: 1, allowLowBattery, policy: { kind: 'fixed', bits: 8 } as never });
+      const low = new RawDevice(server.url, server.joinCode);
+      const fine = new RawDevice(server.url, server.joinCode);
+      cleanup.push(async () => {
+        low.close();
+        fine.close();
+        await server.close();
+      });
+      await low.join('low', { telemetry: { battery: 0.1, charging: false, preference: 'balanced', deviceClass: 'phone' } });
+      await fine.join('fine');
+      if (!allowLowBattery) {
+        // Only one eligible device: minDevices 2 is not met, so no round opens; plug the phone in and it is.
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(server.coordinator.currentRound).toBeNull();
+        expect(low.tasks).toHaveLength(0);
+        await low.send(DeviceEvent.telemetry, { battery: 0.1, charging: true, preference: 'balanced', deviceClass: 'phone' });
+      }
+      await low.nextTask(20_000);
+      await fine.nextTask(20_000);
+      expect(server.coordinator.currentRound?.selected).toBe(2);
+    }
   });
 });

@@ -86,17 +86,19 @@ export class RawDevice {
     return this.welcome;
   }
 
+  private consumed = 0;
+
+  /** The next task not yet returned by this method (tasks that arrived earlier count). */
   async nextTask(timeoutMs = 60_000): Promise<{ task: Task; model: Uint8Array }> {
     const deadline = Date.now() + timeoutMs;
-    const seen = this.tasks.length;
-    while (this.tasks.length === seen) {
+    while (this.tasks.length <= this.consumed) {
       if (Date.now() > deadline) throw new Error('no task arrived');
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 200);
       });
     }
-    return this.tasks[this.tasks.length - 1];
+    return this.tasks[this.consumed++];
   }
 
   send(event: string, ...args: unknown[]): Promise<any> {

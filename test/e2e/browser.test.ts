@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '@fedbit/server';
 import { bundleSizes } from './bundle-size';
-import { ADMIN_TOKEN, WEB_ROOT, buildWebIfStale, imageRendered, launchChromium, openPage, rounds, screenshot, startE2eServer, status, tabRounds, waitFor } from './harness';
+import { ADMIN_TOKEN, WEB_ROOT, buildWebIfStale, control, imageRendered, launchChromium, openPage, rounds, screenshot, startE2eServer, status, tabRounds, waitFor } from './harness';
 
 const skip = process.env.FEDBIT_SKIP_E2E === '1';
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
@@ -51,7 +51,9 @@ describe.skipIf(skip)('the web app in a real browser', () => {
   });
 
   it('two tabs train two rounds on WebGPU at the precisions the policy assigned, and the dashboard shows it', async () => {
-    server = await startE2eServer();
+    // The operator starts the run once both tabs have joined (autoStart off): a device that gets
+    // its first task while still loading its data drops it (see the report on DeviceRuntime).
+    server = await startE2eServer({ autoStart: false });
     const started = Date.now();
     const tabs = [await deviceTab(server.joinUrl, 'tab1'), await deviceTab(server.joinUrl, 'tab2')];
 
@@ -70,8 +72,16 @@ describe.skipIf(skip)('the web app in a real browser', () => {
     await dashboard.getByTestId('qr').waitFor({ state: 'visible' });
     expect(await imageRendered(dashboard, '[data-testid=qr]')).toBe(true);
     await waitFor('two rows in the device table', async () => ((await dashboard.getByTestId('device-row').count()) === 2 ? true : undefined), 60_000);
+    for (const tab of tabs) await tab.getByTestId('device-id').waitFor({ state: 'attached', timeout: 60_000 });
+    await dashboard.getByTestId('control-start').click();
 
-    const done = await waitFor('two committed rounds', async () => ((await status(server!)).round >= 2 ? true : undefined), 420_000, 1000);
+    // After the first round: pictures of both pages mid-run (kept even if a later round fails).
+    await waitFor('the first committed round', async () => ((await status(server!)).round >= 1 ? true : undefined), 300_000, 1000);
+    await waitFor('the dashboard charts to show round 1', async () => ((await dashboard.getByTestId('chart-loss').locator('canvas').count()) > 0 ? true : undefined), 30_000);
+    await screenshot(tabs[0], 'device-page-round1.png');
+    await screenshot(dashboard, 'dashboard-round1.png');
+
+    const done = await waitFor('two committed rounds', async () => ((await status(server!)).round >= 2 ? true : undefined), 300_000, 1000);
     expect(done).toBe(true);
     console.log(`two rounds with two WebGPU tabs took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
@@ -120,9 +130,12 @@ describe.skipIf(skip)('the web app in a real browser', () => {
   });
 
   it('a tab closed mid-round does not stall the run', async () => {
-    server = await startE2eServer({ rounds: 1, quorum: 1, deadlineS: 30 });
+    server = await startE2eServer({ rounds: 1, quorum: 1, deadlineS: 30, autoStart: false });
     const tabs = [await deviceTab(server.joinUrl, 'stay'), await deviceTab(server.joinUrl, 'close')];
-    const closingId = await waitFor('the second tab to join', async () => (await tabs[1].getByTestId('device-id').getAttribute('data-device-id').catch(() => null)) ?? undefined, 120_000);
+    await tabs[0].getByTestId('device-id').waitFor({ state: 'attached', timeout: 120_000 });
+    await tabs[1].getByTestId('device-id').waitFor({ state: 'attached', timeout: 120_000 });
+    const closingId = await tabs[1].getByTestId('device-id').getAttribute('data-device-id');
+    await control(server, 'start');
 
     await waitFor('the second tab to be training', async () => ((await tabs[1].getByTestId('phase').getAttribute('data-phase')) === 'training' ? true : undefined), 180_000, 250);
     await tabs[1].close({ runBeforeUnload: true });

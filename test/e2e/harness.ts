@@ -89,6 +89,15 @@ export async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
+export async function control(server: RunningServer, action: 'start' | 'pause' | 'stop'): Promise<void> {
+  const response = await fetch(`${server.url}/api/control`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ action }),
+  });
+  if (!response.ok) throw new Error(`POST /api/control ${action}: HTTP ${response.status} ${await response.text()}`);
+}
+
 export const status = (server: RunningServer) => getJson<RunStatus>(`${server.url}/api/status`);
 export const rounds = async (server: RunningServer) => (await getJson<{ rounds: RoundSummary[] }>(`${server.url}/api/rounds`)).rounds;
 

@@ -125,6 +125,10 @@ export class DeviceRuntime {
   private loop: Promise<void> | null = null;
   private telemetryTimer: ReturnType<typeof setInterval> | null = null;
   private readonly energy: EnergyConstants;
+  /** The run whose model and shard are ready; a task that arrives before then waits for them. */
+  private preparedRun: string | null = null;
+  private markReady!: () => void;
+  private readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   constructor(private readonly options: DeviceRuntimeOptions) {
     this.deviceId = options.deviceId;
@@ -230,10 +234,13 @@ export class DeviceRuntime {
     const reply = (await socket.timeout(30_000).emitWithAck(DeviceEvent.hello, hello)) as Ack<Welcome>;
     if (!reply.ok) throw new Error(`the aggregator refused to let this device join: ${reply.reason}`);
     const welcome: Welcome = reply;
-    const first = this.welcome === null || this.welcome.runId !== welcome.runId;
     this.deviceId = welcome.deviceId;
     this.welcome = welcome;
-    if (first) await this.prepare(welcome);
+    if (this.preparedRun !== welcome.runId) {
+      await this.prepare(welcome);
+      this.preparedRun = welcome.runId;
+      this.markReady();
+    }
     this.events.push({ type: 'joined', deviceId: welcome.deviceId, welcome, backend: this.backend!, shardSize: this.shard?.length ?? 0 });
     await this.probeUplink(welcome);
     await this.sendTelemetry();
@@ -300,6 +307,8 @@ export class DeviceRuntime {
         this.wake = null;
         continue;
       }
+      await this.ready;
+      if (this.pending !== next) continue; // superseded or cancelled while the device was getting ready
       this.pending = null;
       try {
         await this.trainRound(next);
@@ -365,7 +374,7 @@ export class DeviceRuntime {
     const trainMs = Date.now() - started;
 
     // update = local - global; error feedback adds what earlier rounds' quantization left out.
-    const local = model.getWeights();
+    const local = await model.readWeights();
     const update = new Float32Array(local.length);
     let updateNormSq = 0;
     let updateMaxAbs = 0;

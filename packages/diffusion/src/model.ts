@@ -22,6 +22,8 @@ export interface DiffusionModel {
   /** The trainable variables in layout order. */
   readonly variables: readonly tf.Variable[];
   getWeights(): Float32Array;
+  /** The same as getWeights, read back asynchronously: use this on WebGPU, which has no synchronous read. */
+  readWeights(): Promise<Float32Array>;
   setWeights(weights: Float32Array): void;
   /**
    * Predicted noise for x_t [n,H,W,C] in [-1,1] at timesteps t (one per image). labels: one per
@@ -155,6 +157,13 @@ export function createModel(configIn: ModelConfig, seed: number): DiffusionModel
       alive();
       const out = new Float32Array(layout.total);
       layout.entries.forEach((e, i) => out.set(variables[i].dataSync() as Float32Array, e.offset));
+      return out;
+    },
+    async readWeights() {
+      alive();
+      const out = new Float32Array(layout.total);
+      const values = await Promise.all(variables.map((v) => v.data()));
+      layout.entries.forEach((e, i) => out.set(values[i] as Float32Array, e.offset));
       return out;
     },
     setWeights(weights: Float32Array) {

@@ -418,6 +418,7 @@ export class Coordinator {
       blockSize: this.config.codec.blockSize,
     };
     device.state = 'training';
+    device.progress = null;
     const ackMs = await this.transport?.sendTask(device, task, modelFrame);
     if (ackMs != null) this.devices.recordDownlink(device, modelFrame.byteLength, ackMs);
   }

@@ -12,6 +12,9 @@ export interface TrainingWorker {
   leave(): void;
 }
 
+// ?debug in the URL logs every worker message to the console (for field reports and tests).
+const debug = new URLSearchParams(location.search).has('debug');
+
 export function useTrainingWorker(preference: Preference, battery: BatteryReading | null): TrainingWorker {
   const [state, dispatch] = useReducer(reduce, initialState);
   const worker = useRef<Worker | null>(null);
@@ -26,6 +29,7 @@ export function useTrainingWorker(preference: Preference, battery: BatteryReadin
     worker.current = w;
     w.onmessage = (e: MessageEvent<FromWorker>) => {
       const message = e.data;
+      if (debug) console.info(`[fedbit ${new Date().toISOString().slice(11, 23)}]`, JSON.stringify(message).slice(0, 300));
       if (message.type === 'event' && message.event.type === 'joined') rememberDeviceId(message.event.deviceId);
       dispatch(message);
       if (message.type === 'stopped') {

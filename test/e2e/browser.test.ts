@@ -51,8 +51,7 @@ describe.skipIf(skip)('the web app in a real browser', () => {
   });
 
   it('two tabs train two rounds on WebGPU at the precisions the policy assigned, and the dashboard shows it', async () => {
-    // The operator starts the run once both tabs have joined (autoStart off): a device that gets
-    // its first task while still loading its data drops it (see the report on DeviceRuntime).
+    // The operator starts the run from the dashboard once both tabs have joined (autoStart off).
     server = await startE2eServer({ autoStart: false });
     const started = Date.now();
     const tabs = [await deviceTab(server.joinUrl, 'tab1'), await deviceTab(server.joinUrl, 'tab2')];

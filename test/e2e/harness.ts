@@ -32,7 +32,14 @@ export async function buildWebIfStale(): Promise<void> {
   const sources = [join(REPO, 'apps/web'), join(REPO, 'public'), join(REPO, 'vite.config.ts'), ...['core', 'client', 'diffusion', 'datasets'].map((p) => join(REPO, 'packages', p, 'src'))];
   if (existsSync(index) && statSync(index).mtimeMs > Math.max(...sources.filter(existsSync).map(newestMtime))) return;
   const { build } = await import('vite');
-  await build({ configFile: join(REPO, 'vite.config.ts'), logLevel: 'warn' });
+  // vitest sets NODE_ENV=test, which would bundle React's development build: build as `npm start` does.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: join(REPO, 'vite.config.ts'), logLevel: 'warn', mode: 'production' });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
 }
 
 export function e2eConfig(overrides: RunConfigInput = {}): RunConfigInput {

@@ -2,19 +2,8 @@
 // desktops with different batteries, charging states, uplink rates and transmit powers. The same
 // seed gives the same fleet, so every policy in an experiment meets the same devices.
 import { z } from 'zod';
+import { mulberry32 as rng } from '@fedbit/core';
 import type { DeviceProfile } from './telemetry';
-
-/** mulberry32: small, fast, good enough to draw a fleet. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const logUniform = (r: () => number, lo: number, hi: number) => Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo)));
 

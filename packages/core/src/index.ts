@@ -1,4 +1,5 @@
 export * from './bits';
+export * from './random';
 export * from './quant';
 export * from './energy';
 export * from './policy';

@@ -1,15 +1,10 @@
 // Seeded generators for partitioning: the same seed gives the same split on every platform.
 
-/** mulberry32: a 32-bit state generator, uniform in [0, 1). */
+import { mulberry32 } from '@fedbit/core';
+
+/** Uniform in [0, 1), seeded (mulberry32 with the seed mixed by the golden ratio). */
 export function uniform(seed: number): () => number {
-  let a = (seed ^ 0x9e3779b9) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed ^ 0x9e3779b9);
 }
 
 /** Fisher-Yates shuffle in place. */

@@ -2,20 +2,12 @@
 // variances come from a local stand-in for the codec's formulas, energy and latency from the
 // real energy model.
 import { ALL_BITS, type Bits } from '../bits';
+import { mulberry32 } from '../random';
 import { DEFAULT_ENERGY_CONSTANTS, DEVICE_CLASSES, deviceRoundCost } from '../energy';
 import type { DeviceDemand, PolicyContext, Preference, PrecisionOption } from './types';
 
-/** mulberry32: a small seeded PRNG, so every instance can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so every instance can be replayed from its seed. */
+export const rng = mulberry32;
 
 export function testFrameBytes(bits: Bits, length: number): number {
   if (bits <= 8) return 32 + Math.ceil((length * bits) / 8) + 4 * Math.ceil(length / 256);

@@ -1,13 +1,13 @@
 // Shared pieces of the real-browser tests: build the web app when stale, start an aggregator
 // with a tiny model, launch headless Chromium with SwiftShader WebGPU, and read the pages.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { pino } from 'pino';
 import type { RoundSummary } from '@fedbit/core';
 import { resolveRunConfig, startServer, type RunConfigInput, type RunStatus, type RunningServer } from '@fedbit/server';
+import { fastConfig, tmpRunDir } from '../helpers';
 
 export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const WEB_ROOT = join(REPO, 'dist/web');
@@ -42,20 +42,16 @@ export async function buildWebIfStale(): Promise<void> {
   }
 }
 
+/** The integration tests' fast config, for two browser tabs (WebGPU on SwiftShader is slow: long deadline). */
 export function e2eConfig(overrides: RunConfigInput = {}): RunConfigInput {
-  return {
-    rounds: 2,
+  return fastConfig({
     devicesPerRound: 2,
     minDevices: 2,
     quorum: 2,
-    localSteps: 2,
-    batchSize: 4,
     deadlineS: 240,
-    dataset: { name: 'mnist', imageSize: 16, shards: 2 },
-    model: { size: 'tiny', schedule: { kind: 'cosine', steps: 100 } },
-    eval: { every: 0, samples: 16, steps: 4 },
+    dataset: { name: 'mnist', imageSize: 16, partition: 'iid', shards: 2 },
     ...overrides,
-  };
+  });
 }
 
 export async function startE2eServer(overrides: RunConfigInput = {}): Promise<RunningServer> {
@@ -63,7 +59,7 @@ export async function startE2eServer(overrides: RunConfigInput = {}): Promise<Ru
     port: 0,
     config: resolveRunConfig(e2eConfig(overrides)),
     webRoot: WEB_ROOT,
-    runDir: join(mkdtempSync(join(tmpdir(), 'fedbit-e2e-')), 'run'),
+    runDir: tmpRunDir('fedbit-e2e-'),
     joinCode: JOIN_CODE,
     adminToken: ADMIN_TOKEN,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }),

@@ -67,6 +67,8 @@ class OpenRound {
   constructor(
     readonly round: number,
     readonly startedAt: number,
+    /** The global model this round trains from, encoded once for every device (and any that rejoin). */
+    readonly modelFrame: Uint8Array,
     paramCount: number,
     deadlineS: number,
     clipNorm: number | null,
@@ -293,7 +295,8 @@ export class Coordinator {
     // 2. Assign each its precision. FedAvg weights are the shard sizes the server itself computed.
     const sizes = picked.map((d) => this.host.shardSizes[d.shard] ?? 1);
     const totalSize = sizes.reduce((a, b) => a + b, 0);
-    const demands = picked.map((d, i) => this.demandOf(d, sizes[i] / totalSize));
+    const prior = this.normSqPrior();
+    const demands = picked.map((d, i) => this.demandOf(d, sizes[i] / totalSize, prior));
     const plan = this.policy.assign(demands, {
       round,
       totalRounds: config.rounds,
@@ -303,8 +306,10 @@ export class Coordinator {
       lowBatteryThreshold: config.lowBatteryThreshold,
     });
 
-    // 3. Open the round.
-    const open = new OpenRound(round, startedAt, this.host.paramCount, config.deadlineS, config.clipNorm);
+    // 3. Open the round, with the global model encoded once (lossless by default: every device must
+    //    start from the same weights).
+    const modelFrame = encodeUpdate(this.global, { bits: config.downlinkBits, round, blockSize: config.codec.blockSize, seed: round });
+    const open = new OpenRound(round, startedAt, modelFrame, this.host.paramCount, config.deadlineS, config.clipNorm);
     picked.forEach((device, i) => {
       const assignment = plan.get(device.id);
       if (!assignment) throw new Error(`policy ${this.policy.name} gave no precision to device ${device.id}`);
@@ -316,8 +321,7 @@ export class Coordinator {
     this.metrics.roundStarted(round);
     this.log.info({ round, devices: picked.map((d) => `${d.name}:${plan.get(d.id)?.bits}`) }, 'round opened');
 
-    // 4. Send the global model (lossless by default: every device must start from the same weights).
-    const modelFrame = encodeUpdate(this.global, { bits: config.downlinkBits, round, blockSize: config.codec.blockSize, seed: round });
+    // 4. Send the global model.
     let downlinkBytes = 0;
     for (const slot of open.slots.values()) {
       downlinkBytes += modelFrame.byteLength;
@@ -431,8 +435,7 @@ export class Coordinator {
     if (slot.status === 'gone') slot.status = 'pending';
     if (slot.status !== 'pending') return;
     slot.device = device;
-    const modelFrame = encodeUpdate(this.global, { bits: this.config.downlinkBits, round: open.round, blockSize: this.config.codec.blockSize, seed: open.round });
-    void this.sendTask(open, slot, modelFrame);
+    void this.sendTask(open, slot, open.modelFrame);
   }
 
   /** A device left or lost its connection: the round does not wait for it. */
@@ -550,13 +553,16 @@ export class Coordinator {
   }
 
   /** What the policy needs to know of a device: its demand and, per precision, energy, latency, bytes and V_k(n). */
-  private demandOf(device: Device, weight: number): DeviceDemand {
+  /** Before a device's first update, the median of the others' ||update||^2 (or 1) stands in for its own. */
+  private normSqPrior(): number {
+    const known = this.devices.all().map((d) => d.updateNormSq).filter((v): v is number => v !== null);
+    return known.length ? known.sort((a, b) => a - b)[Math.floor(known.length / 2)] : 1;
+  }
+
+  private demandOf(device: Device, weight: number, normSqPrior: number): DeviceDemand {
     const n = this.host.paramCount;
     const blockSize = this.config.codec.blockSize;
-    const known = this.devices.all().map((d) => d.updateNormSq).filter((v): v is number => v !== null);
-    // Before a device's first update, the median of the others' (or 1) stands in for ||update||^2.
-    const prior = known.length ? known.sort((a, b) => a - b)[Math.floor(known.length / 2)] : 1;
-    const updateNormSq = device.updateNormSq ?? prior;
+    const updateNormSq = device.updateNormSq ?? normSqPrior;
     // max|u| tightens the bound from blockSize*||u||^2 to length*max|u|^2; unknown until a first update.
     const maxAbs = device.updateNormSq !== null ? (device.updateMaxAbs ?? undefined) : undefined;
     const uplinkBps = device.uplinkBps.value ?? this.defaultUplinkBps(device);

@@ -4,7 +4,7 @@
 import { ALL_BITS, type Bits } from '../bits';
 import { mulberry32 } from '../random';
 import { DEFAULT_ENERGY_CONSTANTS, DEVICE_CLASSES, deviceRoundCost } from '../energy';
-import type { DeviceDemand, PolicyContext, Preference, PrecisionOption } from './types';
+import type { DeviceDemand, PolicyContext, PrecisionOption } from './types';
 
 /** Seeded, so every instance can be replayed from its seed. */
 export const rng = mulberry32;
@@ -19,15 +19,7 @@ export function testVariance(bits: Bits, normSq: number): number {
   return bits === 16 ? normSq * 2 ** -22 : 0;
 }
 
-export interface DeviceProfile {
-  id: string;
-  weight: number;
-  battery: number | null;
-  charging: boolean | null;
-  preference: Preference;
-  minBits?: Bits;
-  maxBits?: Bits;
-  updateNormSq: number;
+export interface DeviceProfile extends Omit<DeviceDemand, 'options'> {
   deviceClass: (typeof DEVICE_CLASSES)[number];
   uplinkBps: number;
   macs: number;

@@ -1,5 +1,6 @@
 export * from './bits';
-export * from './random';
+export * from './vocabulary';
+export * from './random/index';
 export * from './quant';
 export * from './energy';
 export * from './policy';

@@ -6,3 +6,4 @@ export { labelsOf, numClasses, toFloatImages } from './images';
 export { DEFAULT_DIRICHLET_ALPHA, partition, type PartitionKind, type PartitionOptions } from './partition';
 export { defaultEvalCount, holdout, type HoldoutOptions, type Split } from './holdout';
 export { encodePng, imageGrid, type GridOptions, type RasterImage } from './png';
+export { HOLDOUT_SEED, shardOf, shardPlan, type ShardPlan, type ShardPlanSpec } from './shard';

@@ -10,10 +10,11 @@
 // - vendor: by `groups` (emoji vendor), the natural non-IID split. With more devices than
 //   groups, device d takes group d mod G and each group is shared evenly by its devices; with
 //   fewer, a device holds several groups.
+import type { PartitionKind } from '@fedbit/core';
 import { dirichlet, shuffle, uniform } from './rng';
 import type { ImageDataset } from './types';
 
-export type PartitionKind = 'iid' | 'dirichlet' | 'vendor';
+export type { PartitionKind };
 
 export interface PartitionOptions {
   kind: PartitionKind;

@@ -1,6 +1,8 @@
-export type DatasetName = 'mnist' | 'emoji';
+import { DATASETS, type DatasetName } from '@fedbit/core';
 
-export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'emoji'];
+export type { DatasetName };
+
+export const DATASET_NAMES: readonly DatasetName[] = DATASETS;
 
 /** A labelled image set held as bytes: `pixels` is count*height*width*channels, row-major HWC. */
 export interface ImageDataset {

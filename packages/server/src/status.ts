@@ -1,38 +1,8 @@
 // GET /api/status and the dashboard's live feed: the run at a glance. No secrets in here.
-import type { RunPhase } from '@fedbit/core';
+import type { RunStatus } from '@fedbit/core';
 import type { Coordinator } from './round';
 
-export interface DeviceStatus {
-  id: string;
-  name: string;
-  platform: string;
-  backend: string;
-  adapter: string | null;
-  bits: number | null;
-  battery: number | null;
-  charging: boolean | null;
-  preference: string;
-  deviceClass: string;
-  uplinkBps: number | null;
-  downlinkBps: number | null;
-  energyJ: number;
-  state: string;
-  progress: { round: number; step: number; steps: number; loss: number } | null;
-  lastLoss: number | null;
-}
-
-export interface RunStatus {
-  run: string;
-  round: number;
-  rounds: number;
-  phase: RunPhase;
-  policy: unknown;
-  config: { devicesPerRound: number; localSteps: number; quorum: number; deadlineS: number; dataset: string; modelSize: string };
-  currentRound: { round: number; deadlineAt: number; selected: number; received: number } | null;
-  devices: DeviceStatus[];
-  totals: { energyJ: number; computeJ: number; transmitJ: number; uplinkBytes: number; downlinkBytes: number };
-  energyUnit: 'modelled joules';
-}
+export type { DeviceStatus, RunStatus } from '@fedbit/core';
 
 export function statusOf(coordinator: Coordinator): RunStatus {
   const config = coordinator.config;

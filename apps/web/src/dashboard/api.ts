@@ -1,6 +1,6 @@
 // The aggregator's HTTP API as the dashboard uses it. Admin calls carry the Bearer token.
 import type { RoundSummary } from '@fedbit/core';
-import type { RunStatus } from '@fedbit/server';
+import type { RunStatus } from '@fedbit/core';
 
 export type { RoundSummary, RunStatus };
 export type DeviceStatus = RunStatus['devices'][number];

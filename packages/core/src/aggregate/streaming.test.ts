@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Bits } from '../bits';
 import { decodeUpdate, encodeUpdate } from '../quant/codec';
 import { FrameError, frameChecksum } from '../quant/frame';
-import { createRng } from '../quant/rng';
+import { createRng } from '../random/xoshiro';
 import { NaiveAggregator } from './naive';
 import { StreamingAggregator } from './streaming';
 

@@ -8,6 +8,7 @@
 // value (and computes the norm for clipping) before the one pass that writes.
 import { accumulateFrame, inspectFrame } from '../quant/codec';
 import type { FrameHeader } from '../quant/frame';
+import type { Aggregator } from './aggregator';
 import { clipFactor } from './clip';
 import { assertWeight } from './weight';
 
@@ -28,7 +29,8 @@ export interface AddedUpdate {
   clipFactor: number;
 }
 
-export class StreamingAggregator {
+export class StreamingAggregator implements Aggregator {
+  readonly rule = 'fedavg';
   private readonly sum: Float64Array;
   private added = 0;
   private weightSum = 0;
@@ -86,6 +88,10 @@ export class StreamingAggregator {
     const s = this.sum;
     for (let i = 0; i < out.length; i++) out[i] = s[i] * inv;
     return out;
+  }
+
+  describe(): Record<string, unknown> {
+    return { rule: this.rule, clipNorm: this.clipNorm ?? null, accumulator: 'float64' };
   }
 
   reset(): void {

@@ -2,9 +2,9 @@
 // modelled, not measured: a run's config may override any of them (EnergyConstantsSchema).
 import { z } from 'zod';
 
-export const DEVICE_CLASSES = ['phone', 'laptop', 'desktop'] as const;
-/** Coarse hardware class of a device; picks the memory-traffic factor and the default throughput. */
-export type DeviceClass = (typeof DEVICE_CLASSES)[number];
+import { DEVICE_CLASSES, type DeviceClass } from '../vocabulary';
+
+export { DEVICE_CLASSES, type DeviceClass };
 
 export const DEFAULT_ENERGY_CONSTANTS = Object.freeze({
   /**

@@ -1,4 +1,4 @@
-export { DEFAULT_ENERGY_CONSTANTS, DEVICE_CLASSES, EnergyConstantsSchema, resolveEnergyConstants, type DeviceClass, type EnergyConstants } from './constants';
+export { DEFAULT_ENERGY_CONSTANTS, EnergyConstantsSchema, resolveEnergyConstants, type EnergyConstants } from './constants';
 export {
   computeEnergyJ,
   dbmToWatts,
@@ -10,3 +10,4 @@ export {
   type DeviceRoundCost,
   type DeviceRoundInput,
 } from './model';
+export { costOfRound, deviceCostInput, trainBitsFor, type DeviceEnergyProfile, type RoundWork } from './device-cost';

@@ -48,10 +48,16 @@ export function levelsToBits(levels: number, allowedBits: readonly Bits[]): Bits
   return sorted.find((b) => levelsOf(b) >= levels) ?? sorted[sorted.length - 1];
 }
 
+/**
+ * Low battery and not charging: the one test the aggregator's selection and every policy use.
+ * Charging unknown counts as not charging: the cautious reading for a battery already low.
+ */
+export function batteryIsLow(state: { battery: number | null; charging: boolean | null }, threshold: number = DEFAULT_LOW_BATTERY_THRESHOLD): boolean {
+  return state.battery !== null && state.battery < threshold && state.charging !== true;
+}
+
 export function isLowBattery(device: DeviceDemand, ctx: PolicyContext): boolean {
-  const threshold = ctx.lowBatteryThreshold ?? DEFAULT_LOW_BATTERY_THRESHOLD;
-  // Charging unknown counts as not charging: the cautious reading for a battery already low.
-  return device.battery !== null && device.battery < threshold && device.charging !== true;
+  return batteryIsLow(device, ctx.lowBatteryThreshold ?? DEFAULT_LOW_BATTERY_THRESHOLD);
 }
 
 export function optionOf(device: DeviceDemand, bits: Bits): PrecisionOption {

@@ -5,8 +5,9 @@ export {
   type PolicyContext,
   type PrecisionOption,
   type PrecisionPolicy,
-  type Preference,
 } from './types';
+export { batteryIsLow } from './common';
+export { deviceDemand, normSqPrior, type DemandInput, type DemandSettings } from './demand';
 export { assignFixed, fixedPolicy, DEFAULT_FIXED_PARAMS, type FixedParams } from './fixed';
 export { onDemandPolicy, onDemandPrice, solveOnDemand, DEFAULT_ON_DEMAND_PARAMS, type OnDemandParams, type OnDemandSolution } from './on-demand';
 export { adaQuantFLPolicy, adaQuantLevels, assignAdaQuantFL, DEFAULT_ADAQUANTFL_PARAMS, type AdaQuantFLParams } from './adaquantfl';

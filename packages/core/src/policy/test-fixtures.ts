@@ -2,8 +2,9 @@
 // variances come from a local stand-in for the codec's formulas, energy and latency from the
 // real energy model.
 import { ALL_BITS, type Bits } from '../bits';
-import { mulberry32 } from '../random';
-import { DEFAULT_ENERGY_CONSTANTS, DEVICE_CLASSES, deviceRoundCost } from '../energy';
+import { mulberry32 } from '../random/index';
+import { DEVICE_CLASSES } from '../vocabulary';
+import { DEFAULT_ENERGY_CONSTANTS, deviceRoundCost } from '../energy';
 import type { DeviceDemand, PolicyContext, PrecisionOption } from './types';
 
 /** Seeded, so every instance can be replayed from its seed. */

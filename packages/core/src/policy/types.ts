@@ -3,7 +3,9 @@
 // bytes and variance bound (the codec), so a policy never touches the codec or the clock.
 import type { Bits } from '../bits';
 
-export type Preference = 'save-battery' | 'balanced' | 'best-quality';
+import type { Preference } from '../vocabulary';
+
+export type { Preference };
 
 /** What one device's update would cost and how noisy it would be at one precision. */
 export interface PrecisionOption {

@@ -1,1 +1,3 @@
 export * from './schemas';
+export * from './limits';
+export * from './status';

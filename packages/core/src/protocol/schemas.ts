@@ -2,6 +2,8 @@
 // packages/client and packages/server so both sides validate the same shapes. docs/PROTOCOL.md
 // describes each event; keep the two in step.
 import { z } from 'zod';
+import { BACKENDS, DATASETS, DEVICE_CLASSES, PARTITIONS, PLATFORMS, PREFERENCES, RUN_PHASES, type RunPhase } from '../vocabulary';
+import { PROBE_LIMITS } from './limits';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -26,9 +28,10 @@ export const ServerEvent = {
 
 export const DEVICE_EVENTS: readonly string[] = Object.values(DeviceEvent);
 
-export const PreferenceSchema = z.enum(['save-battery', 'balanced', 'best-quality']);
-export const DeviceClassSchema = z.enum(['phone', 'laptop', 'desktop']);
-export const BackendSchema = z.enum(['webgpu', 'webgl', 'wasm', 'cpu']);
+export const PreferenceSchema = z.enum(PREFERENCES);
+export const DeviceClassSchema = z.enum(DEVICE_CLASSES);
+export const BackendSchema = z.enum(BACKENDS);
+export const RunPhaseSchema = z.enum(RUN_PHASES);
 export const BitsSchema = z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)]);
 
 const finite = () => z.number().refine(Number.isFinite, 'must be a finite number');
@@ -60,7 +63,7 @@ export const HelloSchema = z
     /** Present on a reconnect: the id the aggregator gave before. */
     deviceId: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'letters, digits, _ or -, 6 to 64 long').optional(),
     name: z.string().trim().min(1).max(64),
-    platform: z.enum(['browser', 'node']),
+    platform: z.enum(PLATFORMS),
     backend: BackendSchema,
     adapter: z
       .object({ vendor: z.string().max(128), architecture: z.string().max(128), description: z.string().max(256).optional() })
@@ -71,7 +74,7 @@ export const HelloSchema = z
   })
   .strict();
 
-export const ProbeSchema = z.object({ bytes: z.number().int().positive().max(1 << 20) }).strict();
+export const ProbeSchema = z.object({ bytes: z.number().int().positive().max(PROBE_LIMITS.maxAcceptedBytes) }).strict();
 
 export const ProgressSchema = z
   .object({
@@ -106,119 +109,139 @@ export type Progress = z.infer<typeof ProgressSchema>;
 export type UpdateMeta = z.infer<typeof UpdateMetaSchema>;
 export type Leave = z.infer<typeof LeaveSchema>;
 
-// ---- what the aggregator sends (typed only: the device trusts its own server, but checks shapes) ----
+// ---- what the aggregator sends: the device checks each with these schemas (parseServerMessage) ----
+// Not .strict(): a newer aggregator may add fields an older device can ignore.
 
-export interface ShardSpec {
-  dataset: 'mnist' | 'emoji';
-  imageSize: number;
-  partition: 'iid' | 'dirichlet' | 'vendor';
-  alpha: number;
-  seed: number;
+const uint = () => z.number().int().nonnegative();
+
+export const ShardSpecSchema = z.object({
+  dataset: z.enum(DATASETS),
+  imageSize: z.number().int().min(4).max(256),
+  partition: z.enum(PARTITIONS),
+  alpha: z.number().positive(),
+  seed: uint(),
   /** This device's shard and how many shards the training split is cut into. */
-  index: number;
-  count: number;
-}
+  index: uint(),
+  count: z.number().int().positive(),
+}).refine((s) => s.index < s.count, { message: 'index must be below count', path: ['index'] });
 
-export interface Welcome {
-  deviceId: string;
-  runId: string;
-  round: number;
-  phase: RunPhase;
-  /** Model config as packages/diffusion's ModelConfig (a plain JSON object). */
-  model: Record<string, unknown>;
-  layoutFingerprint: string;
-  paramCount: number;
-  schedule: { kind: 'linear' | 'cosine'; steps: number };
-  shard: ShardSpec;
-  maxUpdateBytes: number;
-}
+export const WelcomeSchema = z.object({
+  deviceId: z.string().min(1).max(64),
+  runId: z.string().min(1).max(64),
+  round: uint(),
+  phase: RunPhaseSchema,
+  /** Model config as packages/diffusion's ModelConfig; the device checks it with validateModelConfig. */
+  model: z.record(z.string(), z.unknown()),
+  layoutFingerprint: z.string().min(1).max(128),
+  paramCount: z.number().int().positive(),
+  schedule: z.object({ kind: z.enum(['linear', 'cosine']), steps: z.number().int().positive() }),
+  shard: ShardSpecSchema,
+  maxUpdateBytes: z.number().int().positive(),
+});
 
-export interface Task {
-  round: number;
+export const TaskSchema = z.object({
+  round: z.number().int().positive(),
   /** Upload precision assigned by the policy this round. */
-  bits: 1 | 2 | 4 | 8 | 16 | 32;
+  bits: BitsSchema,
   /** Precision of quantization-aware local training (fake-quant); 32 = off. */
-  trainBits: number;
-  localSteps: number;
-  batchSize: number;
-  learningRate: number;
+  trainBits: z.number().int().min(1).max(32),
+  localSteps: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  learningRate: z.number().positive(),
   /** Milliseconds from receipt until the aggregator closes the round. */
-  deadlineMs: number;
-  seed: number;
-  errorFeedback: boolean;
-  blockSize: number;
+  deadlineMs: z.number().nonnegative(),
+  seed: uint(),
+  errorFeedback: z.boolean(),
+  blockSize: z.number().int().positive(),
+});
+
+export const CancelSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string() });
+
+export const DeviceRoundRecordSchema = z.object({
+  deviceId: z.string(),
+  name: z.string(),
+  bits: z.number(),
+  trainBits: z.number(),
+  reason: z.string(),
+  status: z.enum(['accepted', 'missed', 'refused']),
+  samples: z.number(),
+  loss: z.number().nullable(),
+  trainMs: z.number().nullable(),
+  frameBytes: z.number(),
+  uplinkBps: z.number(),
+  computeJ: z.number(),
+  transmitJ: z.number(),
+  energyJ: z.number(),
+  battery: z.number().nullable(),
+  charging: z.boolean().nullable(),
+});
+
+export const RoundSummarySchema = z.object({
+  round: z.number().int().positive(),
+  policy: z.string(),
+  startedAt: z.string(),
+  wallS: z.number(),
+  participants: z.number(),
+  accepted: z.number(),
+  loss: z.number().nullable(),
+  computeJ: z.number(),
+  transmitJ: z.number(),
+  energyJ: z.number(),
+  uplinkBytes: z.number(),
+  /** What the same accepted updates would have sent at 32 bits. */
+  uplinkBytesFp32: z.number(),
+  downlinkBytes: z.number(),
+  bits: z.record(z.string(), z.number()),
+  fidMnist: z.number().optional(),
+  classEntropyBits: z.number().optional(),
+  devices: z.array(DeviceRoundRecordSchema),
+});
+
+export type ShardSpec = z.infer<typeof ShardSpecSchema>;
+export type Welcome = z.infer<typeof WelcomeSchema>;
+export type Task = z.infer<typeof TaskSchema>;
+export type Cancel = z.infer<typeof CancelSchema>;
+export type DeviceRoundRecord = z.infer<typeof DeviceRoundRecordSchema>;
+export type RoundSummary = z.infer<typeof RoundSummarySchema>;
+export type { RunPhase };
+
+export const REFUSAL_CODES = [
+  'bad-join-code',
+  'not-joined',
+  'schema',
+  'unknown-event',
+  'stale-round',
+  'not-selected',
+  'duplicate',
+  'late',
+  'wrong-length',
+  'malformed-frame',
+  'bad-checksum',
+  'bad-value',
+  'oversized',
+  'rate-limited',
+  'model-mismatch',
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
+export const RefusalSchema = z.object({
+  ok: z.literal(false),
+  code: z.enum(REFUSAL_CODES),
+  reason: z.string(),
+  event: z.string().optional(),
+  field: z.string().optional(),
+  round: z.number().optional(),
+});
+export type Refusal = z.infer<typeof RefusalSchema>;
+
+/** An acknowledgement: { ok: true, ...T } or a refusal. */
+export function ackSchema<T extends z.ZodRawShape>(shape: z.ZodObject<T>) {
+  return z.union([shape.extend({ ok: z.literal(true) }), RefusalSchema]);
 }
-
-export type RunPhase = 'waiting' | 'training' | 'paused' | 'done' | 'stopped';
-
-export type RefusalCode =
-  | 'bad-join-code'
-  | 'not-joined'
-  | 'schema'
-  | 'unknown-event'
-  | 'stale-round'
-  | 'not-selected'
-  | 'duplicate'
-  | 'late'
-  | 'wrong-length'
-  | 'malformed-frame'
-  | 'bad-checksum'
-  | 'bad-value'
-  | 'oversized'
-  | 'rate-limited'
-  | 'model-mismatch';
-
-export interface Refusal {
-  ok: false;
-  code: RefusalCode;
-  reason: string;
-  event?: string;
-  field?: string;
-  round?: number;
-}
+export const OkAckSchema = ackSchema(z.object({}));
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export type Ack<T extends object = {}> = ({ ok: true } & T) | Refusal;
-
-export interface DeviceRoundRecord {
-  deviceId: string;
-  name: string;
-  bits: number;
-  trainBits: number;
-  reason: string;
-  status: 'accepted' | 'missed' | 'refused';
-  samples: number;
-  loss: number | null;
-  trainMs: number | null;
-  frameBytes: number;
-  uplinkBps: number;
-  computeJ: number;
-  transmitJ: number;
-  energyJ: number;
-  battery: number | null;
-  charging: boolean | null;
-}
-
-export interface RoundSummary {
-  round: number;
-  policy: string;
-  startedAt: string;
-  wallS: number;
-  participants: number;
-  accepted: number;
-  loss: number | null;
-  computeJ: number;
-  transmitJ: number;
-  energyJ: number;
-  uplinkBytes: number;
-  /** What the same accepted updates would have sent at 32 bits. */
-  uplinkBytesFp32: number;
-  downlinkBytes: number;
-  bits: Record<string, number>;
-  fidMnist?: number;
-  classEntropyBits?: number;
-  devices: DeviceRoundRecord[];
-}
 
 /** Turns a zod error into one line a person can act on: which field, what was wrong, what was expected. */
 export function describeZodError(error: z.ZodError): { field: string; reason: string } {
@@ -226,4 +249,28 @@ export function describeZodError(error: z.ZodError): { field: string; reason: st
   if (!issue) return { field: '', reason: 'invalid payload' };
   const field = issue.path.map(String).join('.') || '(payload)';
   return { field, reason: `${field}: ${issue.message}` };
+}
+
+/** A message from the aggregator that does not have the shape this device expects. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly event: string,
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/**
+ * Checks what the aggregator sent against its schema. Throws ProtocolError naming the event, the
+ * field, what was wrong and what to do (the usual cause is a device app older or newer than the
+ * aggregator).
+ */
+export function parseServerMessage<T>(schema: z.ZodType<T>, event: string, payload: unknown): T {
+  const result = schema.safeParse(payload);
+  if (result.success) return result.data;
+  const { field, reason } = describeZodError(result.error);
+  throw new ProtocolError(event, field, `the aggregator sent a ${event} this device cannot read (${reason}); reload the page so the app matches the aggregator`);
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Bits } from '../bits';
 import { decodeUpdate, encodeUpdate, inspectFrame } from './codec';
 import { DEFAULT_BLOCK_SIZE, frameBytes, readFrameHeader } from './frame';
-import { createRng } from './rng';
+import { createRng } from '../random/xoshiro';
 
 function gaussian(n: number, seed: number, sd = 1): Float32Array {
   const rng = createRng(seed);

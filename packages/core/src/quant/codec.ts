@@ -15,7 +15,7 @@ import {
   writeFrameHeader,
 } from './frame';
 import { accumulateLossless, checkLosslessPayload, decodeLosslessInto, encodeFloat32Payload, encodeHalfPayload, float32Payload } from './lossless';
-import { createRng, type Rng } from './rng';
+import { createRng, type Rng } from '../random/xoshiro';
 import { accumulateUniform, checkUniformPayload, decodeUniformInto, encodeUniformPayload, type UniformBits } from './uniform';
 
 export interface EncodeOptions {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeUpdate, encodeUpdate } from './codec';
 import { ErrorFeedback } from './error-feedback';
-import { createRng } from './rng';
+import { createRng } from '../random/xoshiro';
 
 const N = 512;
 const BLOCK = 128;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeUpdate, encodeUpdate } from './codec';
 import { float32ToHalfBits, HALF_MAX, halfBitsToFloat32 } from './half';
-import { createRng } from './rng';
+import { createRng } from '../random/xoshiro';
 
 /** Independent reference: round |x| to 11 significant bits (10 below 2^-14) in float64, ties to even. */
 function refHalf(x: number): number {

@@ -1,4 +1,3 @@
-export { createRng, Rng } from './rng';
 export { xxhash32 } from './xxhash32';
 export { float32ToHalfBits, halfBitsToFloat32, HALF_MAX } from './half';
 export {

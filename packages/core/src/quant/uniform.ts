@@ -12,7 +12,7 @@
 // bit width, a whole byte of codes at a time, the aggregation weight folded into each block's
 // scale, no calls in the inner loops.
 import { blockCount, codeBytes, FrameError, type FrameHeader, FRAME_HEADER_BYTES } from './frame';
-import type { Rng } from './rng';
+import type { Rng } from '../random/xoshiro';
 
 export type UniformBits = 1 | 2 | 4 | 8;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeUpdate, encodeUpdate } from './codec';
-import { createRng } from './rng';
+import { createRng } from '../random/xoshiro';
 import { updateStats, varianceBound } from './variance';
 
 const BLOCK = 16;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from './rng';
+import { createRng } from './xoshiro';
 
 describe('createRng (xoshiro128**)', () => {
   it('is reproducible from its seed and differs across seeds', () => {

@@ -1,0 +1,27 @@
+// The aggregator seam: how the round merges the updates it accepted. The round engine holds one
+// Aggregator per open round (or per model version in buffered async mode) and only calls these
+// methods, so a new rule (FedNova, FedBuff, a robust rule), a wrapper (clipping, differential
+// privacy, secure aggregation) or a partial sum shared across aggregator nodes plugs in here
+// without touching the round. Build one with createAggregator (./spec.ts).
+import type { AddedUpdate } from './streaming';
+
+export interface Aggregator {
+  /** The rule's name as a run's config spells it, e.g. 'fedavg'. */
+  readonly rule: string;
+  /** Parameters in every update. */
+  readonly length: number;
+  /** Updates added since construction or the last reset. */
+  readonly count: number;
+  /** Sum of the weights of the updates added. */
+  readonly totalWeight: number;
+  /**
+   * Checks an encoded update frame and merges it with this weight. Throws FrameError for a bad
+   * frame and RangeError for a bad weight; on a throw the aggregator is unchanged.
+   */
+  add(frame: Uint8Array, weight: number): AddedUpdate;
+  /** The merged update to add to the global model. Throws if nothing was added. */
+  finish(): Float32Array;
+  reset(): void;
+  /** The resolved parameters, written next to a run's results. */
+  describe(): Record<string, unknown>;
+}

@@ -1,0 +1,81 @@
+// The run at a glance (GET /api/status and the dashboard's live feed) and the running totals
+// both the aggregator and a device keep. No secrets in here.
+import type { RunPhase } from '../vocabulary';
+import type { Progress } from './schemas';
+
+/** The system's modelled energy and bytes so far, summed over committed rounds. */
+export interface RunTotals {
+  energyJ: number;
+  computeJ: number;
+  transmitJ: number;
+  uplinkBytes: number;
+  downlinkBytes: number;
+}
+
+export function emptyRunTotals(): RunTotals {
+  return { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, downlinkBytes: 0 };
+}
+
+/** Adds a committed round's figures to the totals, in place. */
+export function addToRunTotals(totals: RunTotals, round: RunTotals): RunTotals {
+  totals.energyJ += round.energyJ;
+  totals.computeJ += round.computeJ;
+  totals.transmitJ += round.transmitJ;
+  totals.uplinkBytes += round.uplinkBytes;
+  totals.downlinkBytes += round.downlinkBytes;
+  return totals;
+}
+
+/** One device's own figures over its accepted updates, as its page shows them. */
+export interface DeviceTotals {
+  energyJ: number;
+  computeJ: number;
+  transmitJ: number;
+  uplinkBytes: number;
+  /** What the same updates would have sent at 32 bits. */
+  uplinkBytesFp32: number;
+  rounds: number;
+}
+
+export function emptyDeviceTotals(): DeviceTotals {
+  return { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 };
+}
+
+export interface DeviceStatus {
+  id: string;
+  name: string;
+  platform: string;
+  backend: string;
+  adapter: string | null;
+  bits: number | null;
+  battery: number | null;
+  charging: boolean | null;
+  preference: string;
+  deviceClass: string;
+  uplinkBps: number | null;
+  downlinkBps: number | null;
+  energyJ: number;
+  state: string;
+  progress: Progress | null;
+  lastLoss: number | null;
+}
+
+export interface OpenRoundStatus {
+  round: number;
+  deadlineAt: number;
+  selected: number;
+  received: number;
+}
+
+export interface RunStatus {
+  run: string;
+  round: number;
+  rounds: number;
+  phase: RunPhase;
+  policy: unknown;
+  config: { devicesPerRound: number; localSteps: number; quorum: number; deadlineS: number; dataset: string; modelSize: string };
+  currentRound: OpenRoundStatus | null;
+  devices: DeviceStatus[];
+  totals: RunTotals;
+  energyUnit: 'modelled joules';
+}

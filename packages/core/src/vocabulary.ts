@@ -29,3 +29,7 @@ export type PartitionKind = (typeof PARTITIONS)[number];
 /** What the aggregator knows a device to be doing. */
 export const DEVICE_STATES = ['idle', 'training', 'uploaded', 'offline', 'left'] as const;
 export type DeviceState = (typeof DEVICE_STATES)[number];
+
+/** How a run merges updates: synchronous rounds, or buffered asynchronous versions (FedBuff). */
+export const RUN_MODES = ['sync', 'async'] as const;
+export type RunMode = (typeof RUN_MODES)[number];

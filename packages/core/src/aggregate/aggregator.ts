@@ -1,9 +1,17 @@
 // The aggregator seam: how the round merges the updates it accepted. The round engine holds one
 // Aggregator per open round (or per model version in buffered async mode) and only calls these
-// methods, so a new rule (FedNova, FedBuff, a robust rule), a wrapper (clipping, differential
-// privacy, secure aggregation) or a partial sum shared across aggregator nodes plugs in here
-// without touching the round. Build one with createAggregator (./spec.ts).
+// methods, so a new rule (a robust rule), a wrapper (differential privacy, secure aggregation) or a
+// partial sum shared across aggregator nodes plugs in here without touching the round. Build one
+// with createAggregator (./spec.ts).
 import type { AddedUpdate } from './streaming';
+
+/** What the round knows about an update besides its frame and weight. */
+export interface UpdateInfo {
+  /** Local steps the device actually trained (FedNova normalises by them). Default 1. */
+  steps?: number;
+  /** Model versions merged since the version the update was trained from (FedBuff discounts it). Default 0. */
+  staleness?: number;
+}
 
 export interface Aggregator {
   /** The rule's name as a run's config spells it, e.g. 'fedavg'. */
@@ -16,9 +24,9 @@ export interface Aggregator {
   readonly totalWeight: number;
   /**
    * Checks an encoded update frame and merges it with this weight. Throws FrameError for a bad
-   * frame and RangeError for a bad weight; on a throw the aggregator is unchanged.
+   * frame and RangeError for a bad weight or info; on a throw the aggregator is unchanged.
    */
-  add(frame: Uint8Array, weight: number): AddedUpdate;
+  add(frame: Uint8Array, weight: number, info?: UpdateInfo): AddedUpdate;
   /** The merged update to add to the global model. Throws if nothing was added. */
   finish(): Float32Array;
   reset(): void;

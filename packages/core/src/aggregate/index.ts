@@ -1,5 +1,17 @@
-export type { Aggregator } from './aggregator';
-export { AggregatorSpecSchema, FedAvgSpecSchema, createAggregator, type AggregatorOptions, type AggregatorRule, type AggregatorSpec, type AggregatorSpecInput } from './spec';
+export type { Aggregator, UpdateInfo } from './aggregator';
+export {
+  AggregatorSpecSchema,
+  FedAvgSpecSchema,
+  FedNovaSpecSchema,
+  createAggregator,
+  type AggregatorOptions,
+  type AggregatorRule,
+  type AggregatorSpec,
+  type AggregatorSpecInput,
+} from './spec';
+export { WeightedMeanAggregator } from './rules';
+export { fedNovaEffectiveSteps, fedNovaScale } from './fednova';
+export { DEFAULT_STALENESS_EXPONENT, stalenessDiscount } from './staleness';
 export { StreamingAggregator, type AddedUpdate, type StreamingAggregatorOptions } from './streaming';
 export { NaiveAggregator } from './naive';
 export { fedAvgWeights } from './fedavg';

@@ -1,15 +1,20 @@
 // An aggregation rule as a run's config names it, validated, with every parameter's default filled
 // in, and the one factory that builds it (the style of ../policy/spec.ts, and of DISCO's
-// aggregator/get.ts). Rules and wrappers added later (FedNova and FedBuff weighting, robust rules,
-// DP and secure aggregation wrappers) each add a case here.
+// aggregator/get.ts). Rules and wrappers added later (robust rules, DP and secure aggregation
+// wrappers, partial sums across nodes) each add a case here.
 import { z } from 'zod';
 import type { Aggregator } from './aggregator';
-import { StreamingAggregator } from './streaming';
+import { WeightedMeanAggregator } from './rules';
+import { DEFAULT_STALENESS_EXPONENT } from './staleness';
 
-export const FedAvgSpecSchema = z.object({ rule: z.literal('fedavg') }).strict();
+const stalenessExponent = z.number().min(0).max(4).default(DEFAULT_STALENESS_EXPONENT);
 
-/** { rule: 'fedavg' }: weighted FedAvg, decoded straight into a float64 running sum. */
-export const AggregatorSpecSchema = z.discriminatedUnion('rule', [FedAvgSpecSchema]);
+/** Weighted FedAvg; stale updates (async mode) discounted by 1/(1+s)^stalenessExponent. */
+export const FedAvgSpecSchema = z.object({ rule: z.literal('fedavg'), stalenessExponent }).strict();
+/** FedNova: FedAvg of updates normalised by their local steps, for unequal step counts. */
+export const FedNovaSpecSchema = z.object({ rule: z.literal('fednova'), stalenessExponent }).strict();
+
+export const AggregatorSpecSchema = z.discriminatedUnion('rule', [FedAvgSpecSchema, FedNovaSpecSchema]);
 export type AggregatorSpec = z.output<typeof AggregatorSpecSchema>;
 export type AggregatorSpecInput = z.input<typeof AggregatorSpecSchema>;
 export type AggregatorRule = AggregatorSpec['rule'];
@@ -24,11 +29,14 @@ export interface AggregatorOptions {
 /** Validates `spec` (throws a ZodError naming the bad field) and builds the aggregator. */
 export function createAggregator(spec: AggregatorSpecInput, options: AggregatorOptions): Aggregator {
   const parsed = AggregatorSpecSchema.parse(spec);
+  const common = { length: options.length, clipNorm: options.clipNorm, stalenessExponent: parsed.stalenessExponent };
   switch (parsed.rule) {
     case 'fedavg':
-      return new StreamingAggregator(options.length, options.clipNorm ? { clipNorm: options.clipNorm } : undefined);
+      return new WeightedMeanAggregator({ ...common, normalizeSteps: false });
+    case 'fednova':
+      return new WeightedMeanAggregator({ ...common, normalizeSteps: true });
     default: {
-      const unknown: never = parsed.rule;
+      const unknown: never = parsed;
       throw new Error(`unknown aggregation rule ${JSON.stringify(unknown)}`);
     }
   }

@@ -8,7 +8,6 @@
 // value (and computes the norm for clipping) before the one pass that writes.
 import { accumulateFrame, inspectFrame } from '../quant/codec';
 import type { FrameHeader } from '../quant/frame';
-import type { Aggregator } from './aggregator';
 import { clipFactor } from './clip';
 import { assertWeight } from './weight';
 
@@ -29,8 +28,7 @@ export interface AddedUpdate {
   clipFactor: number;
 }
 
-export class StreamingAggregator implements Aggregator {
-  readonly rule = 'fedavg';
+export class StreamingAggregator {
   private readonly sum: Float64Array;
   private added = 0;
   private weightSum = 0;
@@ -61,15 +59,18 @@ export class StreamingAggregator implements Aggregator {
   }
 
   /**
-   * Adds weight * (clipped) update. Throws FrameError for a malformed frame and RangeError for a
-   * bad weight; in both cases the aggregator is unchanged.
+   * Adds weight * scale * (clipped) update to the sum and `weight` to the total weight, so a scale
+   * below 1 shrinks an update without changing how much the others count (FedBuff's staleness
+   * discount, FedNova's step normalisation). Throws FrameError for a malformed frame and RangeError
+   * for a bad weight or scale; in every case the aggregator is unchanged.
    */
-  add(frame: Uint8Array, weight: number): AddedUpdate {
+  add(frame: Uint8Array, weight: number, scale = 1): AddedUpdate {
     assertWeight(weight);
+    if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`update scale ${scale} refused: expected a finite number > 0`);
     const clip = this.clipNorm;
     const checked = inspectFrame(frame, { length: this.length, round: this.expectRound }, { normSq: clip !== undefined });
     const factor = clip !== undefined ? clipFactor(checked.normSq!, clip) : 1;
-    accumulateFrame(checked, this.sum, weight * factor);
+    accumulateFrame(checked, this.sum, weight * scale * factor);
     this.added++;
     this.weightSum += weight;
     return {
@@ -91,7 +92,7 @@ export class StreamingAggregator implements Aggregator {
   }
 
   describe(): Record<string, unknown> {
-    return { rule: this.rule, clipNorm: this.clipNorm ?? null, accumulator: 'float64' };
+    return { clipNorm: this.clipNorm ?? null, accumulator: 'float64' };
   }
 
   reset(): void {

@@ -11,3 +11,4 @@ export {
   type DeviceRoundInput,
 } from './model';
 export { costOfRound, deviceCostInput, trainBitsFor, type DeviceEnergyProfile, type RoundWork } from './device-cost';
+export { TRAIN_SHARE_OF_DEADLINE, anotherStepFits, planLocalWork, type LocalWork, type LocalWorkInput } from './local-work';

@@ -2,7 +2,7 @@
 // packages/client and packages/server so both sides validate the same shapes. docs/PROTOCOL.md
 // describes each event; keep the two in step.
 import { z } from 'zod';
-import { BACKENDS, DATASETS, DEVICE_CLASSES, PARTITIONS, PLATFORMS, PREFERENCES, RUN_PHASES, type RunPhase } from '../vocabulary';
+import { BACKENDS, DATASETS, DEVICE_CLASSES, PARTITIONS, PLATFORMS, PREFERENCES, RUN_MODES, RUN_PHASES, type RunPhase } from '../vocabulary';
 import { PROBE_LIMITS } from './limits';
 
 export const PROTOCOL_VERSION = 1;
@@ -52,6 +52,10 @@ export const TelemetrySchema = z
       .object({ downlinkMbps: z.number().nonnegative().max(1e5).optional(), effectiveType: z.string().max(16).optional() })
       .strict()
       .optional(),
+    /** The backend the device trains on now (it may switch after timing each one). */
+    backend: BackendSchema.optional(),
+    /** The device's measured milliseconds per local training step at the run's batch size (its backend trial, then its rounds). */
+    stepMs: z.number().positive().max(3.6e6).optional(),
     /** The device's own timing of its last upload: frame bytes and milliseconds from send to acknowledgement. */
     lastUpload: z.object({ bytes: z.number().int().positive(), ms: z.number().positive().max(3.6e6) }).strict().optional(),
   })
@@ -90,7 +94,8 @@ export const UpdateMetaSchema = z
     round: z.number().int().positive(),
     /** Local training samples behind this update: its FedAvg weight. */
     samples: z.number().int().positive().max(1e8),
-    steps: z.number().int().positive().max(1e6),
+    /** Local steps actually trained (time-budgeted work may stop before the task's localSteps). */
+  steps: z.number().int().positive().max(1e6),
     trainMs: z.number().nonnegative().max(3.6e6),
     loss: finite(),
     /** ||local - global||^2 before quantization: the policy's estimate of V_k(n) for the next round. */
@@ -137,6 +142,8 @@ export const WelcomeSchema = z.object({
   schedule: z.object({ kind: z.enum(['linear', 'cosine']), steps: z.number().int().positive() }),
   shard: ShardSpecSchema,
   maxUpdateBytes: z.number().int().positive(),
+  /** How the run merges updates; absent = 'sync'. */
+  mode: z.enum(RUN_MODES).optional(),
 });
 
 export const TaskSchema = z.object({
@@ -153,6 +160,12 @@ export const TaskSchema = z.object({
   seed: uint(),
   errorFeedback: z.boolean(),
   blockSize: z.number().int().positive(),
+  /** 'async' (FedBuff): round is this task's own number, a committed version does not make it stale. Absent = 'sync'. */
+  mode: z.enum(RUN_MODES).optional(),
+  /** The model version the task trains from (sync: round - 1). */
+  version: uint().optional(),
+  /** Time-budgeted local work: train at most localSteps, and stop once the next step would pass this many milliseconds. */
+  timeBudgetMs: z.number().nonnegative().optional(),
 });
 
 export const CancelSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string() });
@@ -195,6 +208,12 @@ export const RoundSummarySchema = z.object({
   fidMnist: z.number().optional(),
   classEntropyBits: z.number().optional(),
   devices: z.array(DeviceRoundRecordSchema),
+  /** Absent = 'sync'. In async mode `round` is the model version this summary committed. */
+  mode: z.enum(RUN_MODES).optional(),
+  /** Why the round closed: every selected device answered, the deadline passed, the async buffer filled, or the run stopped. */
+  closedBy: z.enum(['all-answered', 'deadline', 'buffer-full', 'stopped']).optional(),
+  /** Async: the staleness (versions behind) of each merged update. */
+  staleness: z.array(z.number()).optional(),
 });
 
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
@@ -221,6 +240,7 @@ export const REFUSAL_CODES = [
   'oversized',
   'rate-limited',
   'model-mismatch',
+  'too-stale',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -24,6 +24,8 @@ export const ServerEvent = {
   cancel: 'round:cancel',
   refused: 'device:refused',
   status: 'run:status',
+  /** To devices: the run at a glance (RunBrief), so a device page can say what it waits for. */
+  brief: 'run:brief',
 } as const;
 
 export const DEVICE_EVENTS: readonly string[] = Object.values(DeviceEvent);
@@ -216,6 +218,24 @@ export const RoundSummarySchema = z.object({
   staleness: z.array(z.number()).optional(),
 });
 
+/** What every device hears when the run changes: enough to explain any wait in plain words. */
+export const RunBriefSchema = z.object({
+  phase: RunPhaseSchema,
+  mode: z.enum(RUN_MODES),
+  /** Committed model versions (in sync mode, rounds). */
+  version: uint(),
+  rounds: z.number().int().positive(),
+  /** What the run waits for, in plain words, or null while it trains. */
+  wait: z.string().nullable(),
+  /** The open round (sync), or null. */
+  round: z
+    .object({ round: z.number().int().positive(), deadlineAt: z.number(), selected: uint(), received: uint(), quorum: uint() })
+    .nullable(),
+  /** How the last round ended, in plain words. */
+  lastRound: z.object({ round: uint(), outcome: z.enum(['committed', 'dropped']), message: z.string() }).nullable(),
+});
+
+export type RunBrief = z.infer<typeof RunBriefSchema>;
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;
 export type Task = z.infer<typeof TaskSchema>;

@@ -1,6 +1,6 @@
 // The run at a glance (GET /api/status and the dashboard's live feed) and the running totals
 // both the aggregator and a device keep. No secrets in here.
-import type { RunPhase } from '../vocabulary';
+import type { RunMode, RunPhase } from '../vocabulary';
 import type { Progress } from './schemas';
 
 /** The system's modelled energy and bytes so far, summed over committed rounds. */
@@ -65,6 +65,21 @@ export interface OpenRoundStatus {
   deadlineAt: number;
   selected: number;
   received: number;
+  /** Updates the round needs to be committed. */
+  quorum?: number;
+}
+
+/** How the last round ended, in plain words for the dashboard and the device page. */
+export interface LastRoundStatus {
+  round: number;
+  outcome: 'committed' | 'dropped';
+  accepted: number;
+  selected: number;
+  quorum: number;
+  closedBy: 'all-answered' | 'deadline' | 'buffer-full' | 'stopped';
+  /** e.g. "round 4 closed with 1 of 3 updates at its 60 s deadline; the next round gives slow devices fewer steps". */
+  message: string;
+  at: number;
 }
 
 export interface RunStatus {
@@ -72,9 +87,30 @@ export interface RunStatus {
   round: number;
   rounds: number;
   phase: RunPhase;
+  mode?: RunMode;
   policy: unknown;
-  config: { devicesPerRound: number; localSteps: number; quorum: number; deadlineS: number; dataset: string; modelSize: string };
+  config: {
+    devicesPerRound: number;
+    localSteps: number;
+    quorum: number;
+    deadlineS: number;
+    dataset: string;
+    modelSize: string;
+    localWork?: 'fixed' | 'budget';
+    aggregation?: string;
+    asyncBuffer?: number;
+    maxStaleness?: number;
+  };
   currentRound: OpenRoundStatus | null;
+  /** What the run is waiting for right now, in plain words, or null when it is training. */
+  wait?: string | null;
+  lastRound?: LastRoundStatus | null;
+  /** Rounds closed without reaching their quorum since the server started. */
+  droppedRounds?: number;
+  /** New model versions per minute over the last five minutes. */
+  versionsPerMinute?: number | null;
+  /** Async: merged updates by staleness (index = versions behind). */
+  stalenessHistogram?: number[];
   devices: DeviceStatus[];
   totals: RunTotals;
   energyUnit: 'modelled joules';

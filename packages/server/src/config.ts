@@ -2,7 +2,7 @@
 // CLI flags), resolved with defaults and written whole into the run directory.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ALL_BITS, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, PolicySpecSchema, describeZodError } from '@fedbit/core';
+import { ALL_BITS, AggregatorSpecSchema, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, PolicySpecSchema, RUN_MODES, describeZodError } from '@fedbit/core';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -37,6 +37,28 @@ export const RunConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * 'sync': rounds with a deadline and a quorum (the papers' experiments). 'async': buffered
+     * asynchronous aggregation (FedBuff): free devices train at once from the newest version, and
+     * every `async.buffer` accepted updates become the next version.
+     */
+    mode: z.enum(RUN_MODES).default('sync'),
+    /** 'fixed': every task asks for localSteps. 'budget': as many steps as fit the device's time budget, at most localSteps. */
+    localWork: z.enum(['fixed', 'budget']).default('fixed'),
+    /** How accepted updates merge (packages/core/src/aggregate): fedavg, or fednova for unequal step counts. Default: fednova when localWork is 'budget'. */
+    aggregation: AggregatorSpecSchema.optional(),
+    async: z
+      .object({
+        /** Accepted updates per new model version (FedBuff's K). */
+        buffer: int(1, 10_000).default(4),
+        /** An update trained this many versions ago or more is refused ('too-stale'). */
+        maxStaleness: int(0, 1000).default(8),
+        /** Devices training at once; default devicesPerRound. */
+        concurrency: int(1, 10_000).optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Rounds (in async mode, model versions) to train. */
     rounds: int(1, 100_000).default(20),
     devicesPerRound: int(1, 10_000).default(10),
     /** Devices that must be connected before the first round starts. */
@@ -84,7 +106,28 @@ export const RunConfigSchema = z
   .strict();
 
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
-export type RunConfig = z.output<typeof RunConfigSchema>;
+type ParsedRunConfig = z.output<typeof RunConfigSchema>;
+/** A resolved run config: the aggregation rule is always set. */
+export type RunConfig = Omit<ParsedRunConfig, 'aggregation'> & { aggregation: NonNullable<ParsedRunConfig['aggregation']> };
+
+/**
+ * Named starting points a config can build on ({"preset": "classroom", ...overrides}).
+ * classroom: what `npm start` runs: buffered async rounds, time-budgeted local work, FedNova, and
+ * a deadline and buffer that keep a room of phones and laptops busy.
+ */
+export const RUN_PRESETS = {
+  classroom: {
+    mode: 'async',
+    localWork: 'budget',
+    aggregation: { rule: 'fednova' },
+    rounds: 200,
+    devicesPerRound: 30,
+    localSteps: 10,
+    deadlineS: 60,
+    async: { buffer: 2, maxStaleness: 8 },
+  },
+} as const satisfies Record<string, RunConfigInput>;
+export type RunPresetName = keyof typeof RUN_PRESETS;
 
 export class ConfigError extends Error {
   constructor(
@@ -98,16 +141,33 @@ export class ConfigError extends Error {
 
 /** Validates a run config; the error names the field, what was wrong and what was expected. */
 export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
-  const parsed = RunConfigSchema.safeParse(input ?? {});
+  const parsed = RunConfigSchema.safeParse(withPreset(input ?? {}, source));
   if (!parsed.success) {
     const { field, reason } = describeZodError(parsed.error);
     throw new ConfigError(`${source}: ${reason}`, field);
   }
-  const config = parsed.data;
+  const data = parsed.data;
+  const config: RunConfig = { ...data, aggregation: data.aggregation ?? { rule: data.localWork === 'budget' ? 'fednova' : 'fedavg', stalenessExponent: 0.5 } };
   if (config.quorum > config.devicesPerRound) {
     throw new ConfigError(`${source}: quorum (${config.quorum}) must be at most devicesPerRound (${config.devicesPerRound})`, 'quorum');
   }
   return config;
+}
+
+/** {"preset": name, ...fields}: the preset's fields, then the given ones over them (nested objects merged one level). */
+function withPreset(input: unknown, source: string): unknown {
+  if (!input || typeof input !== 'object' || !('preset' in input)) return input;
+  const { preset, ...rest } = input as Record<string, unknown>;
+  if (typeof preset !== 'string' || !(preset in RUN_PRESETS)) {
+    throw new ConfigError(`${source}: preset: ${JSON.stringify(preset)} is not a preset; expected one of ${Object.keys(RUN_PRESETS).join(', ')}`, 'preset');
+  }
+  const base = RUN_PRESETS[preset as RunPresetName] as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(rest)) {
+    const under = base[key];
+    merged[key] = under && typeof under === 'object' && value && typeof value === 'object' && !Array.isArray(value) ? { ...under, ...value } : value;
+  }
+  return merged;
 }
 
 export function loadConfigFile(path: string): RunConfig {
@@ -135,6 +195,7 @@ export const ConfigPatchSchema = z
     quorum: int(1, 10_000).optional(),
     deadlineS: z.number().positive().max(86_400).optional(),
     policy: PolicySpecSchema.optional(),
+    localWork: z.enum(['fixed', 'budget']).optional(),
   })
   .strict();
 export type ConfigPatch = z.infer<typeof ConfigPatchSchema>;

@@ -12,7 +12,7 @@ function cell(value: unknown): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function roundsCsv(summaries: RoundSummary[]): string {
+export function roundsCsv(summaries: readonly RoundSummary[]): string {
   const rows = summaries.map((s) => [...COLUMNS.map((c) => cell(s[c])), cell(Object.values(s.bits).join(' '))].join(','));
   return [[...COLUMNS, 'bits'].join(','), ...rows].join('\n') + '\n';
 }

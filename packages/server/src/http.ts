@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { ConfigPatchSchema } from './config';
 import type { ModelHost } from './model-host';
 import type { ServerMetrics } from './metrics';
-import type { Coordinator } from './round';
-import { secretEquals } from './sockets';
+import type { Coordinator } from './round/coordinator';
+import { secretEquals } from './transport/rate-guard';
 import { statusOf } from './status';
 import { roundsCsv } from './export';
 

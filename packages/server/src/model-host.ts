@@ -13,7 +13,7 @@ import {
   type DiffusionModel,
 } from '@fedbit/diffusion';
 import { evaluateQuality, type QualityReport } from '@fedbit/diffusion/metrics';
-import { encodePng, holdout, imageGrid, loadDataset, partition, toFloatImages, type ImageDataset } from '@fedbit/datasets/node';
+import { encodePng, imageGrid, loadDataset, shardPlan, toFloatImages, type ImageDataset } from '@fedbit/datasets/node';
 import type { RunConfig } from './config';
 
 export class ModelHost {
@@ -32,20 +32,21 @@ export class ModelHost {
   static async create(runConfig: RunConfig): Promise<ModelHost> {
     await initBackend('wasm');
     const dataset = await loadDataset(runConfig.dataset.name, { size: runConfig.dataset.imageSize });
-    const split = holdout(dataset, { seed: 0 });
-    const shards = partition(dataset, {
-      kind: runConfig.dataset.partition,
-      devices: runConfig.dataset.shards,
+    // The same plan every device computes for its own shard (packages/datasets/src/shard.ts).
+    const plan = shardPlan(dataset, {
+      dataset: runConfig.dataset.name,
+      imageSize: runConfig.dataset.imageSize,
+      partition: runConfig.dataset.partition,
       alpha: runConfig.dataset.alpha,
       seed: runConfig.seed,
-      indices: split.train,
+      count: runConfig.dataset.shards,
     });
     const modelConfig = resolveModelConfig(runConfig.model.size, {
       imageSize: dataset.width,
       channels: dataset.channels,
       numClasses: runConfig.model.classConditional ? (dataset.classNames?.length ?? 10) : undefined,
     });
-    return new ModelHost(runConfig, modelConfig, dataset, shards.map((s) => s.length), split.eval);
+    return new ModelHost(runConfig, modelConfig, dataset, plan.shards.map((s) => s.length), plan.eval);
   }
 
   private get net(): DiffusionModel {
@@ -59,9 +60,9 @@ export class ModelHost {
   get fingerprint(): string {
     return layoutFingerprint(this.net.layout);
   }
-  /** MACs of one device's local training in a round. */
-  get macsPerRound(): number {
-    return macsPerTrainStep(this.modelConfig, this.runConfig.batchSize) * this.runConfig.localSteps;
+  /** MACs of one local training step at this batch size; the round multiplies by the steps it plans (from the live config). */
+  macsPerStep(batchSize: number): number {
+    return macsPerTrainStep(this.modelConfig, batchSize);
   }
 
   initialWeights(): Float32Array {

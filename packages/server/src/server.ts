@@ -9,13 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { frameBytes } from '@fedbit/core';
 import { Server as SocketServer } from 'socket.io';
 import { resolveRunConfig, type RunConfig } from './config';
 import { createHttpHandler, readTextIfExists } from './http';
 import { ServerMetrics } from './metrics';
 import { ModelHost } from './model-host';
-import { Coordinator } from './round';
-import { attachSockets } from './sockets';
+import { DEFAULT_RATE_LIMIT, MESSAGE_HEADROOM_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MS } from './constants';
+import { Coordinator } from './round/coordinator';
+import { DeviceApi } from './round/device-api';
+import { attachSockets, socketTransport } from './transport/socket-io';
 import { RunStore } from './store';
 import { lanAddress, selfSignedCertificate } from './tls';
 
@@ -95,8 +98,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const host = await ModelHost.create(config);
   const metrics = new ServerMetrics();
-  const coordinator = new Coordinator({ config, store, host, log, metrics, resumeFrom: checkpoint });
-
   const tls = options.tls === 'self-signed' ? selfSignedCertificate(join(REPO_ROOT, '.cache', 'tls'), lanAddress() ?? 'localhost') : options.tls;
   const bind = options.bind ?? (tls ? '0.0.0.0' : '127.0.0.1');
   const webRoot = options.webRoot === undefined ? (existsSync(join(REPO_ROOT, 'dist/web/index.html')) ? join(REPO_ROOT, 'dist/web') : null) : options.webRoot;
@@ -108,16 +109,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 
   let joinUrl = '';
-  const handler = createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir });
-  const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
+  const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }) : createHttpServer();
   const io = new SocketServer(httpServer, {
     // The largest message a device may send is one 32-bit frame of the whole model, plus headroom.
-    maxHttpBufferSize: coordinator.maxUpdateBytes + 64 * 1024,
-    pingInterval: 10_000,
-    pingTimeout: 20_000,
+    maxHttpBufferSize: frameBytes(32, host.paramCount, config.codec.blockSize) + MESSAGE_HEADROOM_BYTES,
+    pingInterval: PING_INTERVAL_MS,
+    pingTimeout: PING_TIMEOUT_MS,
     serveClient: false,
   });
-  coordinator.transport = attachSockets(io, { coordinator, host, joinCode, log, metrics, rateLimit: options.rateLimit });
+  // Outgoing transport first, then the engine with it, then the incoming adapter that calls the engine.
+  const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io), resumeFrom: checkpoint });
+  attachSockets(io, { coordinator, devices: new DeviceApi(coordinator), joinCode, log, metrics, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
+  httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir }));
 
   await new Promise<void>((resolveListen, reject) => {
     httpServer.once('error', reject);

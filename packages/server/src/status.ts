@@ -1,16 +1,28 @@
-// GET /api/status and the dashboard's live feed: the run at a glance. No secrets in here.
-import type { RunStatus } from '@fedbit/core';
-import type { Coordinator } from './round';
+// GET /api/status and the dashboard's live feed (RunStatus), and the brief every device hears
+// (RunBrief): the run at a glance, every wait explained. No secrets in here.
+import type { RunBrief, RunStatus } from '@fedbit/core';
+import { RATE_WINDOW_MS } from './constants';
+import type { Coordinator } from './round/coordinator';
 
 export type { DeviceStatus, RunStatus } from '@fedbit/core';
 
+/** Versions committed per minute over the last window (or since the first commit, if sooner). */
+function versionsPerMinute(commitTimes: readonly number[], now = Date.now()): number | null {
+  if (commitTimes.length === 0) return null;
+  const recent = commitTimes.filter((t) => t > now - RATE_WINDOW_MS);
+  const span = Math.min(RATE_WINDOW_MS, now - commitTimes[0]);
+  return span > 0 ? recent.length / (span / 60_000) : null;
+}
+
 export function statusOf(coordinator: Coordinator): RunStatus {
   const config = coordinator.config;
+  const run = coordinator.run;
   return {
     run: coordinator.runId,
-    round: coordinator.completed,
+    round: run.completed,
     rounds: config.rounds,
-    phase: coordinator.phase,
+    phase: run.phase,
+    mode: config.mode,
     policy: config.policy,
     config: {
       devicesPerRound: config.devicesPerRound,
@@ -19,8 +31,17 @@ export function statusOf(coordinator: Coordinator): RunStatus {
       deadlineS: config.deadlineS,
       dataset: config.dataset.name,
       modelSize: config.model.size,
+      localWork: config.localWork,
+      aggregation: config.aggregation.rule,
+      asyncBuffer: config.async.buffer,
+      maxStaleness: config.async.maxStaleness,
     },
     currentRound: coordinator.currentRound,
+    wait: coordinator.waiting,
+    lastRound: run.lastRound,
+    droppedRounds: run.droppedRounds,
+    versionsPerMinute: versionsPerMinute(run.commitTimes),
+    stalenessHistogram: Array.from({ length: run.stalenessCounts.length }, (_, i) => run.stalenessCounts[i] ?? 0),
     devices: coordinator.devices.all().map((d) => ({
       id: d.id,
       name: d.name,
@@ -39,7 +60,22 @@ export function statusOf(coordinator: Coordinator): RunStatus {
       progress: d.progress,
       lastLoss: d.lastLoss,
     })),
-    totals: coordinator.totals,
+    totals: run.totals,
     energyUnit: 'modelled joules',
+  };
+}
+
+export function briefOf(coordinator: Coordinator): RunBrief {
+  const config = coordinator.config;
+  const run = coordinator.run;
+  const open = coordinator.currentRound;
+  return {
+    phase: run.phase,
+    mode: config.mode,
+    version: run.completed,
+    rounds: config.rounds,
+    wait: coordinator.waiting,
+    round: open ? { round: open.round, deadlineAt: open.deadlineAt, selected: open.selected, received: open.received, quorum: config.quorum } : null,
+    lastRound: run.lastRound ? { round: run.lastRound.round, outcome: run.lastRound.outcome, message: run.lastRound.message } : null,
   };
 }

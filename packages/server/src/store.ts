@@ -1,6 +1,6 @@
 // The run directory: everything a run needs to survive `kill -9` and continue with --resume.
 //
-//   config.json       the resolved run config (written once, at creation)
+//   config.json       the resolved run config (written at creation and after each admin patch)
 //   checkpoint.bin    the last completed round: JSON state + the global weights, in ONE file written
 //                     atomically (temporary file, fsync, rename, fsync of the directory), so state and
 //                     weights can never disagree
@@ -12,7 +12,7 @@
 // checkpointed round is rewritten from the checkpoint, so the two always agree.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RoundSummary } from '@fedbit/core';
+import type { RoundSummary, RunTotals } from '@fedbit/core';
 import type { RunConfig } from './config';
 
 const CHECKPOINT_MAGIC = 0x4b434246; // "FBCK"
@@ -24,7 +24,7 @@ export interface CheckpointState {
   round: number;
   layoutFingerprint: string;
   lossHistory: number[];
-  totals: { energyJ: number; computeJ: number; transmitJ: number; uplinkBytes: number; downlinkBytes: number };
+  totals: RunTotals;
   /** Per-device memory the policy and the energy totals need across rounds. */
   devices: Record<string, { name: string; energyJ: number; updateNormSq: number | null; updateMaxAbs?: number | null; shard: number; uplinkBps: number | null }>;
   nextShard: number;
@@ -105,8 +105,14 @@ export class RunStore {
       throw new Error(`run directory ${dir} already holds a run; pass --resume ${dir} to continue it, or choose another --run-dir`);
     }
     mkdirSync(join(dir, 'model'), { recursive: true });
-    writeFileAtomic(join(dir, 'config.json'), [new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n')]);
-    return new RunStore(dir);
+    const store = new RunStore(dir);
+    store.writeConfig(config);
+    return store;
+  }
+
+  /** The resolved config, rewritten whole (atomically) when the admin patches it, so --resume continues with the patch. */
+  writeConfig(config: RunConfig): void {
+    writeFileAtomic(join(this.dir, 'config.json'), [new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n')]);
   }
 
   static open(dir: string): { store: RunStore; config: unknown; checkpoint: Checkpoint | null } {

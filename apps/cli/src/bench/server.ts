@@ -54,17 +54,14 @@ let t = performance.now();
 const started = t;
 const done = new Promise<void>((resolve) => {
   server.io.of('/watch').on('connection', () => undefined);
-  const transport = server.coordinator.transport!;
-  const broadcast = transport.broadcastSummary.bind(transport);
-  transport.broadcastSummary = (summary) => {
+  server.coordinator.onCommitted((summary) => {
     const used = process.cpuUsage(cpu);
     const now = performance.now();
     perRound.push({ round: summary.round, wallS: (now - t) / 1000, cpuS: (used.user + used.system) / 1e6, uplinkBytes: summary.uplinkBytes, downlinkBytes: summary.downlinkBytes });
     cpu = process.cpuUsage();
     t = now;
-    broadcast(summary);
     if (summary.round >= flags.rounds) resolve();
-  };
+  });
 });
 server.coordinator.start();
 await done;

@@ -1,0 +1,126 @@
+// What the aggregator knows about each device: identity, capabilities, telemetry, measured link
+// rates and step time, and the energy it has spent.
+import type { Backend, DeviceState, Hello, Platform, Progress, Telemetry } from '@fedbit/core';
+import type { CheckpointState } from '../store';
+import { Ewma, linkRateBps } from './link-rate';
+
+export interface Device {
+  id: string;
+  name: string;
+  platform: Platform;
+  backend: Backend;
+  adapter?: Hello['adapter'];
+  userAgent?: string;
+  telemetry: Telemetry;
+  /** The connection this device is reached on now, or null while it is away. */
+  socketId: string | null;
+  state: DeviceState;
+  shard: number;
+  uplinkBps: Ewma;
+  downlinkBps: Ewma;
+  /** Measured milliseconds per local step (its backend trial, then its updates), smoothed. */
+  stepMs: Ewma;
+  /** Bytes of the last binary payload received from this device: the probe or an update. */
+  lastReceivedBytes: number | null;
+  updateNormSq: number | null;
+  updateMaxAbs: number | null;
+  energyJ: number;
+  lastBits: number | null;
+  lastLoss: number | null;
+  progress: Progress | null;
+  joinedAt: number;
+}
+
+const RESTORED_TELEMETRY: Telemetry = { battery: null, charging: null, preference: 'balanced', deviceClass: 'laptop' };
+
+function blankDevice(id: string, name: string, shard: number): Device {
+  return {
+    id,
+    name,
+    platform: 'browser',
+    backend: 'cpu',
+    telemetry: RESTORED_TELEMETRY,
+    socketId: null,
+    state: 'offline',
+    shard,
+    uplinkBps: new Ewma(),
+    downlinkBps: new Ewma(),
+    stepMs: new Ewma(),
+    lastReceivedBytes: null,
+    updateNormSq: null,
+    updateMaxAbs: null,
+    energyJ: 0,
+    lastBits: null,
+    lastLoss: null,
+    progress: null,
+    joinedAt: Date.now(),
+  };
+}
+
+export class DeviceRegistry {
+  private readonly byId = new Map<string, Device>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+  get(id: string): Device | undefined {
+    return this.byId.get(id);
+  }
+  all(): Device[] {
+    return [...this.byId.values()];
+  }
+  connected(): Device[] {
+    return this.all().filter((d) => d.socketId !== null);
+  }
+
+  /** A device joins (or rejoins) on a connection: what it said of itself replaces what was known. */
+  upsert(id: string, hello: Hello, socketId: string, shard: number): Device {
+    const device = this.byId.get(id) ?? blankDevice(id, hello.name, shard);
+    device.name = hello.name;
+    device.platform = hello.platform;
+    device.backend = hello.backend;
+    device.adapter = hello.adapter;
+    device.userAgent = hello.userAgent;
+    device.telemetry = hello.telemetry;
+    device.socketId = socketId;
+    device.state = 'idle';
+    this.byId.set(id, device);
+    return device;
+  }
+
+  /** Restores the memory a checkpoint keeps, so a resumed run still knows its devices. */
+  restore(id: string, saved: CheckpointState['devices'][string]): void {
+    const device = blankDevice(id, saved.name, saved.shard);
+    if (saved.uplinkBps) device.uplinkBps.add(saved.uplinkBps);
+    device.updateNormSq = saved.updateNormSq;
+    device.updateMaxAbs = saved.updateMaxAbs ?? null;
+    device.energyJ = saved.energyJ;
+    this.byId.set(id, device);
+  }
+
+  /** New telemetry; its timing of the last upload must match a transfer this server received, else false and nothing changes. */
+  updateTelemetry(device: Device, telemetry: Telemetry): boolean {
+    const upload = telemetry.lastUpload;
+    if (upload) {
+      if (device.lastReceivedBytes === null || upload.bytes !== device.lastReceivedBytes) return false;
+      device.uplinkBps.add(linkRateBps(upload.bytes, upload.ms));
+    }
+    if (telemetry.backend) device.backend = telemetry.backend;
+    if (telemetry.stepMs) device.stepMs.add(telemetry.stepMs);
+    device.telemetry = telemetry;
+    return true;
+  }
+
+  recordDownlink(device: Device, bytes: number, ms: number): void {
+    device.downlinkBps.add(linkRateBps(bytes, ms));
+  }
+
+  disconnect(id: string, left: boolean): Device | undefined {
+    const device = this.byId.get(id);
+    if (!device) return undefined;
+    device.socketId = null;
+    device.state = left ? 'left' : 'offline';
+    device.progress = null;
+    return device;
+  }
+}

@@ -1,0 +1,130 @@
+// What a round cost and what it did, for the records: one record per selected device (accepted or
+// missed, with its modelled energy from the one energy model in packages/core), the round's
+// summary, the run's totals and the checkpoint state that makes the round survive a crash.
+import { addToRunTotals, costOfRound, frameBytes, type DeviceRoundRecord, type RoundSummary, type UpdateMeta } from '@fedbit/core';
+import type { Device } from '../devices/registry';
+import type { CheckpointState } from '../store';
+import type { RoundContext } from './context';
+import type { ClosedBy, Slot } from './open-round';
+import { uplinkOf } from './plan';
+
+/** Accounts an accepted update: the device's record (modelled energy of the work planned) and its memory for the next plan. */
+export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, bytes: number): DeviceRoundRecord {
+  const { device } = slot;
+  device.state = 'uploaded';
+  device.lastReceivedBytes = bytes;
+  device.updateNormSq = meta.updateNormSq;
+  device.updateMaxAbs = meta.updateMaxAbs ?? null;
+  device.lastLoss = meta.loss;
+  if (meta.steps > 0 && meta.trainMs > 0) device.stepMs.add(meta.trainMs / meta.steps);
+  const uplinkBps = uplinkOf(ctx, device);
+  const cost = costOfRound({ macs: slot.work.macs, trainBits: slot.trainBits, frameBytes: bytes, uplinkBps }, device.telemetry, ctx.config.energy);
+  device.energyJ += cost.energyJ;
+  slot.record = {
+    ...recordBase(slot),
+    status: 'accepted',
+    samples: meta.samples,
+    loss: meta.loss,
+    trainMs: meta.trainMs,
+    frameBytes: bytes,
+    uplinkBps,
+    computeJ: cost.computeJ,
+    transmitJ: cost.transmitJ,
+    energyJ: cost.energyJ,
+  };
+  ctx.metrics.updateAccepted(bytes, slot.assignment.bits);
+  return slot.record;
+}
+
+function recordBase(slot: Slot): Pick<DeviceRoundRecord, 'deviceId' | 'name' | 'bits' | 'trainBits' | 'reason' | 'battery' | 'charging'> {
+  const { device } = slot;
+  return {
+    deviceId: device.id,
+    name: device.name,
+    bits: slot.assignment.bits,
+    trainBits: slot.trainBits,
+    reason: slot.assignment.reason,
+    battery: device.telemetry.battery,
+    charging: device.telemetry.charging,
+  };
+}
+
+export function missedRecord(slot: Slot): DeviceRoundRecord {
+  return {
+    ...recordBase(slot),
+    status: 'missed',
+    samples: 0,
+    loss: null,
+    trainMs: null,
+    frameBytes: 0,
+    uplinkBps: slot.device.uplinkBps.value ?? 0,
+    computeJ: 0,
+    transmitJ: 0,
+    energyJ: 0,
+  };
+}
+
+export interface SummaryInput {
+  round: number;
+  startedAt: number;
+  records: DeviceRoundRecord[];
+  accepted: number;
+  downlinkBytes: number;
+  closedBy: ClosedBy;
+  staleness?: number[];
+}
+
+export function roundSummary(ctx: RoundContext, input: SummaryInput): RoundSummary {
+  const { records } = input;
+  const sum = (pick: (r: DeviceRoundRecord) => number) => records.reduce((acc, r) => acc + pick(r), 0);
+  const losses = records.filter((r) => r.status === 'accepted' && r.loss !== null).map((r) => r.loss as number);
+  return {
+    round: input.round,
+    policy: ctx.policy.name,
+    startedAt: new Date(input.startedAt).toISOString(),
+    wallS: (Date.now() - input.startedAt) / 1000,
+    participants: records.length,
+    accepted: input.accepted,
+    loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : null,
+    computeJ: sum((r) => r.computeJ),
+    transmitJ: sum((r) => r.transmitJ),
+    energyJ: sum((r) => r.energyJ),
+    uplinkBytes: sum((r) => r.frameBytes),
+    uplinkBytesFp32: input.accepted * frameBytes(32, ctx.host.paramCount, ctx.config.codec.blockSize),
+    downlinkBytes: input.downlinkBytes,
+    bits: Object.fromEntries(records.map((r) => [r.deviceId, r.bits])),
+    devices: records,
+    mode: ctx.config.mode,
+    closedBy: input.closedBy,
+    ...(input.staleness ? { staleness: input.staleness } : {}),
+  };
+}
+
+/** Adds a committed summary to the run's totals and loss history. */
+export function accountSummary(ctx: RoundContext, summary: RoundSummary): void {
+  if (summary.loss !== null) ctx.run.lossHistory.push(summary.loss);
+  addToRunTotals(ctx.run.totals, summary);
+}
+
+export function checkpointState(ctx: RoundContext, summary: RoundSummary | null): CheckpointState {
+  const { run } = ctx;
+  const saved = (d: Device) => ({
+    name: d.name,
+    energyJ: d.energyJ,
+    updateNormSq: d.updateNormSq,
+    updateMaxAbs: d.updateMaxAbs,
+    shard: d.shard,
+    uplinkBps: d.uplinkBps.value,
+  });
+  return {
+    runId: ctx.runId,
+    round: run.completed,
+    layoutFingerprint: ctx.host.fingerprint,
+    lossHistory: run.lossHistory,
+    totals: run.totals,
+    devices: Object.fromEntries(ctx.devices.all().map((d) => [d.id, saved(d)])),
+    nextShard: run.nextShard,
+    lastSummary: summary,
+    savedAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,38 @@
+// The commit point of a round or a model version: the merged update applied to the global model,
+// quality measured when due, totals added, the checkpoint written (from here the round survives
+// kill -9), the model exported, and everyone told.
+import type { RoundSummary } from '@fedbit/core';
+import type { RoundContext } from './context';
+import { accountSummary, checkpointState } from './accounting';
+
+export async function commitVersion(ctx: RoundContext, summary: RoundSummary, mean: Float32Array): Promise<void> {
+  const { config, run } = ctx;
+  const global = run.global;
+  for (let i = 0; i < global.length; i++) global[i] += mean[i];
+
+  const round = summary.round;
+  if ((round === config.rounds && config.eval.final) || (config.eval.every > 0 && round % config.eval.every === 0)) {
+    const quality = await ctx.host.evaluate(global).catch((error: unknown) => {
+      ctx.log.error({ err: (error as Error).message }, 'evaluation failed');
+      return null;
+    });
+    if (quality) {
+      summary.fidMnist = quality.fidMnist;
+      summary.classEntropyBits = quality.classEntropyBits;
+    }
+  }
+  accountSummary(ctx, summary);
+  run.completed = round;
+  ctx.store.commitRound(checkpointState(ctx, summary), global);
+  const { modelJson, weightData } = ctx.host.exportTfjs(global);
+  ctx.store.writeModel(modelJson, weightData);
+  run.summaries.push(summary);
+  run.commitTimes.push(Date.now());
+  ctx.metrics.roundCompleted(summary);
+  ctx.log.info(
+    { round, accepted: summary.accepted, loss: summary.loss, energyJ: summary.energyJ, uplinkBytes: summary.uplinkBytes, wallS: summary.wallS, fidMnist: summary.fidMnist },
+    config.mode === 'async' ? 'version committed' : 'round committed',
+  );
+  ctx.committed(summary);
+  ctx.notify();
+}

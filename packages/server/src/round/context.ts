@@ -1,0 +1,31 @@
+// What the round engine works with. The coordinator owns these and hands them to one round (or the
+// async engine) at a time; nothing here is a socket.
+import type { PrecisionPolicy } from '@fedbit/core';
+import type { Logger } from 'pino';
+import type { RunConfig } from '../config';
+import type { DeviceRegistry } from '../devices/registry';
+import type { ServerMetrics } from '../metrics';
+import type { ModelHost } from '../model-host';
+import type { RunStore } from '../store';
+import type { Transport } from '../transport/transport';
+import type { RunState } from './run-state';
+
+export interface RoundContext {
+  /** The live config: a patch between rounds is seen by the next one. */
+  readonly config: RunConfig;
+  readonly policy: PrecisionPolicy;
+  readonly run: RunState;
+  readonly runId: string;
+  readonly devices: DeviceRegistry;
+  readonly host: ModelHost;
+  readonly store: RunStore;
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly metrics: ServerMetrics;
+  /** The largest frame a device may send: a 32-bit frame of the whole model. */
+  readonly maxUpdateBytes: number;
+  /** Something changed that the dashboard or the devices should see. */
+  notify(): void;
+  /** A version was committed: listeners (the transport's summary broadcast, benchmarks) hear it. */
+  committed(summary: import('@fedbit/core').RoundSummary): void;
+}

@@ -1,0 +1,244 @@
+// The run's conductor: start, pause and stop, config changes, and the wait loop that opens a
+// synchronous round (run-round.ts) whenever enough devices are there, or keeps every free device
+// busy in buffered async mode (run-async.ts). It owns the run's state and hands the round engine a
+// RoundContext; the transport reaches it only through the device API (device-api.ts).
+import { createPolicy, frameBytes, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase } from '@fedbit/core';
+import type { Logger } from 'pino';
+import type { ConfigPatch, RunConfig } from '../config';
+import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS } from '../constants';
+import { DeviceRegistry } from '../devices/registry';
+import type { ServerMetrics } from '../metrics';
+import type { ModelHost } from '../model-host';
+import type { CheckpointState, RunStore } from '../store';
+import type { Transport } from '../transport/transport';
+import type { RoundContext } from './context';
+import type { OpenRound } from './open-round';
+import { AsyncEngine } from './run-async';
+import { runRound } from './run-round';
+import { RunState } from './run-state';
+import { eligibleDevices } from './selection';
+import { waitReason } from './wait';
+
+export interface CoordinatorOptions {
+  config: RunConfig;
+  store: RunStore;
+  host: ModelHost;
+  log: Logger;
+  metrics: ServerMetrics;
+  transport: Transport;
+  resumeFrom?: { state: CheckpointState; weights: Float32Array } | null;
+}
+
+export class Coordinator {
+  readonly devices = new DeviceRegistry();
+  readonly runId: string;
+  /** The largest frame a device may send: a 32-bit frame of the whole model. */
+  readonly maxUpdateBytes: number;
+  readonly host: ModelHost;
+  readonly transport: Transport;
+  readonly run: RunState;
+
+  private open: OpenRound | null = null;
+  private asyncEngine: AsyncEngine | null = null;
+  private liveConfig: RunConfig;
+  private policy: PrecisionPolicy;
+  private wake: (() => void) | null = null;
+  private loopRunning: Promise<void> | null = null;
+  private readonly changeListeners = new Set<() => void>();
+  private readonly commitListeners = new Set<(summary: RoundSummary) => void>();
+  private readonly store: RunStore;
+  readonly log: Logger;
+  readonly metrics: ServerMetrics;
+  readonly context: RoundContext;
+
+  constructor(options: CoordinatorOptions) {
+    this.liveConfig = options.config;
+    this.store = options.store;
+    this.host = options.host;
+    this.log = options.log;
+    this.metrics = options.metrics;
+    this.transport = options.transport;
+    this.runId = options.config.runId ?? 'run';
+    this.policy = createPolicy(this.liveConfig.policy);
+    this.maxUpdateBytes = frameBytes(32, this.host.paramCount, this.liveConfig.codec.blockSize);
+    const resume = options.resumeFrom;
+    if (resume) {
+      if (resume.state.layoutFingerprint !== this.host.fingerprint) {
+        throw new Error(`checkpoint was written for model layout ${resume.state.layoutFingerprint}, this model is ${this.host.fingerprint}`);
+      }
+      this.run = new RunState(resume.weights);
+      this.run.completed = resume.state.round;
+      this.run.lossHistory = resume.state.lossHistory;
+      this.run.totals = resume.state.totals;
+      this.run.nextShard = resume.state.nextShard;
+      for (const [id, saved] of Object.entries(resume.state.devices)) this.devices.restore(id, saved);
+      this.run.summaries = this.store.readSummaries();
+    } else {
+      this.run = new RunState(this.host.initialWeights());
+    }
+    if (this.run.completed >= this.liveConfig.rounds) this.run.phase = 'done';
+    const self = this;
+    this.context = {
+      get config() {
+        return self.liveConfig;
+      },
+      get policy() {
+        return self.policy;
+      },
+      run: this.run,
+      runId: this.runId,
+      devices: this.devices,
+      host: this.host,
+      store: this.store,
+      transport: this.transport,
+      log: this.log,
+      metrics: this.metrics,
+      maxUpdateBytes: this.maxUpdateBytes,
+      notify: () => this.notify(),
+      committed: (summary) => this.commitListeners.forEach((listener) => listener(summary)),
+    };
+  }
+
+  // ---- read-only views ----
+
+  get config(): RunConfig {
+    return this.liveConfig;
+  }
+  get phase(): RunPhase {
+    return this.run.phase;
+  }
+  get completed(): number {
+    return this.run.completed;
+  }
+  get global(): Float32Array {
+    return this.run.global;
+  }
+  get summaries(): readonly RoundSummary[] {
+    return this.run.summaries;
+  }
+  get totals() {
+    return this.run.totals;
+  }
+  /** The open synchronous round, or null. */
+  get openRound(): OpenRound | null {
+    return this.open;
+  }
+  /** The async engine, in async mode once the run has started. */
+  get asyncRun(): AsyncEngine | null {
+    return this.asyncEngine;
+  }
+  get currentRound(): OpenRoundStatus | null {
+    const open = this.open;
+    if (!open) return null;
+    return { round: open.round, deadlineAt: open.deadlineAt, selected: open.slots.size, received: open.accepted.length, quorum: this.liveConfig.quorum };
+  }
+  /** What the run waits for, in plain words, or null while it trains. */
+  get waiting(): string | null {
+    return waitReason(this.liveConfig, this.run, eligibleDevices(this.devices, this.liveConfig).length, this.devices.connected().length, Boolean(this.open || this.asyncEngine?.training));
+  }
+
+  /** The precision a device was assigned for the task it holds, if any. */
+  assignedBits(deviceId: string): number | null {
+    return this.open?.slots.get(deviceId)?.assignment.bits ?? this.asyncEngine?.assignedBits(deviceId) ?? null;
+  }
+
+  /** Calls `listener` whenever something a dashboard or a device shows changed; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Calls `listener` with each committed round's summary (after its checkpoint). */
+  onCommitted(listener: (summary: RoundSummary) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  // ---- control ----
+
+  start(): void {
+    if (this.run.phase === 'done' || this.run.phase === 'stopped') return;
+    this.run.phase = 'training';
+    this.log.info({ round: this.run.completed }, 'run started');
+    this.ensureLoop();
+    this.notify();
+  }
+
+  pause(): void {
+    if (this.run.phase !== 'training' && this.run.phase !== 'waiting') return;
+    this.run.phase = 'paused';
+    this.log.info('run paused: the open round finishes, no new round starts');
+    this.notify();
+  }
+
+  async stop(): Promise<void> {
+    this.run.phase = 'stopped';
+    this.open?.close('stopped');
+    this.notify();
+    await this.loopRunning;
+    await this.asyncEngine?.settled();
+  }
+
+  /** A config change between rounds; written to the run directory so --resume keeps it. */
+  applyPatch(patch: ConfigPatch): void {
+    const next = { ...this.liveConfig, ...patch };
+    if (next.quorum > next.devicesPerRound) throw new Error(`quorum (${next.quorum}) must be at most devicesPerRound (${next.devicesPerRound})`);
+    if (patch.policy) this.policy = createPolicy(patch.policy);
+    this.liveConfig = next;
+    this.store.writeConfig(next);
+    if (this.run.phase === 'done' && this.run.completed < next.rounds) this.run.phase = 'paused';
+    this.log.info({ patch }, 'run config changed');
+    this.notify();
+  }
+
+  /** Wakes the loop (a device joined or left, an update arrived, the admin acted) and tells the listeners. */
+  notify(): void {
+    this.wake?.();
+    for (const listener of this.changeListeners) listener();
+  }
+
+  ensureLoop(): void {
+    this.loopRunning ??= this.loop().finally(() => (this.loopRunning = null));
+  }
+
+  private waitForChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    const run = this.run;
+    while (run.phase !== 'stopped' && run.phase !== 'done') {
+      const config = this.liveConfig;
+      if (run.completed >= config.rounds) {
+        await this.asyncEngine?.settled();
+        run.phase = 'done';
+        this.log.info({ rounds: run.completed }, 'run finished');
+        this.notify();
+        return;
+      }
+      const eligible = eligibleDevices(this.devices, config);
+      const needed = Math.max(config.mode === 'async' ? 1 : config.quorum, run.completed === 0 ? config.minDevices : 1);
+      if (run.phase === 'waiting' && config.autoStart && eligible.length >= needed) run.phase = 'training';
+      if (config.mode === 'async') {
+        this.asyncEngine ??= new AsyncEngine(this.context);
+        this.asyncEngine.expire();
+        if (run.phase === 'training' && eligible.length >= needed) this.asyncEngine.dispatch(eligible);
+        await this.waitForChange(IDLE_POLL_MS);
+        continue;
+      }
+      if (run.phase !== 'training' || eligible.length < needed) {
+        await this.waitForChange(IDLE_POLL_MS);
+        continue;
+      }
+      const summary = await runRound(this.context, run.completed + 1, eligible, (open) => (this.open = open));
+      if (!summary && run.phase === 'training') await this.waitForChange(AFTER_DROP_PAUSE_MS);
+    }
+  }
+}

@@ -1,0 +1,92 @@
+// One synchronous round, top to bottom (the shape of Flower's Strategy.start: configure and send,
+// receive, aggregate, evaluate; the merge is FedAvg, McMahan et al., arXiv 1602.05629, or FedNova
+// for time-budgeted work, behind the aggregator seam in packages/core/src/aggregate).
+//   select -> plan -> open -> send -> close -> quorum -> apply -> commit
+// Updates arrive meanwhile through OpenRound.admit (open-round.ts); a refusal changes nothing.
+import { createAggregator, encodeUpdate, type RoundSummary } from '@fedbit/core';
+import type { Device } from '../devices/registry';
+import { missedRecord, roundSummary } from './accounting';
+import { commitVersion } from './commit';
+import type { RoundContext } from './context';
+import { sendTask } from './dispatch';
+import { OpenRound, type ClosedBy } from './open-round';
+import { planTasks } from './plan';
+import { selectDevices } from './selection';
+
+export async function runRound(ctx: RoundContext, round: number, eligible: Device[], setOpen: (open: OpenRound | null) => void): Promise<RoundSummary | null> {
+  const { config, run } = ctx;
+  const startedAt = Date.now();
+
+  // ---- select ----
+  const picked = selectDevices(eligible, config.devicesPerRound, config.seed, round);
+
+  // ---- plan: local work and precision per device ----
+  const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000);
+  for (const task of tasks) task.device.lastBits = task.assignment.bits;
+
+  // ---- open, with the global model encoded once (lossless by default: every device starts from the same weights) ----
+  const modelFrame = encodeUpdate(run.global, { bits: config.downlinkBits, round, blockSize: config.codec.blockSize, seed: round });
+  const aggregator = createAggregator(config.aggregation, { length: ctx.host.paramCount, clipNorm: config.clipNorm });
+  const open = new OpenRound({ round, startedAt, modelFrame, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes }, tasks);
+  setOpen(open);
+  ctx.metrics.roundStarted(round);
+  ctx.log.info({ round, devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b/${t.work.steps}`) }, 'round opened');
+
+  // ---- send ----
+  const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt, modelFrame };
+  for (const slot of open.slots.values()) sendTask(ctx, slot, envelope);
+  const downlinkBytes = modelFrame.byteLength * open.slots.size;
+  ctx.notify();
+
+  // ---- close: every selected device answered, or the deadline ----
+  await open.whenClosed;
+  setOpen(null);
+  for (const slot of open.slots.values()) {
+    if (slot.status === 'pending') {
+      slot.status = 'gone';
+      ctx.transport.cancel(slot.device, round, 'the round closed at its deadline');
+    }
+    if (slot.device.state === 'training' || slot.device.state === 'uploaded') slot.device.state = 'idle';
+  }
+  const closedBy: ClosedBy = run.phase === 'stopped' ? 'stopped' : (open.closedBy ?? 'deadline');
+
+  // ---- quorum: fewer updates than that and the round is dropped; the global model is unchanged ----
+  const accepted = open.accepted;
+  if (accepted.length < config.quorum || run.phase === 'stopped') {
+    run.droppedRounds++;
+    run.lastRound = outcome(round, 'dropped', accepted.length, open.slots.size, config.quorum, closedBy, config.deadlineS, config.localWork);
+    ctx.log.warn({ round, accepted: accepted.length, quorum: config.quorum }, 'round dropped: quorum not reached');
+    ctx.metrics.roundDropped();
+    ctx.notify();
+    return null;
+  }
+
+  // ---- apply and commit ----
+  const records = [...open.slots.values()].map((slot) => slot.record ?? missedRecord(slot));
+  const summary = roundSummary(ctx, { round, startedAt, records, accepted: accepted.length, downlinkBytes, closedBy });
+  run.lastRound = outcome(round, 'committed', accepted.length, open.slots.size, config.quorum, closedBy, config.deadlineS, config.localWork);
+  await commitVersion(ctx, summary, open.aggregator.finish());
+  return summary;
+}
+
+/** How a round ended, in words a person in the room can act on. */
+export function outcome(
+  round: number,
+  result: 'committed' | 'dropped',
+  accepted: number,
+  selected: number,
+  quorum: number,
+  closedBy: ClosedBy,
+  deadlineS: number,
+  localWork: 'fixed' | 'budget',
+) {
+  const how = closedBy === 'deadline' ? `at its ${deadlineS} s deadline` : closedBy === 'stopped' ? 'when the run stopped' : 'when every device had answered';
+  let message = `round ${round} closed with ${accepted} of ${selected} updates ${how}`;
+  if (result === 'dropped') {
+    message += `, short of the quorum of ${quorum}: the model is unchanged and the round runs again`;
+    if (closedBy === 'deadline') message += localWork === 'budget' ? '; slow devices get fewer steps next time' : '; fewer local steps, a later deadline or time-budgeted work (localWork: budget) would help';
+  } else if (accepted < selected && closedBy === 'deadline') {
+    message += localWork === 'budget' ? '; the next round gives slow devices fewer steps' : '; the updates that missed it were left out';
+  }
+  return { round, outcome: result, accepted, selected, quorum, closedBy, message, at: Date.now() };
+}

@@ -1,0 +1,22 @@
+// The state of a run that outlives a round: the global model, what was committed, the totals, and
+// what the dashboard needs to explain the run (dropped rounds, the last outcome, commit times).
+// Written by the round engine (run-round.ts, run-async.ts) and the coordinator only.
+import { emptyRunTotals, type LastRoundStatus, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
+
+export class RunState {
+  phase: RunPhase = 'waiting';
+  /** Committed rounds (in async mode, model versions). */
+  completed = 0;
+  lossHistory: number[] = [];
+  totals: RunTotals = emptyRunTotals();
+  summaries: RoundSummary[] = [];
+  nextShard = 0;
+  droppedRounds = 0;
+  lastRound: LastRoundStatus | null = null;
+  /** When each version was committed (ms since the epoch), for versions per minute. */
+  commitTimes: number[] = [];
+  /** Async: merged updates counted by staleness. */
+  stalenessCounts: number[] = [];
+
+  constructor(public global: Float32Array) {}
+}

@@ -1,0 +1,36 @@
+// What stands between a connection and the engine before any payload is read: a constant-time
+// secret comparison (join code, admin token) and a token bucket per connection against floods.
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** Constant-time comparison of a secret (join code or admin token) with what a client sent. */
+export function secretEquals(expected: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false;
+  // Hash both so the comparison takes the same time whatever the lengths.
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(given).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Token bucket: `rate` events per second on average, bursts up to `capacity`. */
+export class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  strikes = 0;
+  constructor(
+    private readonly rate: number,
+    private readonly capacity: number,
+  ) {
+    this.tokens = capacity;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    this.strikes++;
+    return false;
+  }
+}

@@ -1,0 +1,222 @@
+// The Socket.IO face of the aggregator. Every event is checked here before the engine sees it: the
+// join code at the handshake, a schema per event, binary payloads by type and size, and a token
+// bucket per connection against floods. A refusal goes back to the sender with a code and a reason
+// (as the acknowledgement, or as a device:refused event) and changes nothing. Then one call into
+// the engine's device API (round/device-api.ts); this file holds no run state of its own.
+import type { Server, Socket } from 'socket.io';
+import type { Logger } from 'pino';
+import {
+  DEVICE_EVENTS,
+  DeviceEvent,
+  HelloSchema,
+  LeaveSchema,
+  ProbeSchema,
+  ProgressSchema,
+  ServerEvent,
+  TelemetrySchema,
+  UpdateMetaSchema,
+  describeZodError,
+  type Ack,
+  type Refusal,
+  type Welcome,
+} from '@fedbit/core';
+import type { ZodType } from 'zod';
+import { DEFAULT_RATE_LIMIT, STATUS_DEBOUNCE_MS, TASK_ACK_MIN_MS } from '../constants';
+import type { Device } from '../devices/registry';
+import type { ServerMetrics } from '../metrics';
+import type { Coordinator } from '../round/coordinator';
+import type { DeviceApi } from '../round/device-api';
+import { refusal } from '../round/open-round';
+import { briefOf, statusOf } from '../status';
+import { TokenBucket, secretEquals } from './rate-guard';
+import type { Transport } from './transport';
+
+/** The outgoing half: what the engine sends to devices. */
+export function socketTransport(io: Server): Transport {
+  return {
+    sendTask(device, task, model) {
+      const socket = device.socketId ? io.sockets.sockets.get(device.socketId) : undefined;
+      if (!socket) return Promise.resolve(null);
+      const sentAt = Date.now();
+      return new Promise((resolve) => {
+        socket.timeout(Math.max(TASK_ACK_MIN_MS, task.deadlineMs)).emit(ServerEvent.task, task, model, (error: Error | null) => {
+          resolve(error ? null : Date.now() - sentAt);
+        });
+      });
+    },
+    cancel(device, round, reason) {
+      if (device.socketId) io.to(device.socketId).emit(ServerEvent.cancel, { round, reason });
+    },
+    broadcastSummary(summary) {
+      io.emit(ServerEvent.summary, summary);
+      io.of('/watch').emit(ServerEvent.summary, summary);
+    },
+    disconnect(connectionId) {
+      io.sockets.sockets.get(connectionId)?.disconnect(true);
+    },
+  };
+}
+
+export interface SocketOptions {
+  coordinator: Coordinator;
+  devices: DeviceApi;
+  joinCode: string;
+  log: Logger;
+  metrics: ServerMetrics;
+  /** Events per second per connection, and the burst allowed. */
+  rateLimit?: { perSecond: number; burst: number; disconnectAfterStrikes: number };
+}
+
+type AckFn = (reply: unknown) => void;
+
+function isBinary(value: unknown): value is Uint8Array | ArrayBuffer {
+  return value instanceof Uint8Array || value instanceof ArrayBuffer;
+}
+
+function toBytes(value: Uint8Array | ArrayBuffer): Uint8Array {
+  // A private, aligned copy: socket.io may hand a slice of a pooled buffer.
+  const view = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+  return new Uint8Array(view);
+}
+
+/** The acknowledgement callback is always the last argument, however many the sender gave. */
+function splitAck(args: unknown[]): [unknown[], AckFn | undefined] {
+  const last = args[args.length - 1];
+  return typeof last === 'function' ? [args.slice(0, -1), last as AckFn] : [args, undefined];
+}
+
+/** The incoming half: device events checked and handed to the engine; status pushed to the dashboard and the devices. */
+export function attachSockets(io: Server, options: SocketOptions): void {
+  const { coordinator, devices: api, joinCode, log, metrics } = options;
+  const limit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const watch = io.of('/watch');
+
+  io.use((socket, next) => {
+    if (!secretEquals(joinCode, socket.handshake.auth?.joinCode)) {
+      metrics.refused('bad-join-code');
+      const error = new Error('join code missing or wrong: open the join URL the aggregator printed (it carries the code)') as Error & { data?: unknown };
+      error.data = { code: 'bad-join-code' };
+      return next(error);
+    }
+    next();
+  });
+
+  let statusTimer: ReturnType<typeof setTimeout> | null = null;
+  coordinator.onChange(() => {
+    metrics.setConnected(coordinator.devices.connected().length);
+    statusTimer ??= setTimeout(() => {
+      statusTimer = null;
+      watch.emit(ServerEvent.status, statusOf(coordinator));
+      io.emit(ServerEvent.brief, briefOf(coordinator));
+    }, STATUS_DEBOUNCE_MS);
+  });
+  coordinator.onCommitted((summary) => coordinator.transport.broadcastSummary(summary));
+  watch.on('connection', (socket) => socket.emit(ServerEvent.status, statusOf(coordinator)));
+
+  io.on('connection', (socket: Socket) => {
+    const bucket = new TokenBucket(limit.perSecond, limit.burst);
+    let device: Device | null = null;
+
+    const refuse = (event: string, reply: Refusal, ack?: AckFn) => {
+      metrics.refused(reply.code);
+      log.warn({ socket: socket.id, device: device?.id, event, code: reply.code, reason: reply.reason }, 'refused');
+      const message = { ...reply, event };
+      if (ack) ack(message);
+      else socket.emit(ServerEvent.refused, message);
+    };
+
+    // Every incoming event passes here first: unknown names and floods are refused.
+    socket.use(([event, ...args], next) => {
+      const ack = typeof args[args.length - 1] === 'function' ? (args[args.length - 1] as AckFn) : undefined;
+      if (!bucket.take()) {
+        refuse(event, refusal('rate-limited', `more than ${limit.perSecond} messages per second; slow down`), ack);
+        if (bucket.strikes >= limit.disconnectAfterStrikes) socket.disconnect(true);
+        return;
+      }
+      if (!DEVICE_EVENTS.includes(event)) {
+        refuse(event, refusal('unknown-event', `unknown event "${String(event).slice(0, 64)}"; expected one of ${DEVICE_EVENTS.join(', ')}`), ack);
+        return;
+      }
+      if (event !== DeviceEvent.hello && !device) {
+        refuse(event, refusal('not-joined', `send ${DeviceEvent.hello} first`), ack);
+        return;
+      }
+      next();
+    });
+
+    /** Validates a payload against its schema; on failure refuses and returns null. */
+    function parse<T>(schema: ZodType<T>, event: string, payload: unknown, ack?: AckFn): T | null {
+      const result = schema.safeParse(payload);
+      if (result.success) return result.data;
+      const { field, reason } = describeZodError(result.error);
+      refuse(event, refusal('schema', `${event}: ${reason}`, { field }), ack);
+      return null;
+    }
+
+    socket.on(DeviceEvent.hello, (...args: unknown[]) => {
+      const [[payload], ack] = splitAck(args);
+      const hello = parse(HelloSchema, DeviceEvent.hello, payload, ack);
+      if (!hello) return;
+      const joined = api.join(hello, socket.id);
+      device = joined.device;
+      ack?.({ ok: true, ...joined.welcome } satisfies Ack<Welcome>);
+      socket.emit(ServerEvent.brief, briefOf(coordinator));
+    });
+
+    socket.on(DeviceEvent.telemetry, (...args: unknown[]) => {
+      const [[payload], ack] = splitAck(args);
+      const telemetry = parse(TelemetrySchema, DeviceEvent.telemetry, payload, ack);
+      if (!telemetry || !device) return;
+      const refused = api.telemetry(device, telemetry);
+      if (refused) refuse(DeviceEvent.telemetry, refused, ack);
+      else ack?.({ ok: true });
+    });
+
+    socket.on(DeviceEvent.probe, (...args: unknown[]) => {
+      const [[payload, data], ack] = splitAck(args);
+      const probe = parse(ProbeSchema, DeviceEvent.probe, payload, ack);
+      if (!probe || !device) return;
+      if (!isBinary(data) || toBytes(data).byteLength !== probe.bytes) {
+        refuse(DeviceEvent.probe, refusal('schema', `${DeviceEvent.probe}: expected a binary payload of ${probe.bytes} bytes`, { field: 'data' }), ack);
+        return;
+      }
+      api.probe(device, probe.bytes);
+      ack?.({ ok: true });
+    });
+
+    socket.on(DeviceEvent.progress, (...args: unknown[]) => {
+      const [[payload], ack] = splitAck(args);
+      const progress = parse(ProgressSchema, DeviceEvent.progress, payload, ack);
+      if (progress && device) api.progress(device, progress);
+    });
+
+    socket.on(DeviceEvent.update, (...args: unknown[]) => {
+      const [[payload, frame], ack] = splitAck(args);
+      const meta = parse(UpdateMetaSchema, DeviceEvent.update, payload, ack);
+      if (!meta || !device) return;
+      if (!isBinary(frame)) {
+        refuse(DeviceEvent.update, refusal('schema', `${DeviceEvent.update}: expected the encoded frame as a binary attachment after the metadata`, { field: 'frame' }), ack);
+        return;
+      }
+      const bytes = toBytes(frame);
+      const reply = api.update(device, meta, bytes);
+      if (!reply.ok) return refuse(DeviceEvent.update, reply, ack);
+      log.debug({ device: device.id, round: meta.round, bytes: bytes.byteLength }, 'update accepted');
+      ack?.(reply);
+    });
+
+    socket.on(DeviceEvent.leave, (...args: unknown[]) => {
+      const [[payload], ack] = splitAck(args);
+      if (!parse(LeaveSchema, DeviceEvent.leave, payload ?? {}, ack) || !device) return;
+      api.gone(device, true);
+      ack?.({ ok: true });
+      device = null;
+      socket.disconnect(true);
+    });
+
+    socket.on('disconnect', () => {
+      if (!device || device.socketId !== socket.id) return;
+      api.gone(device, false);
+    });
+  });
+}

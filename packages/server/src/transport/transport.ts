@@ -1,0 +1,14 @@
+// How the round engine reaches devices. The engine never sees a socket: it calls these, and the
+// Socket.IO adapter (socket-io.ts) implements them; a Redis-backed cluster would implement them too.
+import type { RoundSummary, Task } from '@fedbit/core';
+import type { Device } from '../devices/registry';
+
+export interface Transport {
+  /** Sends a task with the model it trains from; resolves with the milliseconds until the device acknowledged it, or null. */
+  sendTask(device: Device, task: Task, model: Uint8Array): Promise<number | null>;
+  /** Tells a device its task is off (the round closed, the run stopped). */
+  cancel(device: Device, round: number, reason: string): void;
+  broadcastSummary(summary: RoundSummary): void;
+  /** Closes a connection (a device that joined again on another one). */
+  disconnect(connectionId: string): void;
+}

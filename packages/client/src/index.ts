@@ -3,3 +3,7 @@ export * from './telemetry';
 export * from './profiles';
 export * from './channel';
 export * from './browser-data';
+export * from './tasks';
+export * from './train-round';
+export * from './connection';
+export * from './backend-trial';

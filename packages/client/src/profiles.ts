@@ -2,7 +2,7 @@
 // desktops with different batteries, charging states, uplink rates and transmit powers. The same
 // seed gives the same fleet, so every policy in an experiment meets the same devices.
 import { z } from 'zod';
-import { mulberry32 as rng } from '@fedbit/core';
+import { DEVICE_CLASSES, PREFERENCES, mulberry32 as rng } from '@fedbit/core';
 import type { DeviceProfile } from './telemetry';
 
 const logUniform = (r: () => number, lo: number, hi: number) => Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo)));
@@ -39,14 +39,16 @@ export function generateProfiles(count: number, seed: number): DeviceProfile[] {
 export const DeviceProfileSchema = z
   .object({
     name: z.string().min(1).max(64),
-    deviceClass: z.enum(['phone', 'laptop', 'desktop']),
+    deviceClass: z.enum(DEVICE_CLASSES),
     battery: z.number().min(0).max(1).nullable(),
     charging: z.boolean().nullable(),
-    preference: z.enum(['save-battery', 'balanced', 'best-quality']),
+    preference: z.enum(PREFERENCES),
     uplinkBps: z.number().positive().max(1e11),
     transmitPowerW: z.number().positive().max(10),
     macsPerSecond: z.number().positive().optional(),
     drainPerRound: z.number().min(0).max(1).optional(),
+    /** Simulation only: the device runs this many times slower than the machine. */
+    slowdown: z.number().min(1).max(1000).optional(),
   })
   .strict();
 

@@ -1,43 +1,31 @@
-// The device runtime, the same in a browser tab (inside a Web Worker) and in a Node process.
-// One round on the device, top to bottom (trainRound):
-//   receive the task and the global model -> decode it (never train on an older one) ->
-//   E local steps of quantization-aware training on this device's own shard ->
-//   update = local - global, plus the error-feedback residual -> encode at the assigned precision ->
-//   upload as a binary attachment and time it (that timing is the measured uplink rate).
-// Progress comes out as an async stream of events that a page or a CLI renders.
-import { io, type Socket } from 'socket.io-client';
+// The device runtime, the same in a browser tab (inside a Web Worker) and in a Node process. It
+// wires three rooms together: the connection (connection.ts: socket, join, checked messages), the
+// tasks (tasks.ts: newest task wins) and one task's training (train-round.ts: no socket), and
+// streams what happens as events that a page or a CLI renders.
 import {
   DEFAULT_ENERGY_CONSTANTS,
-  DeviceEvent,
   ErrorFeedback,
   PROTOCOL_VERSION,
-  ServerEvent,
-  decodeUpdate,
-  deviceRoundCost,
-  encodeUpdate,
+  costOfRound,
+  emptyDeviceTotals,
   frameBytes,
-  type Ack,
+  type Backend,
+  type DeviceTotals,
   type EnergyConstants,
   type Hello,
-  type Refusal,
   type RoundSummary,
-  type Task,
+  type RunBrief,
   type Welcome,
 } from '@fedbit/core';
-import {
-  createModel,
-  createTrainer,
-  initBackend,
-  layoutFingerprint,
-  macsPerTrainStep,
-  type BackendInfo,
-  type DiffusionModel,
-  type ModelConfig,
-  type Trainer,
-} from '@fedbit/diffusion';
-import { holdout, labelsOf, partition, toFloatImages, type ImageDataset } from '@fedbit/datasets';
+import { createModel, initBackend, layoutFingerprint, macsPerTrainStep, validateModelConfig, type BackendInfo, type DiffusionModel } from '@fedbit/diffusion';
+import { shardOf, type ImageDataset } from '@fedbit/datasets';
+import { chooseBackend, type BackendTrial } from './backend-trial';
 import { Channel } from './channel';
+import { Connection } from './connection';
+import { PROGRESS_THROTTLE_MS, TELEMETRY_INTERVAL_MS } from './constants';
+import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
+import { trainRound, type TrainEnv } from './train-round';
 
 export interface DataProvider {
   load(name: 'mnist' | 'emoji', size: number): Promise<ImageDataset>;
@@ -46,8 +34,9 @@ export interface DataProvider {
 export type RuntimeEvent =
   | { type: 'status'; state: 'connecting' | 'joined' | 'idle' | 'training' | 'uploading' | 'disconnected' | 'left'; message?: string }
   | { type: 'joined'; deviceId: string; welcome: Welcome; backend: BackendInfo; shardSize: number }
+  | { type: 'backend-trial'; chosen: string; stepMs: number; trials: BackendTrial[]; reason: string }
   | { type: 'bandwidth'; uplinkBps: number }
-  | { type: 'task'; round: number; bits: number; trainBits: number; localSteps: number }
+  | { type: 'task'; round: number; bits: number; trainBits: number; localSteps: number; mode: 'sync' | 'async'; version: number | null; timeBudgetMs: number | null }
   | { type: 'step'; round: number; step: number; steps: number; loss: number }
   | {
       type: 'uploaded';
@@ -58,12 +47,14 @@ export type RuntimeEvent =
       ms: number;
       accepted: boolean;
       reason?: string;
+      steps: number;
       computeJ: number;
       transmitJ: number;
       energyJ: number;
       trainMs: number;
     }
   | { type: 'summary'; summary: RoundSummary }
+  | { type: 'brief'; brief: RunBrief }
   | { type: 'error'; message: string; code?: string };
 
 export interface DeviceRuntimeOptions {
@@ -73,33 +64,21 @@ export interface DeviceRuntimeOptions {
   platform: Hello['platform'];
   telemetry: TelemetrySource;
   data: DataProvider;
-  backend?: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+  /** A fixed backend. Absent: a browser times each backend it has at join and keeps the fastest; Node uses wasm. */
+  backend?: Backend;
   wasmPath?: string;
   userAgent?: string;
   /** An id the aggregator gave earlier (kept in localStorage by the web app), to rejoin as the same device. */
   deviceId?: string;
   /** Node simulation only: pace binary uploads at this rate, so the aggregator measures the simulated link. */
   shapeUplinkBps?: number;
+  /** Node simulation only: run this many times slower than the machine (a slower phone in a simulated room). */
+  slowdown?: number;
   energy?: EnergyConstants;
   /** Reconnection backoff, milliseconds. */
   reconnectDelayMs?: number;
   reconnectDelayMaxMs?: number;
-  /** Refuse to train when true (tests): the device joins and uploads nothing. */
   telemetryIntervalMs?: number;
-}
-
-interface PendingTask {
-  task: Task;
-  model: Uint8Array;
-  receivedAt: number;
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function toBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
-  throw new Error('expected a binary model frame');
 }
 
 export class DeviceRuntime {
@@ -107,21 +86,14 @@ export class DeviceRuntime {
   deviceId: string | undefined;
   backend: BackendInfo | null = null;
   uplinkBps: number | null = null;
-  totals = { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 };
+  totals: DeviceTotals = emptyDeviceTotals();
 
-  private socket: Socket | null = null;
+  private connection: Connection | null = null;
   private welcome: Welcome | null = null;
-  private model: DiffusionModel | null = null;
-  private trainer: Trainer | null = null;
-  private errorFeedback: ErrorFeedback | null = null;
-  private dataset: ImageDataset | null = null;
-  private shard: Int32Array | null = null;
-  private pending: PendingTask | null = null;
-  private current: Task | null = null;
-  private abortRound: number | null = null;
+  private env: TrainEnv | null = null;
+  private readonly tasks = new TaskQueue();
   private lastUpload: { bytes: number; ms: number } | undefined;
-  private wake: (() => void) | null = null;
-  private stopped = false;
+  private stepMs: number | undefined;
   private loop: Promise<void> | null = null;
   private telemetryTimer: ReturnType<typeof setInterval> | null = null;
   private readonly energy: EnergyConstants;
@@ -135,76 +107,54 @@ export class DeviceRuntime {
     this.energy = options.energy ?? DEFAULT_ENERGY_CONSTANTS;
   }
 
-  /** Connects, joins and keeps training the rounds it is given until leave() or stop(). */
+  /** Connects, joins and keeps training the tasks it is given until leave() or stop(). */
   async start(): Promise<void> {
-    this.backend = await initBackend(this.options.backend, this.options.wasmPath ? { wasmPath: this.options.wasmPath } : undefined);
+    const { options } = this;
+    this.backend = await initBackend(options.backend, options.wasmPath ? { wasmPath: options.wasmPath } : undefined);
     this.events.push({ type: 'status', state: 'connecting' });
-    const socket = io(this.options.url, {
-      auth: { joinCode: this.options.joinCode },
-      transports: ['websocket'],
-      reconnectionDelay: this.options.reconnectDelayMs ?? 500,
-      reconnectionDelayMax: this.options.reconnectDelayMaxMs ?? 5000,
-      randomizationFactor: 0.5,
+    this.connection = new Connection(options, {
+      connected: () => void this.join().catch((error: Error) => this.fail(error.message)),
+      disconnected: (reason) => {
+        if (!this.tasks.isStopped) this.events.push({ type: 'status', state: 'disconnected', message: reason });
+      },
+      connectError: (message, code) => {
+        if (code === 'bad-join-code') {
+          this.fail(message, code);
+          this.stop();
+        } else {
+          this.events.push({ type: 'status', state: 'disconnected', message: `cannot reach the aggregator (${message}); retrying` });
+        }
+      },
+      task: (task, model) => this.tasks.offer(task, model),
+      cancel: ({ round }) => this.tasks.cancel(round),
+      summary: (summary) => {
+        this.tasks.committed(summary.round);
+        this.events.push({ type: 'summary', summary });
+      },
+      brief: (brief) => this.events.push({ type: 'brief', brief }),
+      refused: (reply) => this.events.push({ type: 'error', message: reply.reason, code: reply.code }),
+      protocolError: (error) => this.fail(error.message, 'protocol'),
     });
-    this.socket = socket;
-    socket.on('connect', () => void this.join().catch((error: Error) => this.fail(error.message)));
-    socket.on('disconnect', (reason) => {
-      if (!this.stopped) this.events.push({ type: 'status', state: 'disconnected', message: String(reason) });
-    });
-    socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
-      if (error.data?.code === 'bad-join-code') {
-        this.fail(error.message, 'bad-join-code');
-        this.stop();
-      } else {
-        this.events.push({ type: 'status', state: 'disconnected', message: `cannot reach the aggregator (${error.message}); retrying` });
-      }
-    });
-    socket.on(ServerEvent.task, (task: Task, model: unknown, ack?: (reply: unknown) => void) => {
-      ack?.({ ok: true });
-      // The newest task wins: a task for a later round makes any older one stale.
-      if (this.current && this.current.round !== task.round) this.abortRound = this.current.round;
-      this.pending = { task, model: toBytes(model), receivedAt: Date.now() };
-      this.wake?.();
-    });
-    socket.on(ServerEvent.cancel, (message: { round: number; reason: string }) => {
-      if (this.current?.round === message.round) this.abortRound = message.round;
-      if (this.pending?.task.round === message.round) this.pending = null;
-    });
-    socket.on(ServerEvent.summary, (summary: RoundSummary) => {
-      if (this.current && this.current.round <= summary.round) this.abortRound = this.current.round;
-      if (this.pending && this.pending.task.round <= summary.round) this.pending = null;
-      this.events.push({ type: 'summary', summary });
-    });
-    socket.on(ServerEvent.refused, (reply: Refusal) => this.events.push({ type: 'error', message: reply.reason, code: reply.code }));
-    this.telemetryTimer = setInterval(() => void this.sendTelemetry(), this.options.telemetryIntervalMs ?? 10_000);
+    this.connection.open();
+    this.telemetryTimer = setInterval(() => void this.sendTelemetry(), options.telemetryIntervalMs ?? TELEMETRY_INTERVAL_MS);
     this.loop ??= this.runLoop();
   }
 
   /** Tells the aggregator at once that this device leaves, then disconnects. */
   async leave(): Promise<void> {
-    const socket = this.socket;
-    if (socket?.connected) {
-      await socket
-        .timeout(2000)
-        .emitWithAck(DeviceEvent.leave, { reason: 'the person left' })
-        .catch(() => undefined);
-    }
+    await this.connection?.leave();
     this.events.push({ type: 'status', state: 'left' });
     this.stop();
   }
 
   stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.current) this.abortRound = this.current.round;
+    if (this.tasks.isStopped) return;
+    this.tasks.stop();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
-    this.socket?.disconnect();
-    this.wake?.();
-    void this.loop?.finally(() => {
-      this.trainer?.dispose();
-      this.model?.dispose();
-      this.trainer = null;
-      this.model = null;
+    this.connection?.close();
+    void (this.loop ?? Promise.resolve()).finally(() => {
+      this.env?.model.dispose();
+      this.env = null;
       this.events.close();
     });
   }
@@ -219,21 +169,18 @@ export class DeviceRuntime {
   }
 
   private async join(): Promise<void> {
-    const socket = this.socket!;
-    const telemetry = await this.options.telemetry.read();
+    const connection = this.connection!;
     const hello: Hello = {
       protocol: PROTOCOL_VERSION,
       deviceId: this.deviceId,
       name: this.options.name,
       platform: this.options.platform,
-      backend: (this.backend?.backend ?? 'cpu') as Hello['backend'],
+      backend: (this.backend?.backend ?? 'cpu') as Backend,
       adapter: this.backend?.adapter,
       userAgent: this.options.userAgent?.slice(0, 512),
-      telemetry,
+      telemetry: await this.options.telemetry.read(),
     };
-    const reply = (await socket.timeout(30_000).emitWithAck(DeviceEvent.hello, hello)) as Ack<Welcome>;
-    if (!reply.ok) throw new Error(`the aggregator refused to let this device join: ${reply.reason}`);
-    const welcome: Welcome = reply;
+    const welcome = await connection.join(hello);
     this.deviceId = welcome.deviceId;
     this.welcome = welcome;
     if (this.preparedRun !== welcome.runId) {
@@ -241,42 +188,30 @@ export class DeviceRuntime {
       this.preparedRun = welcome.runId;
       this.markReady();
     }
-    this.events.push({ type: 'joined', deviceId: welcome.deviceId, welcome, backend: this.backend!, shardSize: this.shard?.length ?? 0 });
-    await this.probeUplink(welcome);
+    this.events.push({ type: 'joined', deviceId: welcome.deviceId, welcome, backend: this.backend!, shardSize: this.env?.shard.length ?? 0 });
+    const probe = await connection.probe(welcome.maxUpdateBytes);
+    if (probe) this.noteUpload(probe.bytes, probe.ms);
     await this.sendTelemetry();
     this.events.push({ type: 'status', state: 'idle' });
   }
 
-  /** Builds the model the aggregator described and finds this device's own shard of the data. */
+  /** Picks the backend (by measurement where none was fixed), builds the model the aggregator described and finds this device's own shard. */
   private async prepare(welcome: Welcome): Promise<void> {
-    this.trainer?.dispose();
-    this.model?.dispose();
-    const model = createModel(welcome.model as unknown as ModelConfig, 0);
+    const config = validateModelConfig(welcome.model);
+    if (!this.options.backend && this.options.platform !== 'node') {
+      const choice = await chooseBackend(config, welcome.batchSize ?? 8, this.options.wasmPath ? { wasmPath: this.options.wasmPath } : {});
+      this.backend = choice.info;
+      this.stepMs = choice.stepMs;
+      this.events.push({ type: 'backend-trial', chosen: choice.info.backend, stepMs: choice.stepMs, trials: choice.trials, reason: choice.reason });
+    }
+    this.env?.model.dispose();
+    const model: DiffusionModel = createModel(config, 0);
     if (layoutFingerprint(model.layout) !== welcome.layoutFingerprint) {
       model.dispose();
       throw new Error(`model layout ${layoutFingerprint(model.layout)} differs from the aggregator's ${welcome.layoutFingerprint}: update this device's app`);
     }
-    this.model = model;
-    this.trainer = null;
-    this.errorFeedback = new ErrorFeedback(model.paramCount);
-    const { shard } = welcome;
-    this.dataset = await this.options.data.load(shard.dataset, shard.imageSize);
-    const split = holdout(this.dataset, { seed: 0 });
-    const shards = partition(this.dataset, { kind: shard.partition, devices: shard.count, alpha: shard.alpha, seed: shard.seed, indices: split.train });
-    const mine = shards[shard.index];
-    if (!mine || mine.length === 0) throw new Error(`shard ${shard.index} of ${shard.count} is empty`);
-    this.shard = mine;
-  }
-
-  /** Times a small binary upload so the aggregator has a measured uplink rate before the first round. */
-  private async probeUplink(welcome: Welcome): Promise<void> {
-    const bytes = Math.max(1024, Math.min(64 * 1024, Math.floor(welcome.maxUpdateBytes / 4)));
-    const payload = new Uint8Array(bytes);
-    for (let i = 0; i < bytes; i++) payload[i] = (i * 131 + 7) & 0xff;
-    const started = Date.now();
-    await this.shape(bytes);
-    const reply = (await this.socket!.timeout(30_000).emitWithAck(DeviceEvent.probe, { bytes }, payload)) as Ack;
-    if (reply.ok) this.noteUpload(bytes, Date.now() - started);
+    const dataset = await this.options.data.load(welcome.shard.dataset, welcome.shard.imageSize);
+    this.env = { model, dataset, shard: shardOf(dataset, welcome.shard), schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown: this.options.slowdown };
   }
 
   private noteUpload(bytes: number, ms: number): void {
@@ -287,137 +222,71 @@ export class DeviceRuntime {
   }
 
   private async sendTelemetry(): Promise<void> {
-    const socket = this.socket;
-    if (!socket?.connected || !this.welcome) return;
-    const telemetry = { ...(await this.options.telemetry.read()), lastUpload: this.lastUpload };
+    if (!this.connection?.connected || !this.welcome) return;
+    const telemetry = {
+      ...(await this.options.telemetry.read()),
+      ...(this.backend ? { backend: this.backend.backend as Backend } : {}),
+      ...(this.stepMs ? { stepMs: this.stepMs } : {}),
+      lastUpload: this.lastUpload,
+    };
     this.lastUpload = undefined;
-    socket.emit(DeviceEvent.telemetry, telemetry);
-  }
-
-  /** In Node simulation, waits as long as the simulated link would take to send `bytes`. */
-  private async shape(bytes: number): Promise<void> {
-    if (this.options.shapeUplinkBps) await sleep(((bytes * 8) / this.options.shapeUplinkBps) * 1000);
+    this.connection.telemetry(telemetry);
   }
 
   private async runLoop(): Promise<void> {
-    while (!this.stopped) {
-      const next = this.pending;
-      if (!next) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = null;
-        continue;
-      }
+    for (;;) {
+      const next = await this.tasks.next();
+      if (!next) return;
       await this.ready;
-      if (this.pending !== next) continue; // superseded or cancelled while the device was getting ready
-      this.pending = null;
+      if (!this.tasks.begin(next)) continue; // superseded or cancelled while the device was getting ready
       try {
-        await this.trainRound(next);
+        await this.runTask(next);
       } catch (error) {
         this.fail(`round ${next.task.round} failed on this device: ${(error as Error).message}`);
       } finally {
-        this.current = null;
-        if (!this.stopped) this.events.push({ type: 'status', state: 'idle' });
+        this.tasks.finish();
+        if (!this.tasks.isStopped) this.events.push({ type: 'status', state: 'idle' });
       }
     }
   }
 
-  private aborted(round: number): boolean {
-    return this.stopped || this.abortRound === round || (this.pending !== null && this.pending.task.round !== round);
-  }
-
-  /** One round on the device. */
-  private async trainRound({ task, model: modelFrame }: PendingTask): Promise<void> {
-    const model = this.model;
-    const dataset = this.dataset;
-    const shard = this.shard;
-    if (!model || !dataset || !shard || !this.welcome) throw new Error('not joined yet');
-    this.current = task;
-    this.abortRound = null;
-    this.events.push({ type: 'task', round: task.round, bits: task.bits, trainBits: task.trainBits, localSteps: task.localSteps });
+  /** One task: train (train-round.ts), upload timed, account the modelled energy the aggregator accounts too. */
+  private async runTask({ task, model: modelFrame }: PendingTask): Promise<void> {
+    const env = this.env;
+    const connection = this.connection;
+    if (!env || !connection || !this.welcome) throw new Error('not joined yet');
+    const mode = task.mode ?? 'sync';
+    this.events.push({ type: 'task', round: task.round, bits: task.bits, trainBits: task.trainBits, localSteps: task.localSteps, mode, version: task.version ?? null, timeBudgetMs: task.timeBudgetMs ?? null });
     this.events.push({ type: 'status', state: 'training' });
-
-    // The global model of exactly this round.
-    const global = decodeUpdate(modelFrame, { length: model.paramCount, round: task.round });
-    model.setWeights(global);
-    this.trainer?.dispose();
-    this.trainer = createTrainer(model, {
-      learningRate: task.learningRate,
-      batchSize: task.batchSize,
-      schedule: this.welcome.schedule,
-      trainBits: task.trainBits,
-      seed: task.seed,
-    });
-
-    // E local steps on this device's own images; batches drawn with the task's seed.
-    const started = Date.now();
-    let random = task.seed >>> 0 || 1;
-    const nextIndex = () => {
-      random ^= random << 13;
-      random ^= random >>> 17;
-      random ^= random << 5;
-      return shard[(random >>> 0) % shard.length];
-    };
-    const batch = new Int32Array(task.batchSize);
-    let loss = 0;
     let lastProgress = 0;
-    for (let step = 1; step <= task.localSteps; step++) {
-      if (this.aborted(task.round)) return;
-      for (let i = 0; i < batch.length; i++) batch[i] = nextIndex();
-      loss = await this.trainer.step({ images: toFloatImages(dataset, batch), labels: labelsOf(dataset, batch), count: batch.length });
-      this.events.push({ type: 'step', round: task.round, step, steps: task.localSteps, loss });
-      if (Date.now() - lastProgress > 500 || step === task.localSteps) {
-        lastProgress = Date.now();
-        this.socket?.emit(DeviceEvent.progress, { round: task.round, step, steps: task.localSteps, loss });
-      }
-      await sleep(0); // let socket messages (a newer task, a cancel) through
-    }
-    const trainMs = Date.now() - started;
+    const trained = await trainRound(env, task, modelFrame, {
+      isStale: () => this.tasks.isStale(task.round),
+      onStep: (step, steps, loss) => {
+        this.events.push({ type: 'step', round: task.round, step, steps, loss });
+        if (Date.now() - lastProgress > PROGRESS_THROTTLE_MS || step === steps) {
+          lastProgress = Date.now();
+          connection.progress({ round: task.round, step, steps, loss });
+        }
+      },
+    });
+    if (!trained) return;
+    const { frame, meta } = trained;
+    if (meta.steps > 0) this.stepMs = meta.trainMs / meta.steps;
 
-    // update = local - global; error feedback adds what earlier rounds' quantization left out.
-    const local = await model.readWeights();
-    const update = new Float32Array(local.length);
-    let updateNormSq = 0;
-    let updateMaxAbs = 0;
-    for (let i = 0; i < update.length; i++) {
-      const d = local[i] - global[i];
-      update[i] = d;
-      updateNormSq += d * d;
-      if (Math.abs(d) > updateMaxAbs) updateMaxAbs = Math.abs(d);
-    }
-    // Scaled by 1/(1+omega(bits)) so feedback stays bounded even at 1 bit (Beznosikov et al., arXiv 2002.12410).
-    const compensated = task.errorFeedback ? this.errorFeedback!.apply(update, { bits: task.bits, blockSize: task.blockSize }) : update;
-    const frame = encodeUpdate(compensated, { bits: task.bits, round: task.round, blockSize: task.blockSize, seed: task.seed });
-    if (this.aborted(task.round)) return;
-
-    // Upload, timed: bytes over time is this device's measured uplink rate.
     this.events.push({ type: 'status', state: 'uploading' });
-    const meta = { round: task.round, samples: shard.length, steps: task.localSteps, trainMs, loss, updateNormSq, updateMaxAbs };
-    const sentAt = Date.now();
-    await this.shape(frame.byteLength);
-    const reply = (await this.socket!.timeout(Math.max(30_000, task.deadlineMs))
-      .emitWithAck(DeviceEvent.update, meta, frame)
-      .catch((error: Error) => ({ ok: false, code: 'late', reason: `no answer from the aggregator: ${error.message}` }))) as Ack;
-    const ms = Date.now() - sentAt;
+    const { reply, ms } = await connection.upload(meta, frame, Math.max(30_000, task.deadlineMs));
     if (reply.ok) {
-      if (task.errorFeedback) this.errorFeedback!.remember(compensated, frame);
+      if (task.errorFeedback) env.errorFeedback.remember(trained.compensated, frame);
       this.noteUpload(frame.byteLength, ms);
       void this.sendTelemetry();
     }
-    // The same modelled energy the aggregator accounts, so the page can show it.
     const self = await this.options.telemetry.read();
-    const cost = deviceRoundCost(
-      {
-        macs: macsPerTrainStep(model.config, task.batchSize) * task.localSteps,
-        trainBits: task.trainBits,
-        frameBytes: frame.byteLength,
-        uplinkBps: this.uplinkBps ?? this.energy.defaultUplinkBps,
-        transmitPowerW: self.transmitPowerW ?? this.energy.transmitPowerW,
-        macsPerSecond: self.macsPerSecond ?? this.energy.macsPerSecond[self.deviceClass],
-        deviceClass: self.deviceClass,
-      },
+    const cost = costOfRound(
+      { macs: macsPerTrainStep(env.model.config, task.batchSize) * meta.steps, trainBits: task.trainBits, frameBytes: frame.byteLength, uplinkBps: this.uplinkBps ?? this.energy.defaultUplinkBps },
+      self,
       this.energy,
     );
-    const fp32Bytes = frameBytes(32, model.paramCount, task.blockSize);
+    const fp32Bytes = frameBytes(32, env.model.paramCount, task.blockSize);
     if (reply.ok) {
       this.totals.energyJ += cost.energyJ;
       this.totals.computeJ += cost.computeJ;
@@ -435,10 +304,11 @@ export class DeviceRuntime {
       ms,
       accepted: reply.ok,
       reason: reply.ok ? undefined : reply.reason,
+      steps: meta.steps,
       computeJ: cost.computeJ,
       transmitJ: cost.transmitJ,
       energyJ: cost.energyJ,
-      trainMs,
+      trainMs: meta.trainMs,
     });
   }
 }

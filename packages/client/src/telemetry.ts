@@ -1,10 +1,9 @@
 // What a device says about itself: battery, charging, the person's preference, its class and a
 // connection hint. In a browser, navigator.getBattery where it exists (Chromium) and otherwise
 // "not reported" plus the person's own choice; in Node, a simulated profile.
-import type { Telemetry } from '@fedbit/core';
+import type { DeviceClass, Preference, Telemetry } from '@fedbit/core';
 
-export type Preference = Telemetry['preference'];
-export type DeviceClass = Telemetry['deviceClass'];
+export type { DeviceClass, Preference };
 
 export interface TelemetrySource {
   read(): Promise<Omit<Telemetry, 'lastUpload'>>;
@@ -66,6 +65,8 @@ export interface DeviceProfile {
   macsPerSecond?: number;
   /** Battery drain per round while not charging (fraction of full), so a long run sees batteries fall. */
   drainPerRound?: number;
+  /** Simulation only: the device runs this many times slower than the machine. */
+  slowdown?: number;
 }
 
 export function simulatedTelemetry(profile: DeviceProfile): TelemetrySource & { drain(): void } {

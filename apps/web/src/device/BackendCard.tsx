@@ -1,6 +1,6 @@
 import { BACKEND_LABELS, fallbackMessage, gpuSupport } from './capabilities';
 
-export function BackendCard({ backend, adapter }: { backend: string | null; adapter: { vendor: string; architecture: string; description?: string } | null }) {
+export function BackendCard({ backend, adapter, reason }: { backend: string | null; adapter: { vendor: string; architecture: string; description?: string } | null; reason?: string | null }) {
   const support = gpuSupport();
   const fallback = backend ? fallbackMessage(backend, support) : null;
   const adapterText = adapter ? [adapter.vendor, adapter.architecture].filter(Boolean).join(' · ') || adapter.description || 'unnamed adapter' : null;
@@ -17,7 +17,12 @@ export function BackendCard({ backend, adapter }: { backend: string | null; adap
           </span>
         )}
       </div>
-      {fallback && <p className="notice" data-testid="backend-notice">{fallback}</p>}
+      {reason && (
+        <p className="small muted" data-testid="backend-reason">
+          Chosen by measurement: {reason}.
+        </p>
+      )}
+      {fallback && !reason && <p className="notice" data-testid="backend-notice">{fallback}</p>}
       {!backend && !support.available && <p className="notice">{support.reason}; training will fall back to WebGL, WASM or CPU.</p>}
     </div>
   );

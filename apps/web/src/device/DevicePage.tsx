@@ -13,6 +13,7 @@ import { Stat } from './Stat';
 import { StepProgress } from './StepProgress';
 import { useBattery } from './useBattery';
 import { useTrainingWorker } from './useTrainingWorker';
+import { WaitNotice } from './WaitNotice';
 
 export function DevicePage() {
   const code = useMemo(() => new URLSearchParams(location.search).get('code'), []);
@@ -54,7 +55,8 @@ export function DevicePage() {
       )}
 
       <StepProgress phase={state.phase} round={state.round} step={state.step} steps={state.steps} message={state.message} />
-      <BackendCard backend={state.backend} adapter={state.adapter} />
+      {joined && <WaitNotice state={state} />}
+      <BackendCard backend={state.backend} adapter={state.adapter} reason={state.backendReason} />
 
       <section className="stats">
         <Stat label="Battery" testId="battery" value={battery === null ? '…' : battery.battery === null ? 'not reported by this browser' : formatBattery(battery.battery, battery.charging)} sub={battery?.charging ? 'charging' : battery?.charging === false ? 'on battery' : undefined} />

@@ -1,7 +1,7 @@
 // Messages between the device page and its training worker. The page owns what only a window can
 // read (battery, the person's choice); the worker owns tfjs and the socket.
 import type { RuntimeEvent } from '@fedbit/client';
-import type { Telemetry } from '@fedbit/core';
+import type { DeviceTotals, Telemetry } from '@fedbit/core';
 
 export type Preference = Telemetry['preference'];
 
@@ -24,14 +24,7 @@ export type ToWorker =
   | { type: 'telemetry'; telemetry: Partial<PageTelemetry> }
   | { type: 'leave' };
 
-export interface Totals {
-  energyJ: number;
-  computeJ: number;
-  transmitJ: number;
-  uplinkBytes: number;
-  uplinkBytesFp32: number;
-  rounds: number;
-}
+export type Totals = DeviceTotals;
 
 export type FromWorker =
   | { type: 'event'; event: RuntimeEvent; totals: Totals }

@@ -1,5 +1,6 @@
 // The device page's state, folded from the worker's runtime events. Pure, so it reads top to bottom.
 import type { RuntimeEvent } from '@fedbit/client';
+import { emptyDeviceTotals, type RunBrief } from '@fedbit/core';
 import type { FromWorker, Totals } from './messages';
 
 export type Phase =
@@ -40,6 +41,14 @@ export interface DeviceState {
   losses: number[];
   history: RoundRecord[];
   totals: Totals;
+  /** Why this backend: the step times the device measured at join. */
+  backendReason: string | null;
+  /** The run at a glance, as the aggregator last told every device. */
+  brief: RunBrief | null;
+  /** The task now or last: sync round or async task, the model version it trains from, its time budget. */
+  mode: 'sync' | 'async' | null;
+  version: number | null;
+  timeBudgetMs: number | null;
   /** The last committed round: the sample images of the global model after it. */
   committed: number;
   lastGlobalLoss: number | null;
@@ -62,7 +71,12 @@ export const initialState: DeviceState = {
   steps: 0,
   losses: [],
   history: [],
-  totals: { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 },
+  totals: emptyDeviceTotals(),
+  backendReason: null,
+  brief: null,
+  mode: null,
+  version: null,
+  timeBudgetMs: null,
   committed: 0,
   lastGlobalLoss: null,
 };
@@ -102,6 +116,10 @@ function onEvent(state: DeviceState, event: RuntimeEvent): DeviceState {
         runRound: event.welcome.round,
         committed: Math.max(state.committed, event.welcome.round),
       };
+    case 'backend-trial':
+      return { ...state, backend: event.chosen, backendReason: event.reason };
+    case 'brief':
+      return { ...state, brief: event.brief, runRound: Math.max(state.runRound, event.brief.version), runRounds: event.brief.rounds };
     case 'bandwidth':
       return { ...state, uplinkBps: event.uplinkBps };
     case 'task':
@@ -110,6 +128,9 @@ function onEvent(state: DeviceState, event: RuntimeEvent): DeviceState {
         round: event.round,
         bits: event.bits,
         trainBits: event.trainBits,
+        mode: event.mode,
+        version: event.version,
+        timeBudgetMs: event.timeBudgetMs,
         step: 0,
         steps: event.localSteps,
         history: withRecord(state.history, event.round, { bits: event.bits }),

@@ -144,6 +144,8 @@ export const WelcomeSchema = z.object({
   schedule: z.object({ kind: z.enum(['linear', 'cosine']), steps: z.number().int().positive() }),
   shard: ShardSpecSchema,
   maxUpdateBytes: z.number().int().positive(),
+  /** The run's batch size, so the device can time a training step before its first task. */
+  batchSize: z.number().int().positive().optional(),
   /** How the run merges updates; absent = 'sync'. */
   mode: z.enum(RUN_MODES).optional(),
 });

@@ -54,6 +54,7 @@ export function joinDevice(ctx: JoinContext, hello: Hello, connectionId: string)
       count: config.dataset.shards,
     },
     maxUpdateBytes: ctx.maxUpdateBytes,
+    batchSize: config.batchSize,
   };
   return { device, welcome, rejoin: Boolean(known), replacedConnection };
 }

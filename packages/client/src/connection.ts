@@ -1,0 +1,171 @@
+// The device's link to the aggregator: the Socket.IO connection, join, telemetry, the uplink probe
+// and the timed upload. Everything the server sends is checked with the zod schemas in
+// packages/core/src/protocol before anyone sees it; a message of the wrong shape becomes a
+// ProtocolError for the runtime to show, and is otherwise ignored.
+import { io, type Socket } from 'socket.io-client';
+import {
+  ACK_TIMEOUT_MS,
+  CancelSchema,
+  DeviceEvent,
+  OkAckSchema,
+  ProtocolError,
+  RefusalSchema,
+  RoundSummarySchema,
+  RunBriefSchema,
+  ServerEvent,
+  TaskSchema,
+  WelcomeSchema,
+  ackSchema,
+  parseServerMessage,
+  probeBytes,
+  type Ack,
+  type Cancel,
+  type Hello,
+  type Progress,
+  type Refusal,
+  type RoundSummary,
+  type RunBrief,
+  type Task,
+  type Telemetry,
+  type Welcome,
+} from '@fedbit/core';
+import { LEAVE_ACK_TIMEOUT_MS, RECONNECT_DELAY_MAX_MS, RECONNECT_DELAY_MS, RECONNECT_RANDOMIZATION } from './constants';
+
+export interface ConnectionOptions {
+  url: string;
+  joinCode: string;
+  /** Node simulation only: pace binary uploads at this rate, so the aggregator measures the simulated link. */
+  shapeUplinkBps?: number;
+  reconnectDelayMs?: number;
+  reconnectDelayMaxMs?: number;
+}
+
+export interface ConnectionHandlers {
+  connected(): void;
+  disconnected(reason: string): void;
+  /** A refused handshake (`code` 'bad-join-code') or an unreachable server. */
+  connectError(message: string, code?: string): void;
+  task(task: Task, model: Uint8Array): void;
+  cancel(cancel: Cancel): void;
+  summary(summary: RoundSummary): void;
+  brief(brief: RunBrief): void;
+  refused(refusal: Refusal): void;
+  /** The server sent something this device cannot read. */
+  protocolError(error: ProtocolError): void;
+}
+
+const WelcomeAckSchema = ackSchema(WelcomeSchema);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  throw new ProtocolError(ServerEvent.task, 'model', `the aggregator sent a ${ServerEvent.task} without its binary model frame; reload the page so the app matches the aggregator`);
+}
+
+export class Connection {
+  private readonly socket: Socket;
+
+  constructor(
+    private readonly options: ConnectionOptions,
+    handlers: ConnectionHandlers,
+  ) {
+    const socket = io(options.url, {
+      auth: { joinCode: options.joinCode },
+      transports: ['websocket'],
+      reconnectionDelay: options.reconnectDelayMs ?? RECONNECT_DELAY_MS,
+      reconnectionDelayMax: options.reconnectDelayMaxMs ?? RECONNECT_DELAY_MAX_MS,
+      randomizationFactor: RECONNECT_RANDOMIZATION,
+      autoConnect: false,
+    });
+    this.socket = socket;
+    /** Runs a handler on a checked payload; a payload of the wrong shape goes to protocolError instead. */
+    const checked = (fn: () => void) => {
+      try {
+        fn();
+      } catch (error) {
+        if (error instanceof ProtocolError) handlers.protocolError(error);
+        else throw error;
+      }
+    };
+    socket.on('connect', () => handlers.connected());
+    socket.on('disconnect', (reason) => handlers.disconnected(String(reason)));
+    socket.on('connect_error', (error: Error & { data?: { code?: string } }) => handlers.connectError(error.message, error.data?.code));
+    socket.on(ServerEvent.task, (payload: unknown, model: unknown, ack?: (reply: unknown) => void) => {
+      ack?.({ ok: true });
+      checked(() => handlers.task(parseServerMessage(TaskSchema, ServerEvent.task, payload), toBytes(model)));
+    });
+    socket.on(ServerEvent.cancel, (payload: unknown) => checked(() => handlers.cancel(parseServerMessage(CancelSchema, ServerEvent.cancel, payload))));
+    socket.on(ServerEvent.summary, (payload: unknown) => checked(() => handlers.summary(parseServerMessage(RoundSummarySchema, ServerEvent.summary, payload))));
+    socket.on(ServerEvent.brief, (payload: unknown) => checked(() => handlers.brief(parseServerMessage(RunBriefSchema, ServerEvent.brief, payload))));
+    socket.on(ServerEvent.refused, (payload: unknown) => checked(() => handlers.refused(parseServerMessage(RefusalSchema, ServerEvent.refused, payload))));
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  open(): void {
+    this.socket.connect();
+  }
+
+  /** Joins; resolves with the welcome, checked. Throws with the aggregator's reason if it refused. */
+  async join(hello: Hello): Promise<Welcome> {
+    const reply = parseServerMessage(WelcomeAckSchema, `${DeviceEvent.hello} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.hello, hello));
+    if (!reply.ok) throw new Error(`the aggregator refused to let this device join: ${reply.reason}`);
+    const { ok: _, ...welcome } = reply;
+    return welcome;
+  }
+
+  /** Times a small binary upload so the aggregator has a measured uplink rate before the first task. */
+  async probe(maxUpdateBytes: number): Promise<{ bytes: number; ms: number } | null> {
+    const bytes = probeBytes(maxUpdateBytes);
+    const payload = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i++) payload[i] = (i * 131 + 7) & 0xff;
+    const started = Date.now();
+    await this.shape(bytes);
+    const reply = parseServerMessage(OkAckSchema, `${DeviceEvent.probe} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.probe, { bytes }, payload));
+    return reply.ok ? { bytes, ms: Date.now() - started } : null;
+  }
+
+  telemetry(telemetry: Telemetry): void {
+    if (this.socket.connected) this.socket.emit(DeviceEvent.telemetry, telemetry);
+  }
+
+  progress(progress: Progress): void {
+    this.socket.emit(DeviceEvent.progress, progress);
+  }
+
+  /** Sends an update frame; resolves with the aggregator's answer (a timeout reads as a refusal) and the milliseconds it took. */
+  async upload(meta: object, frame: Uint8Array, timeoutMs: number): Promise<{ reply: Ack; ms: number }> {
+    const sentAt = Date.now();
+    await this.shape(frame.byteLength);
+    let reply: Ack;
+    try {
+      reply = parseServerMessage(OkAckSchema, `${DeviceEvent.update} acknowledgement`, await this.socket.timeout(timeoutMs).emitWithAck(DeviceEvent.update, meta, frame));
+    } catch (error) {
+      reply = { ok: false, code: 'late', reason: `no answer from the aggregator: ${(error as Error).message}` };
+    }
+    return { reply, ms: Date.now() - sentAt };
+  }
+
+  /** Tells the aggregator at once that this device leaves, then closes. */
+  async leave(): Promise<void> {
+    if (this.socket.connected) {
+      await this.socket
+        .timeout(LEAVE_ACK_TIMEOUT_MS)
+        .emitWithAck(DeviceEvent.leave, { reason: 'the person left' })
+        .catch(() => undefined);
+    }
+    this.close();
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+
+  /** In Node simulation, waits as long as the simulated link would take to send `bytes`. */
+  private async shape(bytes: number): Promise<void> {
+    if (this.options.shapeUplinkBps) await sleep(((bytes * 8) / this.options.shapeUplinkBps) * 1000);
+  }
+}

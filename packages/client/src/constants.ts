@@ -1,0 +1,18 @@
+// The device's orchestration constants, each named once with why. Sizes and timeouts both sides
+// agree on live in packages/core/src/protocol/limits.ts.
+
+/** Battery and the person's choice can change at any time; the aggregator hears them this often. */
+export const TELEMETRY_INTERVAL_MS = 10_000;
+/** Reconnection backoff: quick at first (a blip on Wi-Fi), capped so a server restart is found within seconds. */
+export const RECONNECT_DELAY_MS = 500;
+export const RECONNECT_DELAY_MAX_MS = 5_000;
+/** Spread reconnections so a restarted server is not hit by a whole room in the same millisecond. */
+export const RECONNECT_RANDOMIZATION = 0.5;
+/** Step progress goes to the dashboard at most this often (the page gets every step locally). */
+export const PROGRESS_THROTTLE_MS = 500;
+/** Leaving waits this long for the aggregator's acknowledgement before the socket closes anyway. */
+export const LEAVE_ACK_TIMEOUT_MS = 2_000;
+/** Backend trial at join: one warm-up step (shader compilation, kernel caches), then this many timed steps. */
+export const BACKEND_TRIAL_STEPS = 2;
+/** A backend whose warm-up step already takes this many times the best step so far is not timed further. */
+export const BACKEND_TRIAL_GIVE_UP_FACTOR = 20;

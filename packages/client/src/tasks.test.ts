@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import type { Task } from '@fedbit/core';
+import { TaskQueue } from './tasks';
+
+const task = (round: number, mode?: 'async'): Task => ({
+  round,
+  bits: 4,
+  trainBits: 8,
+  localSteps: 2,
+  batchSize: 4,
+  learningRate: 1e-3,
+  deadlineMs: 1000,
+  seed: round,
+  errorFeedback: true,
+  blockSize: 512,
+  ...(mode ? { mode } : {}),
+});
+const model = new Uint8Array(4);
+
+async function started(q: TaskQueue) {
+  const item = (await q.next())!;
+  expect(q.begin(item)).toBe(true);
+  return item;
+}
+
+describe('TaskQueue', () => {
+  it('hands out a task, which is not stale while it trains alone', async () => {
+    const q = new TaskQueue();
+    q.offer(task(1), model);
+    const item = await started(q);
+    expect(item.task.round).toBe(1);
+    expect(q.training?.round).toBe(1);
+    expect(q.isStale(1)).toBe(false);
+    q.finish();
+    expect(q.training).toBeNull();
+  });
+
+  it('next() waits until a task is offered', async () => {
+    const q = new TaskQueue();
+    let got: number | null = null;
+    const waiting = q.next().then((item) => (got = item?.task.round ?? null));
+    await Promise.resolve();
+    expect(got).toBeNull();
+    q.offer(task(3), model);
+    await waiting;
+    expect(got).toBe(3);
+  });
+
+  it('a newer task while training makes the running one stale, and waits to start', async () => {
+    const q = new TaskQueue();
+    q.offer(task(1), model);
+    await started(q);
+    q.offer(task(2), model);
+    expect(q.isStale(1)).toBe(true);
+    expect(q.waiting?.task.round).toBe(2);
+    q.finish();
+    const next = await started(q);
+    expect(next.task.round).toBe(2);
+    expect(q.isStale(2)).toBe(false);
+  });
+
+  it('the newest arrival wins even with a lower number (the server only sends what it wants)', async () => {
+    const q = new TaskQueue();
+    q.offer(task(5), model);
+    q.offer(task(4), model);
+    expect((await q.next())?.task.round).toBe(4);
+  });
+
+  it('a task superseded while the device got ready does not start', async () => {
+    const q = new TaskQueue();
+    q.offer(task(1), model);
+    const first = (await q.next())!;
+    q.offer(task(2), model);
+    expect(q.begin(first)).toBe(false);
+    expect(q.training).toBeNull();
+  });
+
+  it('cancel drops a waiting task and makes a training one stale', async () => {
+    const q = new TaskQueue();
+    q.offer(task(1), model);
+    q.cancel(1);
+    expect(q.waiting).toBeNull();
+    q.offer(task(2), model);
+    await started(q);
+    q.cancel(7);
+    expect(q.isStale(2)).toBe(false);
+    q.cancel(2);
+    expect(q.isStale(2)).toBe(true);
+  });
+
+  it('a committed round makes synchronous tasks for it or earlier stale, later ones not', async () => {
+    const q = new TaskQueue();
+    q.offer(task(3), model);
+    await started(q);
+    q.offer(task(4), model);
+    q.committed(3);
+    expect(q.isStale(3)).toBe(true);
+    expect(q.waiting?.task.round).toBe(4);
+    q.committed(4);
+    expect(q.waiting).toBeNull();
+  });
+
+  it('a committed version leaves async tasks alone', async () => {
+    const q = new TaskQueue();
+    q.offer(task(9, 'async'), model);
+    await started(q);
+    q.committed(20);
+    expect(q.isStale(9)).toBe(false);
+  });
+
+  it('stop ends the wait, makes the training task stale and refuses new ones', async () => {
+    const q = new TaskQueue();
+    q.offer(task(1), model);
+    await started(q);
+    const waiting = q.next();
+    q.stop();
+    expect(await waiting).toBeNull();
+    expect(q.isStale(1)).toBe(true);
+    q.offer(task(2), model);
+    expect(q.waiting).toBeNull();
+    expect(await q.next()).toBeNull();
+  });
+});

@@ -1,0 +1,90 @@
+// One task on the device, with no socket (the runtime sends what this returns):
+//   decode the global model of exactly this task (never train on an older one) ->
+//   local steps of quantization-aware training on this device's own shard, as many as the task
+//   asks and its time budget allows (packages/core/src/energy/local-work.ts) ->
+//   update = local - global, with its norm and max|u| (the policy's estimate of V_k(n) next time) ->
+//   plus the error-feedback residual, scaled by 1/(1+omega(bits)) so it stays bounded even at
+//   1 bit (Beznosikov et al., arXiv 2002.12410) -> encoded at the assigned precision.
+import { anotherStepFits, decodeUpdate, encodeUpdate, xorshift32, type ErrorFeedback, type Task, type UpdateMeta } from '@fedbit/core';
+import { createTrainer, type DiffusionModel } from '@fedbit/diffusion';
+import { labelsOf, toFloatImages, type ImageDataset } from '@fedbit/datasets';
+
+export interface TrainEnv {
+  model: DiffusionModel;
+  dataset: ImageDataset;
+  /** This device's own image indices. */
+  shard: Int32Array;
+  schedule: { kind: 'linear' | 'cosine'; steps: number };
+  errorFeedback: ErrorFeedback;
+  /** Node simulation only: the device runs this many times slower (it sleeps (slowdown - 1) x each step's time). */
+  slowdown?: number;
+}
+
+export interface TrainHooks {
+  /** Polled between steps: true once the task is no longer wanted. */
+  isStale(): boolean;
+  onStep(step: number, steps: number, loss: number): void;
+}
+
+export interface TrainedUpdate {
+  frame: Uint8Array;
+  /** What was encoded (update + residual): error feedback remembers it once the upload is accepted. */
+  compensated: Float32Array;
+  meta: UpdateMeta;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Trains one task. Resolves with the encoded update, or null when the task went stale on the way. */
+export async function trainRound(env: TrainEnv, task: Task, modelFrame: Uint8Array, hooks: TrainHooks): Promise<TrainedUpdate | null> {
+  const { model, dataset, shard } = env;
+  const global = decodeUpdate(modelFrame, { length: model.paramCount, round: task.round });
+  model.setWeights(global);
+  const trainer = createTrainer(model, {
+    learningRate: task.learningRate,
+    batchSize: task.batchSize,
+    schedule: env.schedule,
+    trainBits: task.trainBits,
+    seed: task.seed,
+  });
+  const started = Date.now();
+  let steps = 0;
+  let loss = 0;
+  try {
+    // Batches drawn with the task's seed, so a task is the same work wherever it runs.
+    const random = xorshift32(task.seed);
+    const batch = new Int32Array(task.batchSize);
+    while (anotherStepFits(steps, task.localSteps, Date.now() - started, task.timeBudgetMs)) {
+      if (hooks.isStale()) return null;
+      const stepStarted = Date.now();
+      for (let i = 0; i < batch.length; i++) batch[i] = shard[random() % shard.length];
+      loss = await trainer.step({ images: toFloatImages(dataset, batch), labels: labelsOf(dataset, batch), count: batch.length });
+      if (env.slowdown && env.slowdown > 1) await sleep((env.slowdown - 1) * (Date.now() - stepStarted));
+      steps++;
+      hooks.onStep(steps, task.localSteps, loss);
+      await sleep(0); // let socket messages (a newer task, a cancel) through
+    }
+  } finally {
+    trainer.dispose();
+  }
+  const trainMs = Date.now() - started;
+
+  const local = await model.readWeights();
+  const update = new Float32Array(local.length);
+  let updateNormSq = 0;
+  let updateMaxAbs = 0;
+  for (let i = 0; i < update.length; i++) {
+    const d = local[i] - global[i];
+    update[i] = d;
+    updateNormSq += d * d;
+    if (Math.abs(d) > updateMaxAbs) updateMaxAbs = Math.abs(d);
+  }
+  const compensated = task.errorFeedback ? env.errorFeedback.apply(update, { bits: task.bits, blockSize: task.blockSize }) : update;
+  const frame = encodeUpdate(compensated, { bits: task.bits, round: task.round, blockSize: task.blockSize, seed: task.seed });
+  if (hooks.isStale()) return null;
+  return {
+    frame,
+    compensated,
+    meta: { round: task.round, samples: shard.length, steps, trainMs, loss, updateNormSq, updateMaxAbs },
+  };
+}

@@ -16,6 +16,7 @@ const USAGE = `usage:
      env: FEDBIT_PORT, FEDBIT_JOIN_CODE, FEDBIT_ADMIN_TOKEN, FEDBIT_RUN_DIR, FEDBIT_CONFIG
   npm run simulate -- [--devices 10] [--rounds 5] [--policy on-demand] [--seed 1] [--local-steps N]
                [--config FILE] [--profiles FILE] [--url URL --join-code CODE] [--run-dir DIR] [--no-shaping] [--json]
+  npm run simulate -- --preset classroom-stress [--minutes 3] [--seed 1] [--json]
   npm run experiment -- --preset smoke|paper [--json]`;
 
 const int = z.coerce.number().int();
@@ -62,7 +63,8 @@ async function serve(argv: string[]): Promise<void> {
     adminToken: flags['admin-token'],
     runDir: flags['run-dir'],
     resume: flags.resume,
-    config: flags.config ? loadConfigFile(flags.config) : undefined,
+    // No config: the classroom preset (async rounds, time-budgeted work; packages/server/src/config.ts).
+    config: flags.config ? loadConfigFile(flags.config) : flags.resume ? undefined : resolveRunConfig({ preset: 'classroom' }, 'the classroom preset'),
     tls,
   });
   const c = server.coordinator;
@@ -118,6 +120,8 @@ async function simulate(argv: string[]): Promise<void> {
       'run-dir': { type: 'string' },
       'no-shaping': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      preset: { type: 'string' },
+      minutes: { type: 'string', default: '3' },
     },
     z.object({
       devices: int.min(1).max(1000),
@@ -132,8 +136,24 @@ async function simulate(argv: string[]): Promise<void> {
       'run-dir': z.string().optional(),
       'no-shaping': z.boolean(),
       json: z.boolean(),
+      preset: z.enum(['classroom-stress']).optional(),
+      minutes: int.min(1).max(120),
     }),
   );
+  if (flags.preset === 'classroom-stress') {
+    const { STRESS_MODES, formatStress, runStress } = await import('./stress');
+    const results = await runStress({
+      devices: 30,
+      minutes: flags.minutes,
+      seed: flags.seed,
+      modes: STRESS_MODES,
+      onProgress: (line) => process.stderr.write(line + '\n'),
+    });
+    process.stdout.write(`classroom-stress: 30 devices, step times spread over 10x, 20% joining late, 20% leaving mid-task; ${flags.minutes} min per mode\n`);
+    process.stdout.write(formatStress(results) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify({ modes: results }) + '\n');
+    return;
+  }
   const fileConfig = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as RunConfigInput) : {};
   if (flags.config) resolveRunConfig(fileConfig, `config file ${flags.config}`);
   let profiles;

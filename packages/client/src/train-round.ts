@@ -38,7 +38,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Trains one task. Resolves with the encoded update, or null when the task went stale on the way. */
 export async function trainRound(env: TrainEnv, task: Task, modelFrame: Uint8Array, hooks: TrainHooks): Promise<TrainedUpdate | null> {
   const { model, dataset, shard } = env;
-  const global = decodeUpdate(modelFrame, { length: model.paramCount, round: task.round });
+  // The model frame carries the version it trains toward (version + 1): in sync mode that is the round.
+  const global = decodeUpdate(modelFrame, { length: model.paramCount, round: (task.version ?? task.round - 1) + 1 });
   model.setWeights(global);
   const trainer = createTrainer(model, {
     learningRate: task.learningRate,

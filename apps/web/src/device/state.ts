@@ -1,6 +1,7 @@
 // The device page's state, folded from the worker's runtime events. Pure, so it reads top to bottom.
 import type { RuntimeEvent } from '@fedbit/client';
-import { emptyDeviceTotals, type RunBrief } from '@fedbit/core';
+// Types only from core: a value import would pull zod and every schema into the page's first load.
+import type { RunBrief } from '@fedbit/core';
 import type { FromWorker, Totals } from './messages';
 
 export type Phase =
@@ -71,7 +72,7 @@ export const initialState: DeviceState = {
   steps: 0,
   losses: [],
   history: [],
-  totals: emptyDeviceTotals(),
+  totals: { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 },
   backendReason: null,
   brief: null,
   mode: null,

@@ -80,6 +80,10 @@ export class AsyncEngine {
     const at = { round: meta.round };
     if (!task) return refusal('not-selected', 'this device holds no task now; a new one follows when it is free', at);
     if (task.no !== meta.round) return refusal('stale-round', `task ${meta.round} is not this device's task; its task is ${task.no}`, at);
+    if (this.closedBuffers >= this.ctx.config.rounds) {
+      this.drop(device, task, 'the run has all its versions');
+      return refusal('late', `the run already has its ${this.ctx.config.rounds} model versions; this update is not needed`, at);
+    }
     const staleness = this.closedBuffers - task.version;
     const { maxStaleness } = this.ctx.config.async;
     if (staleness > maxStaleness) {

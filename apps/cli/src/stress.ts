@@ -1,0 +1,193 @@
+// `npm run simulate -- --preset classroom-stress [--minutes 3] [--json]`: a room of 30 headless
+// devices whose step times spread over 10x, 20% of them joining late and 20% leaving in the middle
+// of a task, run once per round mode on the same fleet: synchronous rounds with a fixed number of
+// local steps (sync-fixed), synchronous rounds with time-budgeted local work and FedNova
+// (sync-budget), and buffered asynchronous aggregation (async, FedBuff). It measures what a room
+// feels: minutes in which the model did not move, model versions per minute, and how much local
+// work reached the model. Real aggregator, real Socket.IO on loopback, real training (tfjs wasm).
+import { rmSync } from 'node:fs';
+import { pino } from 'pino';
+import { mulberry32, type RoundSummary } from '@fedbit/core';
+import { DeviceRuntime, generateProfiles, simulatedTelemetry } from '@fedbit/client';
+import { diskData } from '@fedbit/client/node';
+import { RunStore, resolveRunConfig, startServer, type RunConfigInput } from '@fedbit/server';
+import { table } from './report';
+
+export const STRESS_MODES = ['sync-fixed', 'sync-budget', 'async'] as const;
+export type StressMode = (typeof STRESS_MODES)[number];
+
+/** The room: tiny model, small batches; a deadline that a fast device meets with room to spare and a slow one does not. */
+const BASE: RunConfigInput = {
+  rounds: 100_000,
+  devicesPerRound: 10,
+  quorum: 6,
+  deadlineS: 20,
+  localSteps: 12,
+  batchSize: 4,
+  dataset: { name: 'mnist', imageSize: 16, partition: 'iid' },
+  model: { size: 'tiny', schedule: { kind: 'cosine', steps: 200 } },
+  policy: { kind: 'on-demand' },
+  eval: { every: 0, final: false },
+};
+
+const MODES: Record<StressMode, RunConfigInput> = {
+  'sync-fixed': { mode: 'sync', localWork: 'fixed', aggregation: { rule: 'fedavg' } },
+  'sync-budget': { mode: 'sync', localWork: 'budget', aggregation: { rule: 'fednova' } },
+  async: { mode: 'async', localWork: 'budget', aggregation: { rule: 'fednova' }, async: { buffer: 6, maxStaleness: 8, concurrency: 10 } },
+};
+
+export interface StressOptions {
+  devices: number;
+  minutes: number;
+  seed: number;
+  modes: readonly StressMode[];
+  onProgress?: (line: string) => void;
+}
+
+export interface ModeResult {
+  stalledMinutes: number;
+  versionsPerMinute: number;
+  updatesAccepted: number;
+  updatesWasted: number;
+  versions: number;
+  tasksFinished: number;
+  minutes: number;
+  runDir: string;
+}
+
+interface FleetMember {
+  index: number;
+  /** Step time multiplier: the device sleeps (slowdown - 1) times each step's own duration. */
+  slowdown: number;
+  /** Seconds after the start at which it joins (0 for most). */
+  joinAtS: number;
+  /** Leaves abruptly (a closed tab) in the middle of this task number, or never. */
+  leaveDuringTask: number | null;
+}
+
+/** The same fleet for every mode: slowdowns log-uniform over [1, 10], 20% late, 20% leaving mid-task. */
+export function stressFleet(devices: number, seed: number, durationS: number): FleetMember[] {
+  const r = mulberry32(seed * 7919 + 3);
+  const order = Array.from({ length: devices }, (_, i) => i).sort(() => r() - 0.5);
+  const late = new Set(order.slice(0, Math.round(devices * 0.2)));
+  const leavers = new Set(order.slice(Math.round(devices * 0.2), Math.round(devices * 0.4)));
+  return Array.from({ length: devices }, (_, index) => ({
+    index,
+    slowdown: Math.exp(r() * Math.log(10)),
+    joinAtS: late.has(index) ? durationS * (0.1 + 0.4 * r()) : 0,
+    leaveDuringTask: leavers.has(index) ? 1 + Math.floor(r() * 3) : null,
+  }));
+}
+
+/** Whole minutes of [start, start + minutes) in which no model version was committed. */
+export function stalledMinutes(commitTimesMs: number[], startMs: number, minutes: number): number {
+  let stalled = 0;
+  for (let m = 0; m < minutes; m++) {
+    const lo = startMs + m * 60_000;
+    if (!commitTimesMs.some((t) => t >= lo && t < lo + 60_000)) stalled++;
+  }
+  return stalled;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function runMode(mode: StressMode, options: StressOptions): Promise<ModeResult> {
+  const durationMs = options.minutes * 60_000;
+  const config = resolveRunConfig({ ...BASE, ...MODES[mode], seed: options.seed, dataset: { ...BASE.dataset, shards: options.devices } }, `classroom-stress ${mode}`);
+  const runDir = `results/classroom-stress/runs/${mode}`;
+  rmSync(runDir, { recursive: true, force: true }); // each run of the benchmark starts afresh
+  const server = await startServer({
+    port: 0,
+    config: { ...config, runId: `classroom-stress-${mode}` },
+    runDir,
+    webRoot: null,
+    logger: pino({ level: 'warn' }),
+    rateLimit: { perSecond: 200, burst: 400, disconnectAfterStrikes: 10_000 },
+  });
+  const profiles = generateProfiles(options.devices, options.seed);
+  const fleet = stressFleet(options.devices, options.seed, durationMs / 1000);
+  const runtimes: DeviceRuntime[] = [];
+  let tasksFinished = 0;
+  const startedAt = Date.now();
+
+  const launch = async (member: FleetMember): Promise<void> => {
+    if (member.joinAtS > 0) await sleep(member.joinAtS * 1000);
+    if (Date.now() - startedAt >= durationMs) return;
+    const profile = profiles[member.index];
+    const runtime = new DeviceRuntime({
+      url: server.url,
+      joinCode: server.joinCode,
+      name: profile.name,
+      platform: 'node',
+      telemetry: simulatedTelemetry(profile),
+      data: diskData(),
+      backend: 'wasm',
+      shapeUplinkBps: profile.uplinkBps,
+      slowdown: member.slowdown,
+      telemetryIntervalMs: 5000,
+    });
+    runtimes.push(runtime);
+    let tasks = 0;
+    let open = false;
+    void (async () => {
+      for await (const event of runtime.events) {
+        if (event.type === 'task') {
+          if (open) tasksFinished++; // superseded or cancelled: it ended without reaching the model
+          open = true;
+          tasks++;
+        } else if (event.type === 'uploaded' && open) {
+          open = false;
+          tasksFinished++;
+        } else if (event.type === 'step' && member.leaveDuringTask === tasks && event.step === 1) {
+          open = false;
+          tasksFinished++;
+          runtime.stop(); // a closed tab: no leave message, the socket just drops
+        }
+      }
+    })();
+    await runtime.start();
+  };
+
+  await Promise.all(fleet.map((member) => launch(member)));
+  const remaining = durationMs - (Date.now() - startedAt);
+  if (remaining > 0) await sleep(remaining);
+  for (const runtime of runtimes) runtime.stop();
+  await Promise.all(runtimes.map((r) => r.done()));
+  await server.close();
+
+  const summaries: RoundSummary[] = RunStore.open(server.runDir).store.readSummaries();
+  const inWindow = summaries.filter((s) => Date.parse(s.startedAt) + s.wallS * 1000 < startedAt + durationMs);
+  const commits = inWindow.map((s) => Date.parse(s.startedAt) + s.wallS * 1000);
+  const updatesAccepted = inWindow.reduce((a, s) => a + s.accepted, 0);
+  return {
+    stalledMinutes: stalledMinutes(commits, startedAt, options.minutes),
+    versionsPerMinute: inWindow.length / options.minutes,
+    updatesAccepted,
+    updatesWasted: Math.max(0, tasksFinished - updatesAccepted),
+    versions: inWindow.length,
+    tasksFinished,
+    minutes: options.minutes,
+    runDir: server.runDir,
+  };
+}
+
+export async function runStress(options: StressOptions): Promise<Record<string, ModeResult>> {
+  const results: Record<string, ModeResult> = {};
+  for (const mode of options.modes) {
+    options.onProgress?.(`classroom-stress: ${mode}, ${options.devices} devices for ${options.minutes} min...`);
+    results[mode] = await runMode(mode, options);
+  }
+  return results;
+}
+
+export function formatStress(results: Record<string, ModeResult>): string {
+  const rows = Object.entries(results).map(([mode, m]) => [
+    mode,
+    m.versions,
+    m.versionsPerMinute.toFixed(2),
+    `${m.stalledMinutes} of ${m.minutes}`,
+    m.updatesAccepted,
+    m.updatesWasted,
+  ]);
+  return table(['mode', 'versions', 'versions/min', 'stalled min', 'updates merged', 'updates wasted'], rows);
+}

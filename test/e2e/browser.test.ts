@@ -138,7 +138,8 @@ describe.skipIf(skip)('the web app in a real browser', () => {
 
   it('a tab closed mid-round does not stall the run', async () => {
     server = await startE2eServer({ rounds: 1, quorum: 1, deadlineS: 30, autoStart: false });
-    const tabs = [await deviceTab(server.joinUrl, 'stay'), await deviceTab(server.joinUrl, 'close')];
+    // The closing tab trains on WebGPU (SwiftShader: seconds per step), so it is surely mid-round when closed.
+    const tabs = [await deviceTab(server.joinUrl, 'stay'), await deviceTab(`${server.joinUrl}&backend=webgpu`, 'close')];
     await tabs[0].getByTestId('device-id').waitFor({ state: 'attached', timeout: 120_000 });
     await tabs[1].getByTestId('device-id').waitFor({ state: 'attached', timeout: 120_000 });
     const closingId = await tabs[1].getByTestId('device-id').getAttribute('data-device-id');

@@ -13,6 +13,7 @@ import { Controls } from './Controls';
 import { DeviceTable } from './DeviceTable';
 import { Exports } from './Exports';
 import { JoinQr } from './JoinQr';
+import { RunState } from './RunState';
 import { SampleGrid } from './SampleGrid';
 import { TokenGate } from './TokenGate';
 import { initialToken, saveToken } from './token';
@@ -94,6 +95,8 @@ export default function Dashboard() {
           </span>
         </section>
       )}
+
+      {status && <RunState status={status} />}
 
       <div className="dash-grid">
         {joinUrl ? <JoinQr joinUrl={joinUrl} /> : <div className="card">Reading the join link…</div>}

@@ -1,6 +1,6 @@
 import { BACKEND_LABELS, fallbackMessage, gpuSupport } from './capabilities';
 
-export function BackendCard({ backend, adapter, reason }: { backend: string | null; adapter: { vendor: string; architecture: string; description?: string } | null; reason?: string | null }) {
+export function BackendCard({ backend, adapter, reason, stepMs }: { backend: string | null; adapter: { vendor: string; architecture: string; description?: string } | null; reason?: string | null; stepMs?: number | null }) {
   const support = gpuSupport();
   const fallback = backend ? fallbackMessage(backend, support) : null;
   const adapterText = adapter ? [adapter.vendor, adapter.architecture].filter(Boolean).join(' · ') || adapter.description || 'unnamed adapter' : null;
@@ -17,6 +17,11 @@ export function BackendCard({ backend, adapter, reason }: { backend: string | nu
           </span>
         )}
       </div>
+      {stepMs != null && (
+        <div className="small muted" data-testid="step-ms" data-ms={stepMs.toFixed(1)}>
+          {stepMs < 1000 ? `${stepMs.toFixed(0)} ms` : `${(stepMs / 1000).toFixed(1)} s`} per training step
+        </div>
+      )}
       {reason && (
         <p className="small muted" data-testid="backend-reason">
           Chosen by measurement: {reason}.

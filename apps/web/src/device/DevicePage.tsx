@@ -1,5 +1,6 @@
 // The page a person sees after scanning the code: join with one tap, then watch this device train.
 import { useMemo, useState } from 'react';
+import { BACKENDS, type Backend } from '@fedbit/core/vocabulary';
 import { formatBattery, formatBps, formatBytes, formatJoules, formatLoss } from '../shared/format';
 import { BackendCard } from './BackendCard';
 import { claimDeviceId, defaultName, rememberName } from './identity';
@@ -17,6 +18,11 @@ import { WaitNotice } from './WaitNotice';
 
 export function DevicePage() {
   const code = useMemo(() => new URLSearchParams(location.search).get('code'), []);
+  // ?backend=webgpu|webgl|wasm|cpu fixes the backend (a person who knows better, or a test); unknown values are ignored.
+  const backend = useMemo(() => {
+    const asked = new URLSearchParams(location.search).get('backend');
+    return (BACKENDS as readonly string[]).includes(asked ?? '') ? (asked as Backend) : undefined;
+  }, []);
   const name = useMemo(defaultName, []);
   const [preference, setPreference] = useState<Preference>('balanced');
   const battery = useBattery();
@@ -25,7 +31,7 @@ export function DevicePage() {
 
   const onJoin = async (joinCode: string, deviceName: string) => {
     rememberName(deviceName);
-    join({ url: location.origin, joinCode, name: deviceName, deviceId: await claimDeviceId(), userAgent: navigator.userAgent });
+    join({ url: location.origin, joinCode, name: deviceName, deviceId: await claimDeviceId(), userAgent: navigator.userAgent, backend });
   };
 
   const sent = state.totals.uplinkBytes;
@@ -56,7 +62,7 @@ export function DevicePage() {
 
       <StepProgress phase={state.phase} round={state.round} step={state.step} steps={state.steps} message={state.message} />
       {joined && <WaitNotice state={state} />}
-      <BackendCard backend={state.backend} adapter={state.adapter} reason={state.backendReason} />
+      <BackendCard backend={state.backend} adapter={state.adapter} reason={state.backendReason} stepMs={state.stepMs} />
 
       <section className="stats">
         <Stat label="Battery" testId="battery" value={battery === null ? '…' : battery.battery === null ? 'not reported by this browser' : formatBattery(battery.battery, battery.charging)} sub={battery?.charging ? 'charging' : battery?.charging === false ? 'on battery' : undefined} />

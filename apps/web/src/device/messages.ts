@@ -1,7 +1,7 @@
 // Messages between the device page and its training worker. The page owns what only a window can
 // read (battery, the person's choice); the worker owns tfjs and the socket.
 import type { RuntimeEvent } from '@fedbit/client';
-import type { DeviceTotals, Telemetry } from '@fedbit/core';
+import type { Backend, DeviceTotals, Telemetry } from '@fedbit/core';
 
 export type Preference = Telemetry['preference'];
 
@@ -17,6 +17,8 @@ export interface JoinOptions {
   name: string;
   deviceId?: string;
   userAgent: string;
+  /** Train on this backend instead of the fastest one measured at join. */
+  backend?: Backend;
 }
 
 export type ToWorker =

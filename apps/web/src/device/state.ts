@@ -44,6 +44,8 @@ export interface DeviceState {
   totals: Totals;
   /** Why this backend: the step times the device measured at join. */
   backendReason: string | null;
+  /** Milliseconds per local training step this device measured (its backend trial, then its tasks). */
+  stepMs: number | null;
   /** The run at a glance, as the aggregator last told every device. */
   brief: RunBrief | null;
   /** The task now or last: sync round or async task, the model version it trains from, its time budget. */
@@ -74,6 +76,7 @@ export const initialState: DeviceState = {
   history: [],
   totals: { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 },
   backendReason: null,
+  stepMs: null,
   brief: null,
   mode: null,
   version: null,
@@ -118,7 +121,7 @@ function onEvent(state: DeviceState, event: RuntimeEvent): DeviceState {
         committed: Math.max(state.committed, event.welcome.round),
       };
     case 'backend-trial':
-      return { ...state, backend: event.chosen, backendReason: event.reason };
+      return { ...state, backend: event.chosen, backendReason: event.reason, stepMs: event.stepMs };
     case 'brief':
       return { ...state, brief: event.brief, runRound: Math.max(state.runRound, event.brief.version), runRounds: event.brief.rounds };
     case 'bandwidth':
@@ -141,6 +144,7 @@ function onEvent(state: DeviceState, event: RuntimeEvent): DeviceState {
     case 'uploaded':
       return {
         ...state,
+        stepMs: event.steps > 0 ? event.trainMs / event.steps : state.stepMs,
         error: event.accepted ? state.error : `round ${event.round}: the aggregator did not take this update (${event.reason ?? 'no reason given'})`,
         history: withRecord(state.history, event.round, {
           bits: event.bits,

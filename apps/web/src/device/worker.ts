@@ -36,13 +36,15 @@ function pageTelemetry(userAgent: string): TelemetrySource {
 async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   if (runtime) return;
   latest = message.telemetry;
-  const { url, joinCode, name, deviceId, userAgent } = message.options;
+  const { url, joinCode, name, deviceId, userAgent, backend } = message.options;
   const device = new DeviceRuntime({
     url,
     joinCode,
     name,
     deviceId,
     userAgent,
+    // A backend the person fixed (?backend= in the URL); otherwise the fastest one measured at join.
+    backend,
     platform: 'browser',
     telemetry: pageTelemetry(userAgent),
     data: httpData(url),

@@ -1,0 +1,34 @@
+// The package boundaries, enforced by `npm run lint` (part of `npm test`). docs/ARCHITECTURE.md
+// says why each arrow is forbidden.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-stays-neutral',
+      comment: 'packages/core is platform-neutral: no tfjs, no DOM or Node built-ins, no socket library, no other package of ours',
+      severity: 'error',
+      from: { path: '^packages/core/' },
+      to: { path: ['node_modules/@tensorflow/', 'node_modules/socket\\.io', 'node_modules/react', '^packages/(?!core/)', '^apps/'] },
+    },
+    {
+      name: 'core-no-node-builtins',
+      severity: 'error',
+      from: { path: '^packages/core/src/(?!.*\\.test\\.ts$)' },
+      to: { dependencyTypes: ['core'] },
+    },
+    { name: 'client-not-server', severity: 'error', from: { path: '^packages/client/' }, to: { path: '^packages/server/' } },
+    { name: 'diffusion-not-runtime', severity: 'error', from: { path: '^packages/diffusion/' }, to: { path: '^packages/(client|server)/' } },
+    { name: 'datasets-data-only', severity: 'error', from: { path: '^packages/datasets/' }, to: { path: '^packages/(client|server|diffusion)/' } },
+    { name: 'web-not-server', comment: 'the web app speaks to the server over HTTP and Socket.IO; shared shapes live in packages/core', severity: 'error', from: { path: '^apps/web/' }, to: { path: '^packages/server/' } },
+    { name: 'packages-not-apps', severity: 'error', from: { path: '^packages/' }, to: { path: '^apps/' } },
+    { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|\\.cache|runs|results|test-artifacts)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    preserveSymlinks: false,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json'] },
+  },
+};

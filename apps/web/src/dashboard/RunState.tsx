@@ -1,0 +1,72 @@
+// Every wait explained on the dashboard: what the run waits for, the open round against its
+// deadline and quorum, how the last round ended, dropped rounds, and in async mode the versions
+// per minute and how stale the merged updates were.
+import { useEffect, useState } from 'react';
+import type { RunStatus } from '@fedbit/core';
+
+function StalenessHistogram({ counts }: { counts: number[] }) {
+  const max = Math.max(1, ...counts);
+  return (
+    <div className="staleness" data-testid="staleness">
+      {counts.map((n, s) => (
+        <div key={s} className="staleness-bar" title={`${n} updates ${s} version${s === 1 ? '' : 's'} behind`}>
+          <div style={{ height: `${(n / max) * 100}%` }} />
+          <span className="small muted">{s}</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function RunState({ status }: { status: RunStatus }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  const open = status.currentRound;
+  const isAsync = status.mode === 'async';
+  return (
+    <section className="card run-state" data-testid="run-state">
+      {status.wait && (
+        <p className="notice" data-testid="run-wait">
+          {status.wait.charAt(0).toUpperCase() + status.wait.slice(1)}.
+        </p>
+      )}
+      <div className="row small">
+        <span>
+          mode <strong data-testid="run-mode">{isAsync ? `async (buffer ${status.config.asyncBuffer}, max staleness ${status.config.maxStaleness})` : 'synchronous rounds'}</strong>
+        </span>
+        <span>local work <strong>{status.config.localWork === 'budget' ? `time-budgeted, up to ${status.config.localSteps} steps` : `${status.config.localSteps} steps`}</strong></span>
+        <span>merge <strong>{status.config.aggregation ?? 'fedavg'}</strong></span>
+        {!isAsync && (
+          <span>
+            deadline <strong>{status.config.deadlineS} s</strong> · quorum <strong>{status.config.quorum}</strong>
+          </span>
+        )}
+        <span>
+          dropped rounds <strong data-testid="dropped-rounds">{status.droppedRounds ?? 0}</strong>
+        </span>
+        <span>
+          versions per minute <strong data-testid="versions-per-minute">{status.versionsPerMinute == null ? '–' : status.versionsPerMinute.toFixed(1)}</strong>
+        </span>
+      </div>
+      {open && (
+        <p className="small" data-testid="open-round">
+          round {open.round}: {open.received} of {open.selected} updates in (quorum {open.quorum ?? status.config.quorum}), closes in at most {Math.max(0, Math.round((open.deadlineAt - now) / 1000))} s
+        </p>
+      )}
+      {status.lastRound && (
+        <p className={`small ${status.lastRound.outcome === 'dropped' ? 'error' : 'muted'}`} data-testid="last-round">
+          {status.lastRound.message}
+        </p>
+      )}
+      {isAsync && (status.stalenessHistogram?.length ?? 0) > 0 && (
+        <div>
+          <div className="small muted">merged updates by staleness (versions behind)</div>
+          <StalenessHistogram counts={status.stalenessHistogram!} />
+        </div>
+      )}
+    </section>
+  );
+}

@@ -2,8 +2,8 @@
 // DDPM on wasm, real encoded frames.
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeUpdate, DeviceEvent, type RoundSummary, type UpdateMeta } from '@fedbit/core';
-import { DeviceRuntime, simulatedTelemetry, type DeviceProfile } from '@fedbit/client';
-import { diskData } from '@fedbit/client/node';
+import type { DeviceProfile, DeviceRuntime } from '@fedbit/client';
+import { simulatedDevice } from '@fedbit/client/node';
 import type { RunningServer } from '@fedbit/server';
 import { RawDevice, globalWeights, maxRelativeError, startTestServer, waitFor } from './helpers';
 
@@ -14,17 +14,7 @@ const PROFILES: DeviceProfile[] = [
 ];
 
 function device(server: RunningServer, profile: DeviceProfile): DeviceRuntime {
-  return new DeviceRuntime({
-    url: server.url,
-    joinCode: server.joinCode,
-    name: profile.name,
-    platform: 'node',
-    telemetry: simulatedTelemetry(profile),
-    data: diskData(),
-    backend: 'wasm',
-    shapeUplinkBps: profile.uplinkBps,
-    reconnectDelayMs: 200,
-  });
+  return simulatedDevice({ url: server.url, joinCode: server.joinCode, profile, runtime: { reconnectDelayMs: 200 } });
 }
 
 /** Records every update frame the aggregator receives and every global model it sends. */

@@ -4,8 +4,8 @@
 // refuses an update that is too stale.
 import { afterEach, describe, expect, it } from 'vitest';
 import { computeEnergyJ, decodeUpdate, DeviceEvent, encodeUpdate, type RoundSummary, type Task } from '@fedbit/core';
-import { DeviceRuntime, simulatedTelemetry, type DeviceProfile } from '@fedbit/client';
-import { diskData } from '@fedbit/client/node';
+import type { DeviceProfile, DeviceRuntime } from '@fedbit/client';
+import { simulatedDevice } from '@fedbit/client/node';
 import { startServer, type RunningServer } from '@fedbit/server';
 import { pino } from 'pino';
 import { RawDevice, getJson, globalWeights, maxRelativeError, startTestServer, waitFor } from './helpers';
@@ -14,7 +14,7 @@ const ADMIN = { authorization: 'Bearer test-admin-token-0123456789', 'content-ty
 const PROFILE: DeviceProfile = { name: 'laptop', deviceClass: 'laptop', battery: 0.9, charging: true, preference: 'balanced', uplinkBps: 50e6, transmitPowerW: 0.1 };
 
 function device(server: RunningServer, name: string): DeviceRuntime {
-  return new DeviceRuntime({ url: server.url, joinCode: server.joinCode, name, platform: 'node', telemetry: simulatedTelemetry({ ...PROFILE, name }), data: diskData(), backend: 'wasm', reconnectDelayMs: 200 });
+  return simulatedDevice({ url: server.url, joinCode: server.joinCode, profile: { ...PROFILE, name }, runtime: { reconnectDelayMs: 200 } });
 }
 
 let cleanup: Array<() => Promise<void> | void> = [];

@@ -3,53 +3,25 @@
 // dropped round, and both pages show the state the aggregator reports. The slow tab is made slow
 // for real: it is told to train on WebGPU, which here is SwiftShader on the CPU (tens of times
 // slower per step than WebAssembly, as the backend trial measures).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { RunningServer } from '@fedbit/server';
-import { buildWebIfStale, launchChromium, openPage, screenshot, startE2eServer, status, waitFor } from './harness';
+import { describe, expect, it } from 'vitest';
+import { browserRoom, screenshot, startE2eServer, status, waitFor } from './harness';
 
 const skip = process.env.FEDBIT_SKIP_E2E === '1';
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
 describe.skipIf(skip)('an uneven room in async mode', () => {
-  let browser: Browser;
-  let server: RunningServer | null = null;
-  const contexts: BrowserContext[] = [];
-  const log: string[] = [];
-
-  beforeAll(async () => {
-    await buildWebIfStale();
-    browser = await launchChromium();
-  });
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
-    await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => undefined)));
-    await server?.close();
-    server = null;
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  async function tab(url: string, label: string): Promise<Page> {
-    const context = await browser.newContext(PHONE);
-    contexts.push(context);
-    const page = await openPage(context, url, log, label);
-    await page.getByTestId('join').click();
-    return page;
-  }
+  const room = browserRoom();
 
   it('a tab five times slower or more does not hold the other back: three versions, no dropped round, both pages agree with the server', async () => {
-    server = await startE2eServer({ mode: 'async', localWork: 'budget', rounds: 3, devicesPerRound: 2, minDevices: 2, deadlineS: 90, async: { buffer: 2, maxStaleness: 8 } });
-    const fast = await tab(server.joinUrl, 'fast');
-    const slow = await tab(`${server.joinUrl}&backend=webgpu`, 'slow');
+    const server = (room.server = await startE2eServer({ mode: 'async', localWork: 'budget', rounds: 3, devicesPerRound: 2, minDevices: 2, deadlineS: 90, async: { buffer: 2, maxStaleness: 8 } }));
+    const fast = await room.tab(server.joinUrl, 'fast');
+    const slow = await room.tab(`${server.joinUrl}&backend=webgpu`, 'slow');
 
     // The fast tab measured its backends and chose one; the slow one was told to use WebGPU.
     await waitFor('the fast tab to choose its backend', async () => (await fast.getByTestId('backend-reason').count()) > 0 || undefined, 180_000);
     await waitFor('the slow tab to start on WebGPU', async () => ((await slow.getByTestId('backend').getAttribute('data-backend')) === 'webgpu' ? true : undefined), 180_000);
 
     const final = await waitFor('three model versions', async () => {
-      const s = await status(server!);
+      const s = await status(server);
       return s.round >= 3 ? s : undefined;
     }, 400_000, 1000);
     expect(final.mode).toBe('async');

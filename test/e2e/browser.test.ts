@@ -2,46 +2,16 @@
 // web app, time a training step on each backend they have (WebGPU on SwiftShader, WebGL, WASM),
 // keep the fastest, train the tiny model, and the dashboard shows what happened. Tiny model, two
 // local steps, batch 4.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '@fedbit/server';
 import { bundleSizes } from './bundle-size';
-import { ADMIN_TOKEN, WEB_ROOT, buildWebIfStale, control, imageRendered, launchChromium, openPage, rounds, screenshot, startE2eServer, status, tabRounds, waitFor } from './harness';
+import { ADMIN_TOKEN, WEB_ROOT, browserRoom, control, imageRendered, openPage, rounds, screenshot, startE2eServer, status, tabRounds, waitFor } from './harness';
 
 const skip = process.env.FEDBIT_SKIP_E2E === '1';
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
 describe.skipIf(skip)('the web app in a real browser', () => {
-  let browser: Browser;
-  let server: RunningServer | null = null;
-  const contexts: BrowserContext[] = [];
-  const log: string[] = [];
-
-  beforeAll(async () => {
-    await buildWebIfStale();
-    browser = await launchChromium();
-  });
-
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && log.length > 0) console.error(log.join('\n'));
-    log.length = 0;
-    await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => undefined)));
-    await server?.close();
-    server = null;
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  async function deviceTab(url: string, label: string): Promise<Page> {
-    // One context per tab: each is its own device with its own storage, as two phones would be.
-    const context = await browser.newContext(PHONE);
-    contexts.push(context);
-    const page = await openPage(context, url, log, label);
-    await page.getByTestId('join').click();
-    return page;
-  }
+  const room = browserRoom();
+  const deviceTab = room.tab;
 
   it('keeps the device page small: tfjs stays in the worker and the dashboard loads lazily', () => {
     const sizes = bundleSizes(WEB_ROOT);
@@ -53,13 +23,12 @@ describe.skipIf(skip)('the web app in a real browser', () => {
 
   it('two tabs train two rounds on the backend they measured fastest, at the precisions the policy assigned, and the dashboard shows it', async () => {
     // The operator starts the run from the dashboard once both tabs have joined (autoStart off).
-    server = await startE2eServer({ autoStart: false });
+    const server: RunningServer = (room.server = await startE2eServer({ autoStart: false }));
     const started = Date.now();
     const tabs = [await deviceTab(server.joinUrl, 'tab1'), await deviceTab(server.joinUrl, 'tab2')];
 
-    const dashContext = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-    contexts.push(dashContext);
-    const dashboard = await openPage(dashContext, `${server.url}/dashboard#token=${ADMIN_TOKEN}`, log, 'dashboard');
+    const dashContext = await room.context({ viewport: { width: 1440, height: 1000 } });
+    const dashboard = await openPage(dashContext, `${server.url}/dashboard#token=${ADMIN_TOKEN}`, room.log, 'dashboard');
 
     // Each tab timed a training step on every backend it has (WebGPU on SwiftShader here, WebGL,
     // WASM), kept the fastest and says which and why.
@@ -83,12 +52,12 @@ describe.skipIf(skip)('the web app in a real browser', () => {
     await dashboard.getByTestId('control-start').click();
 
     // After the first round: pictures of both pages mid-run (kept even if a later round fails).
-    await waitFor('the first committed round', async () => ((await status(server!)).round >= 1 ? true : undefined), 300_000, 1000);
+    await waitFor('the first committed round', async () => ((await status(server)).round >= 1 ? true : undefined), 300_000, 1000);
     await waitFor('the dashboard charts to show round 1', async () => ((await dashboard.getByTestId('chart-loss').locator('canvas').count()) > 0 ? true : undefined), 30_000);
     await screenshot(tabs[0], 'device-page-round1.png');
     await screenshot(dashboard, 'dashboard-round1.png');
 
-    const done = await waitFor('two committed rounds', async () => ((await status(server!)).round >= 2 ? true : undefined), 300_000, 1000);
+    const done = await waitFor('two committed rounds', async () => ((await status(server)).round >= 2 ? true : undefined), 300_000, 1000);
     expect(done).toBe(true);
     console.log(`two rounds with two ${chosen.join('/')} tabs took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
@@ -137,7 +106,7 @@ describe.skipIf(skip)('the web app in a real browser', () => {
   });
 
   it('a tab closed mid-round does not stall the run', async () => {
-    server = await startE2eServer({ rounds: 1, quorum: 1, deadlineS: 30, autoStart: false });
+    const server: RunningServer = (room.server = await startE2eServer({ rounds: 1, quorum: 1, deadlineS: 30, autoStart: false }));
     // The closing tab trains on WebGPU (SwiftShader: seconds per step), so it is surely mid-round when closed.
     const tabs = [await deviceTab(server.joinUrl, 'stay'), await deviceTab(`${server.joinUrl}&backend=webgpu`, 'close')];
     await tabs[0].getByTestId('device-id').waitFor({ state: 'attached', timeout: 120_000 });
@@ -150,7 +119,7 @@ describe.skipIf(skip)('the web app in a real browser', () => {
     const closedAt = Date.now();
 
     const final = await waitFor('round 1 to complete without the closed tab', async () => {
-      const s = await status(server!);
+      const s = await status(server);
       return s.round >= 1 ? s : undefined;
     }, 120_000, 1000);
     console.log(`round committed ${((Date.now() - closedAt) / 1000).toFixed(0)} s after the tab closed`);

@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { pino } from 'pino';
 import type { RoundSummary } from '@fedbit/core';
 import { resolveRunConfig, startServer, type RunConfigInput, type RunStatus, type RunningServer } from '@fedbit/server';
@@ -142,4 +143,46 @@ export async function tabRounds(page: Page): Promise<TabRound[]> {
 
 export async function imageRendered(page: Page, selector: string): Promise<boolean> {
   return page.$eval(selector, (img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0);
+}
+
+export const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+/**
+ * A suite's room of tabs: registers the hooks (build the app, one Chromium for the suite, every
+ * context and the aggregator closed after each test, the browser's console shown when one fails).
+ */
+export function browserRoom() {
+  const room = {
+    browser: null as Browser | null,
+    server: null as RunningServer | null,
+    log: [] as string[],
+    contexts: [] as BrowserContext[],
+    /** A context of its own (own storage: its own device, as two phones would be). */
+    async context(options: BrowserContextOptions = PHONE): Promise<BrowserContext> {
+      const context = await room.browser!.newContext(options);
+      room.contexts.push(context);
+      return context;
+    },
+    /** A device tab that opened `url` and pressed Join. */
+    async tab(url: string, label: string): Promise<Page> {
+      const page = await openPage(await room.context(), url, room.log, label);
+      await page.getByTestId('join').click();
+      return page;
+    },
+  };
+  beforeAll(async () => {
+    await buildWebIfStale();
+    room.browser = await launchChromium();
+  });
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && room.log.length > 0) console.error(room.log.join('\n'));
+    room.log.length = 0;
+    await Promise.all(room.contexts.splice(0).map((c) => c.close().catch(() => undefined)));
+    await room.server?.close();
+    room.server = null;
+  });
+  afterAll(async () => {
+    await room.browser?.close();
+  });
+  return room;
 }

@@ -4,8 +4,8 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { pino } from 'pino';
 import type { RoundSummary } from '@fedbit/core';
-import { DeviceRuntime, generateProfiles, simulatedTelemetry, type DeviceProfile } from '@fedbit/client';
-import { diskData } from '@fedbit/client/node';
+import { generateProfiles, type DeviceProfile } from '@fedbit/client';
+import { simulatedDevice } from '@fedbit/client/node';
 import { resolveRunConfig, startServer, type RunConfigInput, type RunningServer } from '@fedbit/server';
 
 export interface SimulationOptions {
@@ -74,20 +74,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let barRound = 0;
   let uploads = 0;
 
-  const runtimes = profiles.slice(0, options.devices).map(
-    (profile) =>
-      new DeviceRuntime({
-        url: url!,
-        joinCode: joinCode!,
-        name: profile.name,
-        platform: 'node',
-        telemetry: simulatedTelemetry(profile),
-        data: diskData(),
-        backend: 'wasm',
-        shapeUplinkBps: options.shaping === false ? undefined : profile.uplinkBps,
-        telemetryIntervalMs: 5000,
-      }),
-  );
+  const runtimes = profiles
+    .slice(0, options.devices)
+    .map((profile) => simulatedDevice({ url: url!, joinCode: joinCode!, profile, shaping: options.shaping, runtime: { telemetryIntervalMs: 5000 } }));
 
   const finished = new Promise<void>((resolve, reject) => {
     runtimes.forEach((runtime, index) => {

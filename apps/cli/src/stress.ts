@@ -8,8 +8,8 @@
 import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { mulberry32, type RoundSummary } from '@fedbit/core';
-import { DeviceRuntime, generateProfiles, simulatedTelemetry } from '@fedbit/client';
-import { diskData } from '@fedbit/client/node';
+import { generateProfiles, type DeviceRuntime } from '@fedbit/client';
+import { simulatedDevice } from '@fedbit/client/node';
 import { RunStore, resolveRunConfig, startServer, type RunConfigInput } from '@fedbit/server';
 import { table } from './report';
 
@@ -114,18 +114,7 @@ async function runMode(mode: StressMode, options: StressOptions): Promise<ModeRe
     if (member.joinAtS > 0) await sleep(member.joinAtS * 1000);
     if (Date.now() - startedAt >= durationMs) return;
     const profile = profiles[member.index];
-    const runtime = new DeviceRuntime({
-      url: server.url,
-      joinCode: server.joinCode,
-      name: profile.name,
-      platform: 'node',
-      telemetry: simulatedTelemetry(profile),
-      data: diskData(),
-      backend: 'wasm',
-      shapeUplinkBps: profile.uplinkBps,
-      slowdown: member.slowdown,
-      telemetryIntervalMs: 5000,
-    });
+    const runtime = simulatedDevice({ url: server.url, joinCode: server.joinCode, profile: { ...profile, slowdown: member.slowdown }, runtime: { telemetryIntervalMs: 5000 } });
     runtimes.push(runtime);
     let tasks = 0;
     let open = false;

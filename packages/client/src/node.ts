@@ -1,7 +1,8 @@
 // Node-only helpers for headless devices: datasets read from disk, simulated telemetry.
 import { loadDataset } from '@fedbit/datasets/node';
 import type { ImageDataset } from '@fedbit/datasets';
-import type { DataProvider } from './runtime';
+import { DeviceRuntime, type DataProvider, type DeviceRuntimeOptions } from './runtime';
+import { simulatedTelemetry, type DeviceProfile } from './telemetry';
 
 const cache = new Map<string, Promise<ImageDataset>>();
 
@@ -21,3 +22,30 @@ export function diskData(): DataProvider {
 }
 
 export * from './index';
+
+export interface SimulatedDeviceOptions {
+  url: string;
+  joinCode: string;
+  profile: DeviceProfile;
+  /** Pace uploads at the profile's uplink rate, so the aggregator measures the simulated link (default on). */
+  shaping?: boolean;
+  /** Any other runtime option (reconnection delays, telemetry interval). */
+  runtime?: Partial<DeviceRuntimeOptions>;
+}
+
+/** A headless device with a simulated profile, training on wasm from the disk cache of datasets. */
+export function simulatedDevice(options: SimulatedDeviceOptions): DeviceRuntime {
+  const { profile } = options;
+  return new DeviceRuntime({
+    url: options.url,
+    joinCode: options.joinCode,
+    name: profile.name,
+    platform: 'node',
+    telemetry: simulatedTelemetry(profile),
+    data: diskData(),
+    backend: 'wasm',
+    shapeUplinkBps: options.shaping === false ? undefined : profile.uplinkBps,
+    slowdown: profile.slowdown,
+    ...options.runtime,
+  });
+}

@@ -13,49 +13,24 @@ import {
   type DeviceTotals,
   type EnergyConstants,
   type Hello,
-  type RoundSummary,
-  type RunBrief,
   type Welcome,
 } from '@fedbit/core';
 import { createModel, initBackend, layoutFingerprint, macsPerTrainStep, validateModelConfig, type BackendInfo, type DiffusionModel } from '@fedbit/diffusion';
 import { shardOf, type ImageDataset } from '@fedbit/datasets';
-import { chooseBackend, type BackendTrial } from './backend-trial';
+import { chooseBackend } from './backend-trial';
 import { Channel } from './channel';
+import type { RuntimeEvent } from './events';
 import { Connection } from './connection';
 import { PROGRESS_THROTTLE_MS, TELEMETRY_INTERVAL_MS } from './constants';
 import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
 import { trainRound, type TrainEnv } from './train-round';
 
+export type { RuntimeEvent } from './events';
+
 export interface DataProvider {
   load(name: 'mnist' | 'emoji', size: number): Promise<ImageDataset>;
 }
-
-export type RuntimeEvent =
-  | { type: 'status'; state: 'connecting' | 'joined' | 'idle' | 'training' | 'uploading' | 'disconnected' | 'left'; message?: string }
-  | { type: 'joined'; deviceId: string; welcome: Welcome; backend: BackendInfo; shardSize: number }
-  | { type: 'backend-trial'; chosen: string; stepMs: number; trials: BackendTrial[]; reason: string }
-  | { type: 'bandwidth'; uplinkBps: number }
-  | { type: 'task'; round: number; bits: number; trainBits: number; localSteps: number; mode: 'sync' | 'async'; version: number | null; timeBudgetMs: number | null }
-  | { type: 'step'; round: number; step: number; steps: number; loss: number }
-  | {
-      type: 'uploaded';
-      round: number;
-      bits: number;
-      bytes: number;
-      fp32Bytes: number;
-      ms: number;
-      accepted: boolean;
-      reason?: string;
-      steps: number;
-      computeJ: number;
-      transmitJ: number;
-      energyJ: number;
-      trainMs: number;
-    }
-  | { type: 'summary'; summary: RoundSummary }
-  | { type: 'brief'; brief: RunBrief }
-  | { type: 'error'; message: string; code?: string };
 
 export interface DeviceRuntimeOptions {
   url: string;

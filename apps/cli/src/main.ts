@@ -16,7 +16,7 @@ const USAGE = `usage:
      env: FEDBIT_PORT, FEDBIT_JOIN_CODE, FEDBIT_ADMIN_TOKEN, FEDBIT_RUN_DIR, FEDBIT_CONFIG
   npm run simulate -- [--devices 10] [--rounds 5] [--policy on-demand] [--seed 1] [--local-steps N]
                [--config FILE] [--profiles FILE] [--url URL --join-code CODE] [--run-dir DIR] [--no-shaping] [--json]
-  npm run simulate -- --preset classroom-stress [--minutes 3] [--seed 1] [--json]
+  npm run simulate -- --preset classroom-stress|paper-modes [--minutes 3] [--seed 1] [--json]
   npm run experiment -- --preset smoke|paper [--json]`;
 
 const int = z.coerce.number().int();
@@ -136,21 +136,17 @@ async function simulate(argv: string[]): Promise<void> {
       'run-dir': z.string().optional(),
       'no-shaping': z.boolean(),
       json: z.boolean(),
-      preset: z.enum(['classroom-stress']).optional(),
+      preset: z.enum(['classroom-stress', 'paper-modes']).optional(),
       minutes: int.min(1).max(120),
     }),
   );
-  if (flags.preset === 'classroom-stress') {
-    const { STRESS_MODES, formatStress, runStress } = await import('./stress');
-    const results = await runStress({
-      devices: 30,
-      minutes: flags.minutes,
-      seed: flags.seed,
-      modes: STRESS_MODES,
-      onProgress: (line) => process.stderr.write(line + '\n'),
-    });
-    process.stdout.write(`classroom-stress: 30 devices, step times spread over 10x, 20% joining late, 20% leaving mid-task; ${flags.minutes} min per mode\n`);
-    process.stdout.write(formatStress(results) + '\n');
+  if (flags.preset) {
+    const { ROOMS, STRESS_MODES, formatStress, runStress } = await import('./stress');
+    const room = ROOMS[flags.preset];
+    const results = await runStress({ room, minutes: flags.minutes, seed: flags.seed, modes: STRESS_MODES, onProgress: (line) => process.stderr.write(line + '\n') });
+    const churn = room.churn > 0 ? `, ${room.churn * 100}% joining late, ${room.churn * 100}% leaving mid-task` : '';
+    process.stdout.write(`${room.name}: ${room.devices} devices, step times spread over 10x${churn}; ${flags.minutes} min per mode (J* = modelled joules)\n`);
+    process.stdout.write(formatStress(results, room.quality) + '\n');
     if (flags.json) process.stdout.write(JSON.stringify({ modes: results }) + '\n');
     return;
   }

@@ -1,23 +1,26 @@
-// `npm run simulate -- --preset classroom-stress [--minutes 3] [--json]`: a room of 30 headless
-// devices whose step times spread over 10x, 20% of them joining late and 20% leaving in the middle
-// of a task, run once per round mode on the same fleet: synchronous rounds with a fixed number of
-// local steps (sync-fixed), synchronous rounds with time-budgeted local work and FedNova
-// (sync-budget), and buffered asynchronous aggregation (async, FedBuff). It measures what a room
-// feels: minutes in which the model did not move, model versions per minute, and how much local
-// work reached the model. Real aggregator, real Socket.IO on loopback, real training (tfjs wasm).
+// Round modes side by side, at equal wall time, on the same fleet: synchronous rounds with a fixed
+// number of local steps (sync-fixed), synchronous rounds with time-budgeted local work and FedNova
+// (sync-budget), and buffered asynchronous aggregation (async, FedBuff). Two rooms:
+//   `npm run simulate -- --preset classroom-stress [--minutes 3] [--json]`: 30 devices whose step
+//     times spread over 10x, 20% joining late and 20% leaving in the middle of a task. It measures
+//     what a room feels: minutes in which the model did not move, versions per minute, and how much
+//     local work reached the model.
+//   `npm run simulate -- --preset paper-modes [--minutes 4] [--json]`: the paper preset's 10
+//     devices and recipe, step times spread over 10x, and the final FID-MNIST, energy and bytes.
+// Real aggregator, real Socket.IO on loopback, real training (tfjs wasm).
 import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { mulberry32, type RoundSummary } from '@fedbit/core';
 import { generateProfiles, type DeviceRuntime } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
 import { RunStore, resolveRunConfig, startServer, type RunConfigInput } from '@fedbit/server';
-import { table } from './report';
+import { formatBytes, table } from './report';
 
 export const STRESS_MODES = ['sync-fixed', 'sync-budget', 'async'] as const;
 export type StressMode = (typeof STRESS_MODES)[number];
 
-/** The room: tiny model, small batches; a deadline that a fast device meets with room to spare and a slow one does not. */
-const BASE: RunConfigInput = {
+/** A classroom: tiny model, small batches; a deadline a fast device meets with room to spare and a slow one does not. */
+const CLASSROOM: RunConfigInput = {
   rounds: 100_000,
   devicesPerRound: 10,
   quorum: 6,
@@ -30,14 +33,44 @@ const BASE: RunConfigInput = {
   eval: { every: 0, final: false },
 };
 
+/** The paper preset's recipe (apps/cli/src/experiment.ts), run for a fixed wall time instead of a fixed number of rounds. */
+const PAPER: RunConfigInput = {
+  rounds: 100_000,
+  devicesPerRound: 10,
+  quorum: 5,
+  deadlineS: 60,
+  localSteps: 20,
+  batchSize: 8,
+  learningRate: 2e-3,
+  dataset: { name: 'mnist', imageSize: 16, partition: 'iid' },
+  model: { size: 'tiny', schedule: { kind: 'cosine', steps: 200 } },
+  policy: { kind: 'on-demand' },
+  eval: { every: 0, final: false, samples: 256, steps: 10 },
+};
+
 const MODES: Record<StressMode, RunConfigInput> = {
   'sync-fixed': { mode: 'sync', localWork: 'fixed', aggregation: { rule: 'fedavg' } },
   'sync-budget': { mode: 'sync', localWork: 'budget', aggregation: { rule: 'fednova' } },
-  async: { mode: 'async', localWork: 'budget', aggregation: { rule: 'fednova' }, async: { buffer: 6, maxStaleness: 8, concurrency: 10 } },
+  async: { mode: 'async', localWork: 'budget', aggregation: { rule: 'fednova' }, async: { buffer: 5, maxStaleness: 8, concurrency: 10 } },
+};
+
+export interface Room {
+  name: 'classroom-stress' | 'paper-modes';
+  devices: number;
+  config: RunConfigInput;
+  /** Share of devices joining late and leaving mid-task. */
+  churn: number;
+  /** Measure FID-MNIST of the final model. */
+  quality: boolean;
+}
+
+export const ROOMS: Record<Room['name'], Room> = {
+  'classroom-stress': { name: 'classroom-stress', devices: 30, config: CLASSROOM, churn: 0.2, quality: false },
+  'paper-modes': { name: 'paper-modes', devices: 10, config: PAPER, churn: 0, quality: true },
 };
 
 export interface StressOptions {
-  devices: number;
+  room: Room;
   minutes: number;
   seed: number;
   modes: readonly StressMode[];
@@ -51,6 +84,12 @@ export interface ModeResult {
   updatesWasted: number;
   versions: number;
   tasksFinished: number;
+  energyJ: number;
+  uplinkBytes: number;
+  downlinkBytes: number;
+  /** paper-modes only: FID-MNIST and class entropy of the model at the end of the window. */
+  fid: number | null;
+  diversity: number | null;
   minutes: number;
   runDir: string;
 }
@@ -65,12 +104,12 @@ interface FleetMember {
   leaveDuringTask: number | null;
 }
 
-/** The same fleet for every mode: slowdowns log-uniform over [1, 10], 20% late, 20% leaving mid-task. */
-export function stressFleet(devices: number, seed: number, durationS: number): FleetMember[] {
+/** The same fleet for every mode: slowdowns log-uniform over [1, 10], a share `churn` late and as many leaving mid-task. */
+export function stressFleet(devices: number, seed: number, durationS: number, churn = 0.2): FleetMember[] {
   const r = mulberry32(seed * 7919 + 3);
   const order = Array.from({ length: devices }, (_, i) => i).sort(() => r() - 0.5);
-  const late = new Set(order.slice(0, Math.round(devices * 0.2)));
-  const leavers = new Set(order.slice(Math.round(devices * 0.2), Math.round(devices * 0.4)));
+  const late = new Set(order.slice(0, Math.round(devices * churn)));
+  const leavers = new Set(order.slice(Math.round(devices * churn), Math.round(devices * 2 * churn)));
   return Array.from({ length: devices }, (_, index) => ({
     index,
     slowdown: Math.exp(r() * Math.log(10)),
@@ -93,19 +132,21 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function runMode(mode: StressMode, options: StressOptions): Promise<ModeResult> {
   const durationMs = options.minutes * 60_000;
-  const config = resolveRunConfig({ ...BASE, ...MODES[mode], seed: options.seed, dataset: { ...BASE.dataset, shards: options.devices } }, `classroom-stress ${mode}`);
-  const runDir = `results/classroom-stress/runs/${mode}`;
+  const { room } = options;
+  const base = room.config;
+  const config = resolveRunConfig({ ...base, ...MODES[mode], seed: options.seed, dataset: { ...base.dataset, shards: room.devices } }, `${room.name} ${mode}`);
+  const runDir = `results/${room.name}/runs/${mode}`;
   rmSync(runDir, { recursive: true, force: true }); // each run of the benchmark starts afresh
   const server = await startServer({
     port: 0,
-    config: { ...config, runId: `classroom-stress-${mode}` },
+    config: { ...config, runId: `${room.name}-${mode}` },
     runDir,
     webRoot: null,
     logger: pino({ level: 'warn' }),
     rateLimit: { perSecond: 200, burst: 400, disconnectAfterStrikes: 10_000 },
   });
-  const profiles = generateProfiles(options.devices, options.seed);
-  const fleet = stressFleet(options.devices, options.seed, durationMs / 1000);
+  const profiles = generateProfiles(room.devices, options.seed);
+  const fleet = stressFleet(room.devices, options.seed, durationMs / 1000, room.churn);
   const runtimes: DeviceRuntime[] = [];
   let tasksFinished = 0;
   const startedAt = Date.now();
@@ -142,6 +183,8 @@ async function runMode(mode: StressMode, options: StressOptions): Promise<ModeRe
   if (remaining > 0) await sleep(remaining);
   for (const runtime of runtimes) runtime.stop();
   await Promise.all(runtimes.map((r) => r.done()));
+  const quality = room.quality ? await server.host.evaluate(server.coordinator.global) : null;
+  const totals = { ...server.coordinator.totals };
   await server.close();
 
   const summaries: RoundSummary[] = RunStore.open(server.runDir).store.readSummaries();
@@ -156,6 +199,11 @@ async function runMode(mode: StressMode, options: StressOptions): Promise<ModeRe
     versions: inWindow.length,
     tasksFinished,
     minutes: options.minutes,
+    energyJ: totals.energyJ,
+    uplinkBytes: totals.uplinkBytes,
+    downlinkBytes: totals.downlinkBytes,
+    fid: quality?.fidMnist ?? null,
+    diversity: quality?.classEntropyBits ?? null,
     runDir: server.runDir,
   };
 }
@@ -163,13 +211,13 @@ async function runMode(mode: StressMode, options: StressOptions): Promise<ModeRe
 export async function runStress(options: StressOptions): Promise<Record<string, ModeResult>> {
   const results: Record<string, ModeResult> = {};
   for (const mode of options.modes) {
-    options.onProgress?.(`classroom-stress: ${mode}, ${options.devices} devices for ${options.minutes} min...`);
+    options.onProgress?.(`${options.room.name}: ${mode}, ${options.room.devices} devices for ${options.minutes} min...`);
     results[mode] = await runMode(mode, options);
   }
   return results;
 }
 
-export function formatStress(results: Record<string, ModeResult>): string {
+export function formatStress(results: Record<string, ModeResult>, quality: boolean): string {
   const rows = Object.entries(results).map(([mode, m]) => [
     mode,
     m.versions,
@@ -177,6 +225,10 @@ export function formatStress(results: Record<string, ModeResult>): string {
     `${m.stalledMinutes} of ${m.minutes}`,
     m.updatesAccepted,
     m.updatesWasted,
+    m.energyJ.toFixed(3),
+    formatBytes(m.uplinkBytes),
+    ...(quality ? [m.fid?.toFixed(2) ?? 'n/a', m.diversity?.toFixed(3) ?? 'n/a'] : []),
   ]);
-  return table(['mode', 'versions', 'versions/min', 'stalled min', 'updates merged', 'updates wasted'], rows);
+  const header = ['mode', 'versions', 'versions/min', 'stalled min', 'merged', 'wasted', 'energy J*', 'uplink', ...(quality ? ['FID-MNIST', 'class entropy'] : [])];
+  return table(header, rows);
 }

@@ -44,4 +44,18 @@ describe('run config', () => {
     expect(() => loadConfigFile(join(dir, 'bad.json'))).toThrow(/localSteps/);
     expect(() => loadConfigFile(join(dir, 'missing.json'))).toThrow(/cannot be read/);
   });
+
+  it('builds on a preset, with given fields over it, and defaults the merge rule from the local work', () => {
+    const classroom = resolveRunConfig({ preset: 'classroom' });
+    expect(classroom).toMatchObject({ mode: 'async', localWork: 'budget', aggregation: { rule: 'fednova' } });
+    const tuned = resolveRunConfig({ preset: 'classroom', rounds: 7, async: { buffer: 5 } });
+    expect(tuned.rounds).toBe(7);
+    expect(tuned.async).toMatchObject({ buffer: 5, maxStaleness: 8 });
+    expect(resolveRunConfig({}).aggregation.rule).toBe('fedavg');
+    expect(resolveRunConfig({ localWork: 'budget' }).aggregation.rule).toBe('fednova');
+    expect(resolveRunConfig({ localWork: 'budget', aggregation: { rule: 'fedavg' } }).aggregation.rule).toBe('fedavg');
+    expect(() => resolveRunConfig({ preset: 'lecture-hall' })).toThrow(/preset: "lecture-hall" is not a preset; expected one of classroom/);
+    expect(() => resolveRunConfig({ mode: 'eventually' })).toThrow(ConfigError);
+  });
 });
+

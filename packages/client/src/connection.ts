@@ -3,11 +3,11 @@
 // packages/core/src/protocol before anyone sees it; a message of the wrong shape becomes a
 // ProtocolError for the runtime to show, and is otherwise ignored.
 import { io, type Socket } from 'socket.io-client';
+import { z } from 'zod';
 import {
   ACK_TIMEOUT_MS,
   CancelSchema,
   DeviceEvent,
-  OkAckSchema,
   ProtocolError,
   RefusalSchema,
   RoundSummarySchema,
@@ -15,7 +15,7 @@ import {
   ServerEvent,
   TaskSchema,
   WelcomeSchema,
-  ackSchema,
+  parseAck,
   parseServerMessage,
   probeBytes,
   type Ack,
@@ -54,7 +54,7 @@ export interface ConnectionHandlers {
   protocolError(error: ProtocolError): void;
 }
 
-const WelcomeAckSchema = ackSchema(WelcomeSchema);
+const Empty = z.object({});
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function toBytes(value: unknown): Uint8Array {
@@ -111,7 +111,7 @@ export class Connection {
 
   /** Joins; resolves with the welcome, checked. Throws with the aggregator's reason if it refused. */
   async join(hello: Hello): Promise<Welcome> {
-    const reply = parseServerMessage(WelcomeAckSchema, `${DeviceEvent.hello} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.hello, hello));
+    const reply = parseAck(WelcomeSchema, `${DeviceEvent.hello} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.hello, hello));
     if (!reply.ok) throw new Error(`the aggregator refused to let this device join: ${reply.reason}`);
     const { ok: _, ...welcome } = reply;
     return welcome;
@@ -124,7 +124,7 @@ export class Connection {
     for (let i = 0; i < bytes; i++) payload[i] = (i * 131 + 7) & 0xff;
     const started = Date.now();
     await this.shape(bytes);
-    const reply = parseServerMessage(OkAckSchema, `${DeviceEvent.probe} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.probe, { bytes }, payload));
+    const reply = parseAck(Empty, `${DeviceEvent.probe} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.probe, { bytes }, payload));
     return reply.ok ? { bytes, ms: Date.now() - started } : null;
   }
 
@@ -142,7 +142,7 @@ export class Connection {
     await this.shape(frame.byteLength);
     let reply: Ack;
     try {
-      reply = parseServerMessage(OkAckSchema, `${DeviceEvent.update} acknowledgement`, await this.socket.timeout(timeoutMs).emitWithAck(DeviceEvent.update, meta, frame));
+      reply = parseAck(Empty, `${DeviceEvent.update} acknowledgement`, await this.socket.timeout(timeoutMs).emitWithAck(DeviceEvent.update, meta, frame));
     } catch (error) {
       reply = { ok: false, code: 'late', reason: `no answer from the aggregator: ${(error as Error).message}` };
     }

@@ -316,3 +316,13 @@ export function parseServerMessage<T>(schema: z.ZodType<T>, event: string, paylo
   const { field, reason } = describeZodError(result.error);
   throw new ProtocolError(event, field, `the aggregator sent a ${event} this device cannot read (${reason}); reload the page so the app matches the aggregator`);
 }
+
+/**
+ * Checks an acknowledgement from the aggregator: a refusal when `ok` is false, else `{ok: true}`
+ * plus the fields of `schema`. Parsing the branch the message claims makes the error name the
+ * field that is wrong, not just "invalid input".
+ */
+export function parseAck<T extends z.ZodRawShape>(schema: z.ZodObject<T>, event: string, payload: unknown): ({ ok: true } & z.infer<z.ZodObject<T>>) | Refusal {
+  if (payload && typeof payload === 'object' && (payload as { ok?: unknown }).ok === false) return parseServerMessage(RefusalSchema, event, payload);
+  return parseServerMessage(schema.extend({ ok: z.literal(true) }), event, payload) as { ok: true } & z.infer<z.ZodObject<T>>;
+}

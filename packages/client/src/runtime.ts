@@ -236,7 +236,9 @@ export class DeviceRuntime {
     let lastProgress = 0;
     const trained = await trainRound(env, task, modelFrame, {
       isStale: () => this.tasks.isStale(task.round),
-      onStep: (step, steps, loss) => {
+      onStep: (step, steps, loss, elapsedMs) => {
+        // Measured pace, kept even if the task is cut: the next plan and telemetry use it.
+        this.stepMs = elapsedMs / step;
         this.events.push({ type: 'step', round: task.round, step, steps, loss });
         if (Date.now() - lastProgress > PROGRESS_THROTTLE_MS || step === steps) {
           lastProgress = Date.now();
@@ -244,7 +246,10 @@ export class DeviceRuntime {
         }
       },
     });
-    if (!trained) return;
+    if (!trained) {
+      void this.sendTelemetry(); // the aggregator learns this device's pace even from a task that was cut
+      return;
+    }
     const { frame, meta } = trained;
     if (meta.steps > 0) this.stepMs = meta.trainMs / meta.steps;
 

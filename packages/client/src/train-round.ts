@@ -23,7 +23,8 @@ export interface TrainEnv {
 export interface TrainHooks {
   /** Polled between steps: true once the task is no longer wanted. */
   isStale(): boolean;
-  onStep(step: number, steps: number, loss: number): void;
+  /** After each step: its number, the steps asked for, the loss, and the milliseconds since training started. */
+  onStep(step: number, steps: number, loss: number, elapsedMs: number): void;
 }
 
 export interface TrainedUpdate {
@@ -62,7 +63,7 @@ export async function trainRound(env: TrainEnv, task: Task, modelFrame: Uint8Arr
       loss = await trainer.step({ images: toFloatImages(dataset, batch), labels: labelsOf(dataset, batch), count: batch.length });
       if (env.slowdown && env.slowdown > 1) await sleep((env.slowdown - 1) * (Date.now() - stepStarted));
       steps++;
-      hooks.onStep(steps, task.localSteps, loss);
+      hooks.onStep(steps, task.localSteps, loss, Date.now() - started);
       await sleep(0); // let socket messages (a newer task, a cancel) through
     }
   } finally {

@@ -8,7 +8,7 @@ import type { RoundContext } from './context';
 import type { ClosedBy, Slot } from './open-round';
 import { uplinkOf } from './plan';
 
-/** Accounts an accepted update: the device's record (modelled energy of the work planned) and its memory for the next plan. */
+/** Accounts an accepted update: the device's record (modelled energy of the steps it trained) and its memory for the next plan. */
 export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, bytes: number): DeviceRoundRecord {
   const { device } = slot;
   device.state = 'uploaded';
@@ -18,7 +18,9 @@ export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, by
   device.lastLoss = meta.loss;
   if (meta.steps > 0 && meta.trainMs > 0) device.stepMs.add(meta.trainMs / meta.steps);
   const uplinkBps = uplinkOf(ctx, device);
-  const cost = costOfRound({ macs: slot.work.macs, trainBits: slot.trainBits, frameBytes: bytes, uplinkBps }, device.telemetry, ctx.config.energy);
+  // The work done: time-budgeted tasks may stop before the steps planned (never after: admit checks).
+  const macs = (slot.work.macs * meta.steps) / slot.work.steps;
+  const cost = costOfRound({ macs, trainBits: slot.trainBits, frameBytes: bytes, uplinkBps }, device.telemetry, ctx.config.energy);
   device.energyJ += cost.energyJ;
   slot.record = {
     ...recordBase(slot),

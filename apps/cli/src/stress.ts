@@ -9,7 +9,7 @@
 //     devices and recipe, step times spread over 10x, and the final FID-MNIST, energy and bytes.
 // Real aggregator, real Socket.IO on loopback, real training (tfjs wasm).
 import { rmSync } from 'node:fs';
-import { pino } from 'pino';
+import { destination, pino } from 'pino';
 import { mulberry32, type RoundSummary } from '@fedbit/core';
 import { generateProfiles, type DeviceRuntime } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
@@ -146,7 +146,7 @@ async function runMode(mode: StressMode, options: StressOptions): Promise<ModeRe
     config: { ...config, runId: `${room.name}-${mode}` },
     runDir,
     webRoot: null,
-    logger: pino({ level: 'warn' }),
+    logger: pino({ level: 'error' }, destination(2)), // dropped rounds are the point here, not news
     rateLimit: { perSecond: 200, burst: 400, disconnectAfterStrikes: 10_000 },
   });
   const profiles = generateProfiles(room.devices, options.seed);

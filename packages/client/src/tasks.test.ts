@@ -59,6 +59,19 @@ describe('TaskQueue', () => {
     expect(q.isStale(2)).toBe(false);
   });
 
+  it('a retry of the same round (after a dropped round) supersedes the running task', async () => {
+    const q = new TaskQueue();
+    q.offer(task(1), model);
+    await started(q);
+    expect(q.isStale(1)).toBe(false);
+    q.offer({ ...task(1), bits: 8 }, model);
+    expect(q.isStale(1)).toBe(true);
+    q.finish();
+    const retry = await started(q);
+    expect(retry.task.bits).toBe(8);
+    expect(q.isStale(1)).toBe(false);
+  });
+
   it('the newest arrival wins even with a lower number (the server only sends what it wants)', async () => {
     const q = new TaskQueue();
     q.offer(task(5), model);

@@ -2,9 +2,9 @@
 // six fields written in five places: the task waiting to start, the one training, and whether the
 // one training is still wanted. The training loop polls isStale(round) between steps.
 //
-//   offer(t)     t waits to start; a task for another round makes the one training stale
-//                (the newest arrival wins, whatever its number: the server only sends a task
-//                when it wants that one done)
+//   offer(t)     t waits to start and the one training is stale: the newest arrival wins,
+//                whatever its number (the server only sends a task when it wants that one done;
+//                the same round again is a retry after a dropped round, with a new precision)
 //   cancel(r)    the task for round r is off, training or waiting
 //   committed(r) the server committed round r: a synchronous task for round r or earlier is
 //                stale (an async task is not: it may still merge into a later version)
@@ -38,7 +38,7 @@ export class TaskQueue {
 
   offer(task: Task, model: Uint8Array, receivedAt = Date.now()): void {
     if (this.stopped) return;
-    if (this.current && this.current.round !== task.round) this.staleRound = this.current.round;
+    if (this.current) this.staleRound = this.current.round;
     this.pending = { task, model, receivedAt };
     this.wake?.();
   }
@@ -73,7 +73,7 @@ export class TaskQueue {
 
   /** True once the task for `round` is no longer wanted: stopped, cancelled, committed without it, or a newer task waits. */
   isStale(round: number): boolean {
-    return this.stopped || this.staleRound === round || (this.pending !== null && this.pending.task.round !== round);
+    return this.stopped || this.staleRound === round || this.pending !== null;
   }
 
   finish(): void {

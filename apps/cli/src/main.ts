@@ -16,7 +16,7 @@ const USAGE = `usage:
      env: FEDBIT_PORT, FEDBIT_JOIN_CODE, FEDBIT_ADMIN_TOKEN, FEDBIT_RUN_DIR, FEDBIT_CONFIG
   npm run simulate -- [--devices 10] [--rounds 5] [--policy on-demand] [--seed 1] [--local-steps N]
                [--config FILE] [--profiles FILE] [--url URL --join-code CODE] [--run-dir DIR] [--no-shaping] [--json]
-  npm run simulate -- --preset classroom-stress|paper-modes [--minutes 3] [--seed 1] [--json]
+  npm run simulate -- --preset classroom-stress|paper-modes [--minutes 3] [--modes sync-fixed,sync-budget,async] [--seed 1] [--json]
   npm run experiment -- --preset smoke|paper [--json]`;
 
 const int = z.coerce.number().int();
@@ -122,6 +122,7 @@ async function simulate(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       preset: { type: 'string' },
       minutes: { type: 'string', default: '3' },
+      modes: { type: 'string', default: 'sync-fixed,sync-budget,async' },
     },
     z.object({
       devices: int.min(1).max(1000),
@@ -138,12 +139,16 @@ async function simulate(argv: string[]): Promise<void> {
       json: z.boolean(),
       preset: z.enum(['classroom-stress', 'paper-modes']).optional(),
       minutes: int.min(1).max(120),
+      modes: z
+        .string()
+        .transform((v) => v.split(','))
+        .pipe(z.array(z.enum(['sync-fixed', 'sync-budget', 'async'])).min(1)),
     }),
   );
   if (flags.preset) {
-    const { ROOMS, STRESS_MODES, formatStress, runStress } = await import('./stress');
+    const { ROOMS, formatStress, runStress } = await import('./stress');
     const room = ROOMS[flags.preset];
-    const results = await runStress({ room, minutes: flags.minutes, seed: flags.seed, modes: STRESS_MODES, onProgress: (line) => process.stderr.write(line + '\n') });
+    const results = await runStress({ room, minutes: flags.minutes, seed: flags.seed, modes: flags.modes, onProgress: (line) => process.stderr.write(line + '\n') });
     const churn = room.churn > 0 ? `, ${room.churn * 100}% joining late, ${room.churn * 100}% leaving mid-task` : '';
     process.stdout.write(`${room.name}: ${room.devices} devices, step times spread over 10x${churn}; ${flags.minutes} min per mode (J* = modelled joules)\n`);
     process.stdout.write(formatStress(results, room.quality) + '\n');

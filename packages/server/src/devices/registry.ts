@@ -57,7 +57,15 @@ function blankDevice(id: string, name: string, shard: number): Device {
   };
 }
 
-export class DeviceRegistry {
+/** The registry as readers see it (status, tests): lookups only; the engine alone changes devices. */
+export interface DeviceDirectory {
+  readonly size: number;
+  get(id: string): Readonly<Device> | undefined;
+  all(): Readonly<Device>[];
+  connected(): Readonly<Device>[];
+}
+
+export class DeviceRegistry implements DeviceDirectory {
   private readonly byId = new Map<string, Device>();
 
   get size(): number {

@@ -43,11 +43,16 @@ export function planWork(ctx: RoundContext, device: Device, deadlineMs: number):
   return { steps: work.steps, budgetMs: work.budgetMs, macs: macsPerStep * work.steps };
 }
 
-/** Plans every picked device's task for a round: local work, then the policy's precisions. */
-export function planTasks(ctx: RoundContext, picked: Device[], round: number, deadlineMs: number): PlannedTask[] {
+/**
+ * Plans every picked device's task for a round: local work, then the policy's precisions.
+ * `mergedWith`: how many updates each will be averaged with. A round's are averaged with each
+ * other (the default); an async task planned alone is averaged with a buffer of K, so its weight
+ * in the policy's error bound is about 1/K, not 1.
+ */
+export function planTasks(ctx: RoundContext, picked: Device[], round: number, deadlineMs: number, mergedWith = picked.length): PlannedTask[] {
   const { config, host } = ctx;
   const sizes = picked.map((d) => host.shardSizes[d.shard] ?? 1);
-  const totalSize = sizes.reduce((a, b) => a + b, 0);
+  const totalSize = (sizes.reduce((a, b) => a + b, 0) * mergedWith) / picked.length;
   const prior = normSqPrior(ctx.devices.all().flatMap((d) => (d.updateNormSq !== null ? [d.updateNormSq] : [])));
   const works = picked.map((d) => planWork(ctx, d, deadlineMs));
   const demands: DeviceDemand[] = picked.map((d, i) =>

@@ -64,7 +64,7 @@ export class AsyncEngine {
     const deadlineAt = Date.now() + config.deadlineS * 1000;
     // Each task is planned on its own: its precision follows this device's demand right now.
     for (const device of free) {
-      const [planned] = planTasks(this.ctx, [device], version + 1, config.deadlineS * 1000);
+      const [planned] = planTasks(this.ctx, [device], version + 1, config.deadlineS * 1000, config.async.buffer);
       const task: AsyncTask = { ...planned, status: 'pending', record: null, no: this.nextTaskNo++, version, deadlineAt };
       device.lastBits = planned.assignment.bits;
       this.tasks.set(device.id, task);

@@ -3,7 +3,21 @@
 // Written by the round engine (run-round.ts, run-async.ts) and the coordinator only.
 import { emptyRunTotals, type LastRoundStatus, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
 
-export class RunState {
+/** The run as readers see it (status, HTTP, tests): the same object, typed read-only. */
+export interface RunView {
+  readonly phase: RunPhase;
+  readonly completed: number;
+  readonly global: Float32Array;
+  readonly lossHistory: readonly number[];
+  readonly totals: Readonly<RunTotals>;
+  readonly summaries: readonly RoundSummary[];
+  readonly droppedRounds: number;
+  readonly lastRound: Readonly<LastRoundStatus> | null;
+  readonly commitTimes: readonly number[];
+  readonly stalenessCounts: readonly number[];
+}
+
+export class RunState implements RunView {
   phase: RunPhase = 'waiting';
   /** Committed rounds (in async mode, model versions). */
   completed = 0;

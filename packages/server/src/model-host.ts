@@ -16,20 +16,26 @@ import { evaluateQuality, type QualityReport } from '@fedbit/diffusion/metrics';
 import { encodePng, imageGrid, loadDataset, shardPlan, toFloatImages, type ImageDataset } from '@fedbit/datasets/node';
 import type { RunConfig } from './config';
 
+/**
+ * What the host reads of the run config: only fields no patch can change. The round reads the live
+ * config for everything else (localSteps, batchSize: see macsPerStep), so a patch is never missed here.
+ */
+export type HostSettings = Pick<RunConfig, 'seed' | 'dataset' | 'model' | 'eval'>;
+
 export class ModelHost {
   private model: DiffusionModel | null = null;
   private reference: Float32Array | null = null;
   private sampleCache: { round: number; png: Uint8Array } | null = null;
 
   private constructor(
-    readonly runConfig: RunConfig,
+    private readonly runConfig: HostSettings,
     readonly modelConfig: ModelConfig,
     readonly dataset: ImageDataset,
     readonly shardSizes: number[],
     private readonly evalIndices: Int32Array,
   ) {}
 
-  static async create(runConfig: RunConfig): Promise<ModelHost> {
+  static async create(runConfig: HostSettings): Promise<ModelHost> {
     await initBackend('wasm');
     const dataset = await loadDataset(runConfig.dataset.name, { size: runConfig.dataset.imageSize });
     // The same plan every device computes for its own shard (packages/datasets/src/shard.ts).

@@ -17,7 +17,6 @@ import { ServerMetrics } from './metrics';
 import { ModelHost } from './model-host';
 import { DEFAULT_RATE_LIMIT, MESSAGE_HEADROOM_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MS } from './constants';
 import { Coordinator } from './round/coordinator';
-import { DeviceApi } from './round/device-api';
 import { attachSockets, socketTransport } from './transport/socket-io';
 import { RunStore } from './store';
 import { lanAddress, selfSignedCertificate } from './tls';
@@ -119,7 +118,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   // Outgoing transport first, then the engine with it, then the incoming adapter that calls the engine.
   const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io), resumeFrom: checkpoint });
-  attachSockets(io, { coordinator, devices: new DeviceApi(coordinator), joinCode, log, metrics, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
+  attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
   httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir }));
 
   await new Promise<void>((resolveListen, reject) => {

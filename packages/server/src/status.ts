@@ -15,8 +15,7 @@ function versionsPerMinute(commitTimes: readonly number[], now = Date.now()): nu
 }
 
 export function statusOf(coordinator: Coordinator): RunStatus {
-  const config = coordinator.config;
-  const run = coordinator.run;
+  const { config, snapshot: run } = coordinator;
   return {
     run: coordinator.runId,
     round: run.completed,
@@ -66,16 +65,10 @@ export function statusOf(coordinator: Coordinator): RunStatus {
 }
 
 export function briefOf(coordinator: Coordinator): RunBrief {
-  const config = coordinator.config;
-  const run = coordinator.run;
+  const { mode, rounds, quorum } = coordinator.config;
+  const { phase, completed, lastRound } = coordinator.snapshot;
   const open = coordinator.currentRound;
-  return {
-    phase: run.phase,
-    mode: config.mode,
-    version: run.completed,
-    rounds: config.rounds,
-    wait: coordinator.waiting,
-    round: open ? { round: open.round, deadlineAt: open.deadlineAt, selected: open.selected, received: open.received, quorum: config.quorum } : null,
-    lastRound: run.lastRound ? { round: run.lastRound.round, outcome: run.lastRound.outcome, message: run.lastRound.message } : null,
-  };
+  const round = open && { ...open, quorum };
+  const last = lastRound && { round: lastRound.round, outcome: lastRound.outcome, message: lastRound.message };
+  return { phase, mode, version: completed, rounds, wait: coordinator.waiting, round, lastRound: last };
 }

@@ -1,21 +1,23 @@
 // The run's conductor: start, pause and stop, config changes, and the wait loop that opens a
 // synchronous round (run-round.ts) whenever enough devices are there, or keeps every free device
 // busy in buffered async mode (run-async.ts). It owns the run's state and hands the round engine a
-// RoundContext; the transport reaches it only through the device API (device-api.ts).
-import { createPolicy, frameBytes, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase } from '@fedbit/core';
+// RoundContext; the transport reaches it only through the device API (device-api.ts). Readers get
+// getters and a read-only snapshot; nothing public here can be assigned.
+import { createPolicy, frameBytes, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
 import type { Logger } from 'pino';
 import type { ConfigPatch, RunConfig } from '../config';
 import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS } from '../constants';
-import { DeviceRegistry } from '../devices/registry';
+import { DeviceRegistry, type DeviceDirectory } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
 import type { CheckpointState, RunStore } from '../store';
 import type { Transport } from '../transport/transport';
 import type { RoundContext } from './context';
+import { DeviceApi } from './device-api';
 import type { OpenRound } from './open-round';
 import { AsyncEngine } from './run-async';
 import { runRound } from './run-round';
-import { RunState } from './run-state';
+import { RunState, type RunView } from './run-state';
 import { eligibleDevices } from './selection';
 import { waitReason } from './wait';
 
@@ -25,19 +27,25 @@ export interface CoordinatorOptions {
   host: ModelHost;
   log: Logger;
   metrics: ServerMetrics;
+  /** How the engine reaches devices; given here, never assigned later. */
   transport: Transport;
   resumeFrom?: { state: CheckpointState; weights: Float32Array } | null;
 }
 
 export class Coordinator {
-  readonly devices = new DeviceRegistry();
   readonly runId: string;
   /** The largest frame a device may send: a 32-bit frame of the whole model. */
   readonly maxUpdateBytes: number;
-  readonly host: ModelHost;
+  /** The outgoing transport this engine was built with. */
   readonly transport: Transport;
-  readonly run: RunState;
+  /** The devices known to the run, for reading; the engine alone changes them. */
+  readonly devices: DeviceDirectory;
+  /** What a device can ask of the engine: the transport's incoming adapter calls this and nothing else. */
+  readonly deviceApi: DeviceApi;
 
+  private readonly registry = new DeviceRegistry();
+  private readonly run: RunState;
+  private readonly context: RoundContext;
   private open: OpenRound | null = null;
   private asyncEngine: AsyncEngine | null = null;
   private liveConfig: RunConfig;
@@ -46,37 +54,17 @@ export class Coordinator {
   private loopRunning: Promise<void> | null = null;
   private readonly changeListeners = new Set<() => void>();
   private readonly commitListeners = new Set<(summary: RoundSummary) => void>();
-  private readonly store: RunStore;
-  readonly log: Logger;
-  readonly metrics: ServerMetrics;
-  readonly context: RoundContext;
 
   constructor(options: CoordinatorOptions) {
-    this.liveConfig = options.config;
-    this.store = options.store;
-    this.host = options.host;
-    this.log = options.log;
-    this.metrics = options.metrics;
-    this.transport = options.transport;
-    this.runId = options.config.runId ?? 'run';
-    this.policy = createPolicy(this.liveConfig.policy);
-    this.maxUpdateBytes = frameBytes(32, this.host.paramCount, this.liveConfig.codec.blockSize);
-    const resume = options.resumeFrom;
-    if (resume) {
-      if (resume.state.layoutFingerprint !== this.host.fingerprint) {
-        throw new Error(`checkpoint was written for model layout ${resume.state.layoutFingerprint}, this model is ${this.host.fingerprint}`);
-      }
-      this.run = new RunState(resume.weights);
-      this.run.completed = resume.state.round;
-      this.run.lossHistory = resume.state.lossHistory;
-      this.run.totals = resume.state.totals;
-      this.run.nextShard = resume.state.nextShard;
-      for (const [id, saved] of Object.entries(resume.state.devices)) this.devices.restore(id, saved);
-      this.run.summaries = this.store.readSummaries();
-    } else {
-      this.run = new RunState(this.host.initialWeights());
-    }
-    if (this.run.completed >= this.liveConfig.rounds) this.run.phase = 'done';
+    const { config, host, transport } = options;
+    this.liveConfig = config;
+    this.transport = transport;
+    this.devices = this.registry;
+    this.runId = config.runId ?? 'run';
+    this.policy = createPolicy(config.policy);
+    this.maxUpdateBytes = frameBytes(32, host.paramCount, config.codec.blockSize);
+    this.run = options.resumeFrom ? this.resumed(options.resumeFrom, options) : new RunState(host.initialWeights());
+    if (this.run.completed >= config.rounds) this.run.phase = 'done';
     const self = this;
     this.context = {
       get config() {
@@ -87,16 +75,35 @@ export class Coordinator {
       },
       run: this.run,
       runId: this.runId,
-      devices: this.devices,
-      host: this.host,
-      store: this.store,
-      transport: this.transport,
-      log: this.log,
-      metrics: this.metrics,
+      devices: this.registry,
+      host,
+      store: options.store,
+      transport,
+      log: options.log,
+      metrics: options.metrics,
       maxUpdateBytes: this.maxUpdateBytes,
       notify: () => this.notify(),
-      committed: (summary) => this.commitListeners.forEach((listener) => listener(summary)),
+      committed: (summary) => {
+        transport.broadcastSummary(summary);
+        this.commitListeners.forEach((listener) => listener(summary));
+      },
     };
+    this.deviceApi = new DeviceApi(this.context, { openRound: () => this.open, asyncRun: () => this.asyncEngine });
+  }
+
+  /** The run as its checkpoint left it: weights, counters, totals, the devices' memory and the summaries so far. */
+  private resumed(resume: NonNullable<CoordinatorOptions['resumeFrom']>, options: CoordinatorOptions): RunState {
+    if (resume.state.layoutFingerprint !== options.host.fingerprint) {
+      throw new Error(`checkpoint was written for model layout ${resume.state.layoutFingerprint}, this model is ${options.host.fingerprint}`);
+    }
+    const run = new RunState(resume.weights);
+    run.completed = resume.state.round;
+    run.lossHistory = resume.state.lossHistory;
+    run.totals = resume.state.totals;
+    run.nextShard = resume.state.nextShard;
+    for (const [id, saved] of Object.entries(resume.state.devices)) this.registry.restore(id, saved);
+    run.summaries = options.store.readSummaries();
+    return run;
   }
 
   // ---- read-only views ----
@@ -116,16 +123,12 @@ export class Coordinator {
   get summaries(): readonly RoundSummary[] {
     return this.run.summaries;
   }
-  get totals() {
+  get totals(): Readonly<RunTotals> {
     return this.run.totals;
   }
-  /** The open synchronous round, or null. */
-  get openRound(): OpenRound | null {
-    return this.open;
-  }
-  /** The async engine, in async mode once the run has started. */
-  get asyncRun(): AsyncEngine | null {
-    return this.asyncEngine;
+  /** The whole run state, read-only, for status and HTTP. */
+  get snapshot(): RunView {
+    return this.run;
   }
   get currentRound(): OpenRoundStatus | null {
     const open = this.open;
@@ -134,7 +137,7 @@ export class Coordinator {
   }
   /** What the run waits for, in plain words, or null while it trains. */
   get waiting(): string | null {
-    return waitReason(this.liveConfig, this.run, eligibleDevices(this.devices, this.liveConfig).length, this.devices.connected().length, Boolean(this.open || this.asyncEngine?.training));
+    return waitReason(this.liveConfig, this.run, eligibleDevices(this.registry, this.liveConfig).length, this.registry.connected().length, Boolean(this.open || this.asyncEngine?.training));
   }
 
   /** The precision a device was assigned for the task it holds, if any. */
@@ -159,7 +162,7 @@ export class Coordinator {
   start(): void {
     if (this.run.phase === 'done' || this.run.phase === 'stopped') return;
     this.run.phase = 'training';
-    this.log.info({ round: this.run.completed }, 'run started');
+    this.context.log.info({ round: this.run.completed }, 'run started');
     this.ensureLoop();
     this.notify();
   }
@@ -167,7 +170,7 @@ export class Coordinator {
   pause(): void {
     if (this.run.phase !== 'training' && this.run.phase !== 'waiting') return;
     this.run.phase = 'paused';
-    this.log.info('run paused: the open round finishes, no new round starts');
+    this.context.log.info('run paused: the open round finishes, no new round starts');
     this.notify();
   }
 
@@ -185,18 +188,19 @@ export class Coordinator {
     if (next.quorum > next.devicesPerRound) throw new Error(`quorum (${next.quorum}) must be at most devicesPerRound (${next.devicesPerRound})`);
     if (patch.policy) this.policy = createPolicy(patch.policy);
     this.liveConfig = next;
-    this.store.writeConfig(next);
+    this.context.store.writeConfig(next);
     if (this.run.phase === 'done' && this.run.completed < next.rounds) this.run.phase = 'paused';
-    this.log.info({ patch }, 'run config changed');
+    this.context.log.info({ patch }, 'run config changed');
     this.notify();
   }
 
   /** Wakes the loop (a device joined or left, an update arrived, the admin acted) and tells the listeners. */
-  notify(): void {
+  private notify(): void {
     this.wake?.();
     for (const listener of this.changeListeners) listener();
   }
 
+  /** Starts the wait loop if it is not running (it ends when the run is done or stopped). */
   ensureLoop(): void {
     this.loopRunning ??= this.loop().finally(() => (this.loopRunning = null));
   }
@@ -219,11 +223,11 @@ export class Coordinator {
       if (run.completed >= config.rounds) {
         await this.asyncEngine?.settled();
         run.phase = 'done';
-        this.log.info({ rounds: run.completed }, 'run finished');
+        this.context.log.info({ rounds: run.completed }, 'run finished');
         this.notify();
         return;
       }
-      const eligible = eligibleDevices(this.devices, config);
+      const eligible = eligibleDevices(this.registry, config);
       const needed = Math.max(config.mode === 'async' ? 1 : config.quorum, run.completed === 0 ? config.minDevices : 1);
       if (run.phase === 'waiting' && config.autoStart && eligible.length >= needed) run.phase = 'training';
       if (config.mode === 'async') {

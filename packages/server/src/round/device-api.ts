@@ -5,47 +5,57 @@ import type { Ack, Hello, Progress, Refusal, Telemetry, UpdateMeta } from '@fedb
 import { joinDevice, type Joined } from '../devices/join';
 import type { Device } from '../devices/registry';
 import { acceptUpdate } from './accounting';
-import type { Coordinator } from './coordinator';
-import { refusal } from './open-round';
+import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
+import { refusal, type OpenRound } from './open-round';
+import type { AsyncEngine } from './run-async';
+
+/** What is under way right now, as the coordinator holds it. */
+export interface LiveWork {
+  openRound(): OpenRound | null;
+  asyncRun(): AsyncEngine | null;
+}
 
 export class DeviceApi {
-  constructor(private readonly coordinator: Coordinator) {}
+  constructor(
+    private readonly ctx: RoundContext,
+    private readonly live: LiveWork,
+  ) {}
 
   /** A device joins or rejoins on a connection; a device still expected in the open round gets its task again. */
   join(hello: Hello, connectionId: string): Joined {
-    const c = this.coordinator;
-    const config = c.config;
+    const { ctx } = this;
+    const { config, run } = ctx;
     const joined = joinDevice(
       {
-        registry: c.devices,
+        registry: ctx.devices,
         config,
-        host: c.host,
-        runId: c.runId,
+        host: ctx.host,
+        runId: ctx.runId,
         mode: config.mode,
-        phase: c.phase,
-        completed: c.completed,
-        maxUpdateBytes: c.maxUpdateBytes,
-        takeShard: () => c.run.nextShard++ % config.dataset.shards,
+        phase: run.phase,
+        completed: run.completed,
+        maxUpdateBytes: ctx.maxUpdateBytes,
+        takeShard: () => run.nextShard++ % config.dataset.shards,
       },
       hello,
       connectionId,
     );
-    if (joined.replacedConnection) c.transport.disconnect(joined.replacedConnection);
-    c.log.info({ device: joined.device.id, name: hello.name, backend: hello.backend, platform: hello.platform, rejoin: joined.rejoin }, 'device joined');
-    const open = c.openRound;
+    if (joined.replacedConnection) ctx.transport.disconnect(joined.replacedConnection);
+    ctx.log.info({ device: joined.device.id, name: hello.name, backend: hello.backend, platform: hello.platform, rejoin: joined.rejoin }, 'device joined');
+    const open = this.live.openRound();
     const slot = open?.rejoined(joined.device);
-    if (open && slot) sendTask(c.context, slot, { round: open.round, version: open.round - 1, mode: 'sync', deadlineAt: open.deadlineAt, modelFrame: open.modelFrame });
-    c.notify();
+    if (open && slot) sendTask(ctx, slot, { round: open.round, version: open.round - 1, mode: 'sync', deadlineAt: open.deadlineAt, modelFrame: open.modelFrame });
+    this.changed();
     return joined;
   }
 
   /** New telemetry; a timing of an upload this server never received is refused and changes nothing. */
   telemetry(device: Device, telemetry: Telemetry): Refusal | null {
-    if (!this.coordinator.devices.updateTelemetry(device, telemetry)) {
+    if (!this.ctx.devices.updateTelemetry(device, telemetry)) {
       return refusal('bad-value', `lastUpload.bytes ${telemetry.lastUpload?.bytes} matches no transfer received from this device`, { field: 'lastUpload.bytes' });
     }
-    this.coordinator.notify();
+    this.ctx.notify();
     return null;
   }
 
@@ -56,36 +66,41 @@ export class DeviceApi {
 
   progress(device: Device, progress: Progress): void {
     device.progress = progress;
-    this.coordinator.notify();
+    this.ctx.notify();
   }
 
   /** Checks an update and merges it; a refusal leaves everything as it was. */
   update(device: Device, meta: UpdateMeta, frame: Uint8Array): Ack {
-    const c = this.coordinator;
-    if (c.config.mode === 'async') {
-      const engine = c.asyncRun;
+    const { ctx } = this;
+    if (ctx.config.mode === 'async') {
+      const engine = this.live.asyncRun();
       if (!engine) return refusal('stale-round', `task ${meta.round} is not open: the run has not started`, { round: meta.round });
       return engine.admit(device, meta, frame);
     }
-    const open = c.openRound;
+    const open = this.live.openRound();
     if (!open) {
-      return refusal('stale-round', `round ${meta.round} is not open: no round is open now (${c.completed} completed)`, { round: meta.round });
+      return refusal('stale-round', `round ${meta.round} is not open: no round is open now (${ctx.run.completed} completed)`, { round: meta.round });
     }
     const admitted = open.admit(device.id, meta, frame);
     if ('ok' in admitted) return admitted;
-    acceptUpdate(c.context, admitted, meta, frame.byteLength);
+    acceptUpdate(ctx, admitted, meta, frame.byteLength);
     open.closeIfAllAnswered();
-    c.notify();
+    ctx.notify();
     return { ok: true };
   }
 
   /** A device left (left = said so) or lost its connection: no round waits for it. */
   gone(device: Device, left: boolean): void {
-    const c = this.coordinator;
-    c.log.info({ device: device.id, left }, left ? 'device left' : 'device disconnected');
-    c.devices.disconnect(device.id, left);
-    c.openRound?.gone(device.id);
-    c.asyncRun?.gone(device.id);
-    c.notify();
+    this.ctx.log.info({ device: device.id, left }, left ? 'device left' : 'device disconnected');
+    this.ctx.devices.disconnect(device.id, left);
+    this.live.openRound()?.gone(device.id);
+    this.live.asyncRun()?.gone(device.id);
+    this.changed();
+  }
+
+  /** Who is connected changed: the gauge, the loop and the listeners hear it. */
+  private changed(): void {
+    this.ctx.metrics.setConnected(this.ctx.devices.connected().length);
+    this.ctx.notify();
   }
 }

@@ -39,8 +39,10 @@ describe('OpenRound.admit', () => {
     expect('status' in slot && slot.status).toBe('accepted');
     expect(aggregator.count).toBe(1);
     expect(open.accepted).toHaveLength(1);
+    expect(aggregator.totalWeight).toBe(10);
     expectRefused(open.admit('device-a', meta(2), encodeUpdate(update, { bits: 4, round: 2 })), 'duplicate');
     expect(aggregator.count).toBe(1);
+    expect(aggregator.totalWeight).toBe(10);
   });
 
   it('refuses each bad update with its code, and a refusal changes nothing', () => {
@@ -60,18 +62,23 @@ describe('OpenRound.admit', () => {
     for (const [what, attempt, code, field] of cases) {
       expectRefused(attempt(), code, field);
       expect(aggregator.count, what).toBe(0);
+      expect(aggregator.totalWeight, what).toBe(0);
       expect(open.slots.get('device-a')!.status, what).toBe('pending');
+      expect(open.slots.get('device-a')!.record, what).toBeNull();
+      expect(open.accepted, what).toHaveLength(0);
     }
     expect('status' in open.admit('device-a', meta(2), good)).toBe(true);
   });
 
   it('closes when every device answered or left, and refuses what comes late', () => {
-    const { open } = openRound();
+    const { open, aggregator } = openRound();
     open.admit('device-a', meta(2), encodeUpdate(update, { bits: 4, round: 2 }));
     expect(open.closed).toBe(false);
     open.gone('device-b');
     expect(open.closedBy).toBe('all-answered');
     expectRefused(open.admit('device-b', meta(2), encodeUpdate(update, { bits: 32, round: 2 })), 'late');
+    expect(aggregator.count).toBe(1);
+    expect(open.slots.get('device-b')!.status).toBe('gone');
   });
 
   it('gives a rejoining device its slot back while the round is open', () => {

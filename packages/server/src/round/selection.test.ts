@@ -31,4 +31,13 @@ describe('selection', () => {
     expect(new Set([1, 2, 3, 4, 5].map((r) => pick(r).join())).size).toBeGreaterThan(1);
     expect(selectDevices(eligible, 3, 42, 1).map((d) => d.id)).toEqual(selectDevices([...eligible].reverse(), 3, 42, 1).map((d) => d.id));
   });
+
+  it('orders by FNV-1a of "seed:round:id", as before the round engine was split (same devices picked)', () => {
+    // Expected lists computed outside this code base (FNV-1a 32-bit over the ASCII key, smallest first).
+    const eligible = eligibleDevices(registry, { allowLowBattery: true, lowBatteryThreshold: 0.2 });
+    const pick = (round: number) => selectDevices(eligible, 3, 42, round).map((d) => d.id);
+    expect(pick(1)).toEqual(['dev-2', 'dev-3', 'dev-0']);
+    expect(pick(2)).toEqual(['dev-5', 'dev-4', 'dev-6']);
+    expect(pick(3)).toEqual(['dev-0', 'dev-1', 'dev-2']);
+  });
 });

@@ -58,7 +58,9 @@ export function socketTransport(io: Server): Transport {
 }
 
 export interface SocketOptions {
+  /** Read for the status feed only (onChange, statusOf, briefOf). */
   coordinator: Coordinator;
+  /** The engine's device API: every checked event becomes one call here. */
   devices: DeviceApi;
   joinCode: string;
   log: Logger;
@@ -103,14 +105,12 @@ export function attachSockets(io: Server, options: SocketOptions): void {
 
   let statusTimer: ReturnType<typeof setTimeout> | null = null;
   coordinator.onChange(() => {
-    metrics.setConnected(coordinator.devices.connected().length);
     statusTimer ??= setTimeout(() => {
       statusTimer = null;
       watch.emit(ServerEvent.status, statusOf(coordinator));
       io.emit(ServerEvent.brief, briefOf(coordinator));
     }, STATUS_DEBOUNCE_MS);
   });
-  coordinator.onCommitted((summary) => coordinator.transport.broadcastSummary(summary));
   watch.on('connection', (socket) => socket.emit(ServerEvent.status, statusOf(coordinator)));
 
   io.on('connection', (socket: Socket) => {

@@ -141,10 +141,19 @@ export class Connection {
     const sentAt = Date.now();
     await this.shape(frame.byteLength);
     let reply: Ack;
+    // A dropped connection ends the wait at once (socket.io would wait out the whole timeout).
+    let onDrop: () => void = () => undefined;
+    const dropped = new Promise<never>((_, reject) => {
+      onDrop = () => reject(new Error('the connection closed before the aggregator answered'));
+      this.socket.once('disconnect', onDrop);
+    });
     try {
-      reply = parseAck(Empty, `${DeviceEvent.update} acknowledgement`, await this.socket.timeout(timeoutMs).emitWithAck(DeviceEvent.update, meta, frame));
+      const answer = await Promise.race([this.socket.timeout(timeoutMs).emitWithAck(DeviceEvent.update, meta, frame), dropped]);
+      reply = parseAck(Empty, `${DeviceEvent.update} acknowledgement`, answer);
     } catch (error) {
       reply = { ok: false, code: 'late', reason: `no answer from the aggregator: ${(error as Error).message}` };
+    } finally {
+      this.socket.off('disconnect', onDrop);
     }
     return { reply, ms: Date.now() - sentAt };
   }

@@ -12,8 +12,9 @@ module.exports = {
     },
     {
       name: 'core-no-node-builtins',
+      comment: 'packages/core runs in browsers and workers as well as Node: no node:* built-in, tests included',
       severity: 'error',
-      from: { path: '^packages/core/src/(?!.*\\.test\\.ts$)' },
+      from: { path: '^packages/core/' },
       to: { dependencyTypes: ['core'] },
     },
     { name: 'client-not-server', severity: 'error', from: { path: '^packages/client/' }, to: { path: '^packages/server/' } },
@@ -22,10 +23,19 @@ module.exports = {
     { name: 'web-not-server', comment: 'the web app speaks to the server over HTTP and Socket.IO; shared shapes live in packages/core', severity: 'error', from: { path: '^apps/web/' }, to: { path: '^packages/server/' } },
     { name: 'packages-not-apps', severity: 'error', from: { path: '^packages/' }, to: { path: '^apps/' } },
     { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'workspace-imports-resolve',
+      comment: 'an @fedbit/* import that does not resolve to packages/*/src would slip past every rule above',
+      severity: 'error',
+      from: {},
+      to: { path: '^@fedbit/', couldNotResolve: true },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|\\.cache|runs|results|test-artifacts)/' },
+    // build outputs and run data, at the root or inside a workspace (anchored so that
+    // node_modules/<pkg>/dist stays in the graph for the rules above to see)
+    exclude: { path: '^(?:(?:packages|apps)/[^/]+/)?(?:dist|\\.cache|runs|results|test-artifacts)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     preserveSymlinks: false,

@@ -1,6 +1,6 @@
 // Browser devices fetch the dataset binary from the aggregator once, then keep only their shard in use.
 import { decodeDataset } from '@fedbit/datasets';
-import type { DataProvider } from './runtime';
+import type { DataProvider } from './train-env';
 
 export function httpData(baseUrl: string): DataProvider {
   return {

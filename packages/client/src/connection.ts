@@ -121,6 +121,7 @@ export class Connection {
   async probe(maxUpdateBytes: number): Promise<{ bytes: number; ms: number } | null> {
     const bytes = probeBytes(maxUpdateBytes);
     const payload = new Uint8Array(bytes);
+    // Not zeros: a link or proxy that compresses would make a run of zeros look fast.
     for (let i = 0; i < bytes; i++) payload[i] = (i * 131 + 7) & 0xff;
     const started = Date.now();
     await this.shape(bytes);

@@ -10,9 +10,13 @@ export const RECONNECT_DELAY_MAX_MS = 5_000;
 export const RECONNECT_RANDOMIZATION = 0.5;
 /** Step progress goes to the dashboard at most this often (the page gets every step locally). */
 export const PROGRESS_THROTTLE_MS = 500;
+/** A transfer timed below this is a clock artefact (a rate near infinity): its time is floored here. */
+export const MIN_TRANSFER_MS = 0.1;
 /** Leaving waits this long for the aggregator's acknowledgement before the socket closes anyway. */
 export const LEAVE_ACK_TIMEOUT_MS = 2_000;
 /** Backend trial at join: one warm-up step (shader compilation, kernel caches), then this many timed steps. */
 export const BACKEND_TRIAL_STEPS = 2;
+/** Batch the backend trial times when the welcome does not name the run's (an older aggregator): the server's default. */
+export const BACKEND_TRIAL_BATCH_SIZE = 8;
 /** A backend whose warm-up step already takes this many times the best step so far is not timed further. */
 export const BACKEND_TRIAL_GIVE_UP_FACTOR = 20;

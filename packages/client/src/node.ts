@@ -1,7 +1,8 @@
 // Node-only helpers for headless devices: datasets read from disk, simulated telemetry.
 import { loadDataset } from '@fedbit/datasets/node';
 import type { ImageDataset } from '@fedbit/datasets';
-import { DeviceRuntime, type DataProvider, type DeviceRuntimeOptions } from './runtime';
+import { DeviceRuntime, type DeviceRuntimeOptions } from './runtime';
+import type { DataProvider } from './train-env';
 import { simulatedTelemetry, type DeviceProfile } from './telemetry';
 
 const cache = new Map<string, Promise<ImageDataset>>();

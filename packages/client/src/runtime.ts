@@ -1,36 +1,35 @@
 // The device runtime, the same in a browser tab (inside a Web Worker) and in a Node process. It
-// wires three rooms together: the connection (connection.ts: socket, join, checked messages), the
-// tasks (tasks.ts: newest task wins) and one task's training (train-round.ts: no socket), and
-// streams what happens as events that a page or a CLI renders.
+// wires the rooms together: the connection (connection.ts: socket, join, checked messages), the
+// tasks (tasks.ts: newest task wins), what a run trains with (train-env.ts: model and shard), one
+// task's training (train-round.ts: no socket) and its modelled energy (energy.ts), and streams what
+// happens as events that a page or a CLI renders.
 import {
+  ACK_TIMEOUT_MS,
+  BACKENDS,
   DEFAULT_ENERGY_CONSTANTS,
-  ErrorFeedback,
+  HelloSchema,
+  LINK_RATE_SMOOTHING,
   PROTOCOL_VERSION,
-  costOfRound,
   emptyDeviceTotals,
-  frameBytes,
   type Backend,
   type DeviceTotals,
   type EnergyConstants,
   type Hello,
   type Welcome,
 } from '@fedbit/core';
-import { createModel, initBackend, layoutFingerprint, macsPerTrainStep, validateModelConfig, type BackendInfo, type DiffusionModel } from '@fedbit/diffusion';
-import { shardOf, type ImageDataset } from '@fedbit/datasets';
+import { initBackend, validateModelConfig, type BackendInfo } from '@fedbit/diffusion';
 import { chooseBackend } from './backend-trial';
 import { Channel } from './channel';
 import type { RuntimeEvent } from './events';
 import { Connection } from './connection';
-import { PROGRESS_THROTTLE_MS, TELEMETRY_INTERVAL_MS } from './constants';
+import { BACKEND_TRIAL_BATCH_SIZE, MIN_TRANSFER_MS, PROGRESS_THROTTLE_MS, TELEMETRY_INTERVAL_MS } from './constants';
+import { addUpload, costOfUpload } from './energy';
 import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
-import { trainRound, type TrainEnv } from './train-round';
+import { buildTrainEnv, type DataProvider, type TrainEnv } from './train-env';
+import { trainRound } from './train-round';
 
 export type { RuntimeEvent } from './events';
-
-export interface DataProvider {
-  load(name: 'mnist' | 'emoji', size: number): Promise<ImageDataset>;
-}
 
 export interface DeviceRuntimeOptions {
   url: string;
@@ -54,6 +53,14 @@ export interface DeviceRuntimeOptions {
   reconnectDelayMs?: number;
   reconnectDelayMaxMs?: number;
   telemetryIntervalMs?: number;
+}
+
+/** The longest user agent the aggregator accepts (HelloSchema): a longer one is cut, not refused. */
+const USER_AGENT_MAX_CHARS = HelloSchema.shape.userAgent.unwrap().maxLength ?? undefined;
+
+/** The backend tfjs runs on, in the protocol's vocabulary. */
+function backendName(info: BackendInfo | null): Backend {
+  return BACKENDS.find((backend) => backend === info?.backend) ?? 'cpu';
 }
 
 export class DeviceRuntime {
@@ -150,9 +157,9 @@ export class DeviceRuntime {
       deviceId: this.deviceId,
       name: this.options.name,
       platform: this.options.platform,
-      backend: (this.backend?.backend ?? 'cpu') as Backend,
+      backend: backendName(this.backend),
       adapter: this.backend?.adapter,
-      userAgent: this.options.userAgent?.slice(0, 512),
+      userAgent: this.options.userAgent?.slice(0, USER_AGENT_MAX_CHARS),
       telemetry: await this.options.telemetry.read(),
     };
     const welcome = await connection.join(hello);
@@ -174,25 +181,20 @@ export class DeviceRuntime {
   private async prepare(welcome: Welcome): Promise<void> {
     const config = validateModelConfig(welcome.model);
     if (!this.options.backend && this.options.platform !== 'node') {
-      const choice = await chooseBackend(config, welcome.batchSize ?? 8, this.options.wasmPath ? { wasmPath: this.options.wasmPath } : {});
+      const choice = await chooseBackend(config, welcome.batchSize ?? BACKEND_TRIAL_BATCH_SIZE, this.options.wasmPath ? { wasmPath: this.options.wasmPath } : {});
       this.backend = choice.info;
       this.stepMs = choice.stepMs;
       this.events.push({ type: 'backend-trial', chosen: choice.info.backend, stepMs: choice.stepMs, trials: choice.trials, reason: choice.reason });
     }
     this.env?.model.dispose();
-    const model: DiffusionModel = createModel(config, 0);
-    if (layoutFingerprint(model.layout) !== welcome.layoutFingerprint) {
-      model.dispose();
-      throw new Error(`model layout ${layoutFingerprint(model.layout)} differs from the aggregator's ${welcome.layoutFingerprint}: update this device's app`);
-    }
-    const dataset = await this.options.data.load(welcome.shard.dataset, welcome.shard.imageSize);
-    this.env = { model, dataset, shard: shardOf(dataset, welcome.shard), schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown: this.options.slowdown };
+    this.env = null;
+    this.env = await buildTrainEnv(config, welcome, this.options.data, this.options.slowdown);
   }
 
   private noteUpload(bytes: number, ms: number): void {
-    this.lastUpload = { bytes, ms: Math.max(ms, 0.1) };
+    this.lastUpload = { bytes, ms: Math.max(ms, MIN_TRANSFER_MS) };
     const bps = (bytes * 8) / (this.lastUpload.ms / 1000);
-    this.uplinkBps = this.uplinkBps === null ? bps : 0.5 * bps + 0.5 * this.uplinkBps;
+    this.uplinkBps = this.uplinkBps === null ? bps : LINK_RATE_SMOOTHING * bps + (1 - LINK_RATE_SMOOTHING) * this.uplinkBps;
     this.events.push({ type: 'bandwidth', uplinkBps: this.uplinkBps });
   }
 
@@ -200,7 +202,7 @@ export class DeviceRuntime {
     if (!this.connection?.connected || !this.welcome) return;
     const telemetry = {
       ...(await this.options.telemetry.read()),
-      ...(this.backend ? { backend: this.backend.backend as Backend } : {}),
+      ...(this.backend ? { backend: backendName(this.backend) } : {}),
       ...(this.stepMs ? { stepMs: this.stepMs } : {}),
       lastUpload: this.lastUpload,
     };
@@ -254,33 +256,21 @@ export class DeviceRuntime {
     if (meta.steps > 0) this.stepMs = meta.trainMs / meta.steps;
 
     this.events.push({ type: 'status', state: 'uploading' });
-    const { reply, ms } = await connection.upload(meta, frame, Math.max(30_000, task.deadlineMs));
+    // An upload may wait for its answer as long as the round runs, and never less than any other acknowledgement.
+    const { reply, ms } = await connection.upload(meta, frame, Math.max(ACK_TIMEOUT_MS, task.deadlineMs));
     if (reply.ok) {
       if (task.errorFeedback) env.errorFeedback.remember(trained.compensated, frame);
       this.noteUpload(frame.byteLength, ms);
       void this.sendTelemetry();
     }
-    const self = await this.options.telemetry.read();
-    const cost = costOfRound(
-      { macs: macsPerTrainStep(env.model.config, task.batchSize) * meta.steps, trainBits: task.trainBits, frameBytes: frame.byteLength, uplinkBps: this.uplinkBps ?? this.energy.defaultUplinkBps },
-      self,
-      this.energy,
-    );
-    const fp32Bytes = frameBytes(32, env.model.paramCount, task.blockSize);
-    if (reply.ok) {
-      this.totals.energyJ += cost.energyJ;
-      this.totals.computeJ += cost.computeJ;
-      this.totals.transmitJ += cost.transmitJ;
-      this.totals.uplinkBytes += frame.byteLength;
-      this.totals.uplinkBytesFp32 += fp32Bytes;
-      this.totals.rounds++;
-    }
+    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, uplinkBps: this.uplinkBps }, await this.options.telemetry.read(), this.energy);
+    if (reply.ok) addUpload(this.totals, cost);
     this.events.push({
       type: 'uploaded',
       round: task.round,
       bits: task.bits,
-      bytes: frame.byteLength,
-      fp32Bytes,
+      bytes: cost.bytes,
+      fp32Bytes: cost.fp32Bytes,
       ms,
       accepted: reply.ok,
       reason: reply.ok ? undefined : reply.reason,

@@ -23,6 +23,14 @@ async function started(q: TaskQueue) {
   return item;
 }
 
+/** A queue whose task `t` is training. */
+async function trainingOn(t: Task) {
+  const q = new TaskQueue();
+  q.offer(t, model);
+  await started(q);
+  return q;
+}
+
 describe('TaskQueue', () => {
   it('hands out a task, which is not stale while it trains alone', async () => {
     const q = new TaskQueue();
@@ -46,33 +54,25 @@ describe('TaskQueue', () => {
     expect(got).toBe(3);
   });
 
-  it('a newer task while training makes the running one stale, and waits to start', async () => {
-    const q = new TaskQueue();
-    q.offer(task(1), model);
-    await started(q);
-    q.offer(task(2), model);
+  // Newest arrival wins, whatever its round: the server only sends a task it wants done now (the
+  // same round again is a retry after a dropped round, at a new precision).
+  it.each<[string, Task]>([
+    ['a newer round', task(2)],
+    ['a retry of the same round', { ...task(1), bits: 8 }],
+    ['an older round', task(0)],
+  ])('%s arriving while training makes the running task stale, then starts', async (_, arriving) => {
+    const q = await trainingOn(task(1));
+    expect(q.isStale(1)).toBe(false);
+    q.offer(arriving, model);
     expect(q.isStale(1)).toBe(true);
-    expect(q.waiting?.task.round).toBe(2);
+    expect(q.waiting?.task).toBe(arriving);
     q.finish();
     const next = await started(q);
-    expect(next.task.round).toBe(2);
-    expect(q.isStale(2)).toBe(false);
+    expect(next.task).toBe(arriving);
+    expect(q.isStale(arriving.round)).toBe(false);
   });
 
-  it('a retry of the same round (after a dropped round) supersedes the running task', async () => {
-    const q = new TaskQueue();
-    q.offer(task(1), model);
-    await started(q);
-    expect(q.isStale(1)).toBe(false);
-    q.offer({ ...task(1), bits: 8 }, model);
-    expect(q.isStale(1)).toBe(true);
-    q.finish();
-    const retry = await started(q);
-    expect(retry.task.bits).toBe(8);
-    expect(q.isStale(1)).toBe(false);
-  });
-
-  it('the newest arrival wins even with a lower number (the server only sends what it wants)', async () => {
+  it('of two waiting tasks the later arrival wins, even with a lower number', async () => {
     const q = new TaskQueue();
     q.offer(task(5), model);
     q.offer(task(4), model);
@@ -88,9 +88,11 @@ describe('TaskQueue', () => {
     expect(q.training).toBeNull();
   });
 
-  it('cancel drops a waiting task and makes a training one stale', async () => {
+  it('cancel drops a waiting task and makes a training one stale; a cancel for another round changes nothing', async () => {
     const q = new TaskQueue();
     q.offer(task(1), model);
+    q.cancel(2);
+    expect(q.waiting?.task.round).toBe(1);
     q.cancel(1);
     expect(q.waiting).toBeNull();
     q.offer(task(2), model);
@@ -102,9 +104,7 @@ describe('TaskQueue', () => {
   });
 
   it('a committed round makes synchronous tasks for it or earlier stale, later ones not', async () => {
-    const q = new TaskQueue();
-    q.offer(task(3), model);
-    await started(q);
+    const q = await trainingOn(task(3));
     q.offer(task(4), model);
     q.committed(3);
     expect(q.isStale(3)).toBe(true);
@@ -113,18 +113,24 @@ describe('TaskQueue', () => {
     expect(q.waiting).toBeNull();
   });
 
-  it('a committed version leaves async tasks alone', async () => {
+  it('a committed round past the waiting task drops it too (the device missed that round)', async () => {
     const q = new TaskQueue();
-    q.offer(task(9, 'async'), model);
-    await started(q);
+    q.offer(task(4), model);
+    q.committed(6);
+    expect(q.waiting).toBeNull();
+    q.offer(task(7), model);
+    q.committed(6);
+    expect(q.waiting?.task.round).toBe(7);
+  });
+
+  it('a committed version leaves async tasks alone', async () => {
+    const q = await trainingOn(task(9, 'async'));
     q.committed(20);
     expect(q.isStale(9)).toBe(false);
   });
 
   it('stop ends the wait, makes the training task stale and refuses new ones', async () => {
-    const q = new TaskQueue();
-    q.offer(task(1), model);
-    await started(q);
+    const q = await trainingOn(task(1));
     const waiting = q.next();
     q.stop();
     expect(await waiting).toBeNull();

@@ -14,7 +14,7 @@ interface BatteryManagerLike {
   charging: boolean;
 }
 
-interface NavigatorLike {
+export interface NavigatorLike {
   userAgent?: string;
   getBattery?: () => Promise<BatteryManagerLike>;
   connection?: { downlink?: number; effectiveType?: string };
@@ -23,6 +23,14 @@ interface NavigatorLike {
 
 export function guessDeviceClass(userAgent: string): DeviceClass {
   return /Android|iPhone|iPad|Mobile/i.test(userAgent) ? 'phone' : 'laptop';
+}
+
+/** navigator.connection as a hint (Chromium caps downlink at 10 Mbit/s): the aggregator prefers measured rates. */
+export function connectionHint(nav: NavigatorLike): Telemetry['connectionHint'] {
+  const connection = nav.connection;
+  return connection && (connection.downlink !== undefined || connection.effectiveType)
+    ? { downlinkMbps: connection.downlink, effectiveType: connection.effectiveType?.slice(0, 16) }
+    : undefined;
 }
 
 /** Browser telemetry; `preference` is read each time so the person can change it mid-run. */
@@ -37,16 +45,12 @@ export function browserTelemetry(getPreference: () => Preference, nav: Navigator
           battery = null;
         }
       }
-      const connection = nav.connection;
       return {
         battery: battery ? battery.level : null,
         charging: battery ? battery.charging : null,
         preference: getPreference(),
         deviceClass: guessDeviceClass(nav.userAgent ?? ''),
-        connectionHint:
-          connection && (connection.downlink !== undefined || connection.effectiveType)
-            ? { downlinkMbps: connection.downlink, effectiveType: connection.effectiveType?.slice(0, 16) }
-            : undefined,
+        connectionHint: connectionHint(nav),
       };
     },
   };

@@ -5,20 +5,10 @@
 //   update = local - global, with its norm and max|u| (the policy's estimate of V_k(n) next time) ->
 //   plus the error-feedback residual, scaled by 1/(1+omega(bits)) so it stays bounded even at
 //   1 bit (Beznosikov et al., arXiv 2002.12410) -> encoded at the assigned precision.
-import { anotherStepFits, decodeUpdate, encodeUpdate, xorshift32, type ErrorFeedback, type Task, type UpdateMeta } from '@fedbit/core';
-import { createTrainer, type DiffusionModel } from '@fedbit/diffusion';
-import { labelsOf, toFloatImages, type ImageDataset } from '@fedbit/datasets';
-
-export interface TrainEnv {
-  model: DiffusionModel;
-  dataset: ImageDataset;
-  /** This device's own image indices. */
-  shard: Int32Array;
-  schedule: { kind: 'linear' | 'cosine'; steps: number };
-  errorFeedback: ErrorFeedback;
-  /** Node simulation only: the device runs this many times slower (it sleeps (slowdown - 1) x each step's time). */
-  slowdown?: number;
-}
+import { anotherStepFits, decodeUpdate, encodeUpdate, xorshift32, type Task, type UpdateMeta } from '@fedbit/core';
+import { createTrainer } from '@fedbit/diffusion';
+import { labelsOf, toFloatImages } from '@fedbit/datasets';
+import type { TrainEnv } from './train-env';
 
 export interface TrainHooks {
   /** Polled between steps: true once the task is no longer wanted. */

@@ -1,4 +1,4 @@
-import { BACKEND_LABELS, fallbackMessage, gpuSupport } from './capabilities';
+import { backendLabel, fallbackMessage, gpuSupport } from './capabilities';
 
 export function BackendCard({ backend, adapter, reason, stepMs }: { backend: string | null; adapter: { vendor: string; architecture: string; description?: string } | null; reason?: string | null; stepMs?: number | null }) {
   const support = gpuSupport();
@@ -9,7 +9,7 @@ export function BackendCard({ backend, adapter, reason, stepMs }: { backend: str
       <h2>Compute</h2>
       <div className="row">
         <strong data-testid="backend" data-backend={backend ?? ''}>
-          {backend ? (BACKEND_LABELS[backend] ?? backend) : support.available ? 'WebGPU (not started yet)' : 'not started yet'}
+          {backend ? backendLabel(backend) : support.available ? 'WebGPU (not started yet)' : 'not started yet'}
         </strong>
         {adapterText && (
           <span className="muted small" data-testid="adapter">

@@ -1,11 +1,10 @@
 // The page a person sees after scanning the code: join with one tap, then watch this device train.
 import { useMemo, useState } from 'react';
-import { BACKENDS, type Backend } from '@fedbit/core/vocabulary';
+import { BACKENDS, type Backend, type Preference } from '@fedbit/core/vocabulary';
 import { formatBattery, formatBps, formatBytes, formatJoules, formatLoss } from '../shared/format';
 import { BackendCard } from './BackendCard';
 import { claimDeviceId, defaultName, rememberName } from './identity';
 import { JoinCard } from './JoinCard';
-import type { Preference } from './messages';
 import { PreferenceSelect } from './PreferenceSelect';
 import { RoundHistory } from './RoundHistory';
 import { SamplesCard } from './SamplesCard';

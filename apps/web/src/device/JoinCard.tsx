@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { Preference } from './messages';
+import type { Preference } from '@fedbit/core/vocabulary';
 import { PreferenceSelect } from './PreferenceSelect';
 
 interface Props {

@@ -1,10 +1,11 @@
-import type { Preference } from './messages';
+import { PREFERENCES, type Preference } from '@fedbit/core/vocabulary';
 
-const OPTIONS: Array<{ value: Preference; label: string }> = [
-  { value: 'save-battery', label: 'Save battery (fewer bits)' },
-  { value: 'balanced', label: 'Balanced' },
-  { value: 'best-quality', label: 'Best quality (more bits)' },
-];
+/** A label for every word of the vocabulary: the compiler says when a preference is added without one. */
+const LABELS: Record<Preference, string> = {
+  'save-battery': 'Save battery (fewer bits)',
+  balanced: 'Balanced',
+  'best-quality': 'Best quality (more bits)',
+};
 
 /** The person's own demand, which the on-demand precision policy weighs with battery and bandwidth. */
 export function PreferenceSelect({ value, onChange }: { value: Preference; onChange: (value: Preference) => void }) {
@@ -12,9 +13,9 @@ export function PreferenceSelect({ value, onChange }: { value: Preference; onCha
     <label>
       What matters to you
       <select data-testid="preference" value={value} onChange={(e) => onChange(e.target.value as Preference)}>
-        {OPTIONS.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
+        {PREFERENCES.map((value) => (
+          <option key={value} value={value}>
+            {LABELS[value]}
           </option>
         ))}
       </select>

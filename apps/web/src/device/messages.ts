@@ -1,9 +1,7 @@
 // Messages between the device page and its training worker. The page owns what only a window can
 // read (battery, the person's choice); the worker owns tfjs and the socket.
 import type { RuntimeEvent } from '@fedbit/client';
-import type { Backend, DeviceTotals, Telemetry } from '@fedbit/core';
-
-export type Preference = Telemetry['preference'];
+import type { Backend, DeviceTotals, Preference } from '@fedbit/core';
 
 export interface PageTelemetry {
   battery: number | null;
@@ -26,9 +24,7 @@ export type ToWorker =
   | { type: 'telemetry'; telemetry: Partial<PageTelemetry> }
   | { type: 'leave' };
 
-export type Totals = DeviceTotals;
-
 export type FromWorker =
-  | { type: 'event'; event: RuntimeEvent; totals: Totals }
+  | { type: 'event'; event: RuntimeEvent; totals: DeviceTotals }
   | { type: 'fatal'; message: string }
   | { type: 'stopped' };

@@ -1,8 +1,8 @@
 // The device page's state, folded from the worker's runtime events. Pure, so it reads top to bottom.
 import type { RuntimeEvent } from '@fedbit/client';
 // Types only from core: a value import would pull zod and every schema into the page's first load.
-import type { RunBrief } from '@fedbit/core';
-import type { FromWorker, Totals } from './messages';
+import type { DeviceTotals, RunBrief } from '@fedbit/core';
+import type { FromWorker } from './messages';
 
 export type Phase =
   | 'not-joined'
@@ -41,7 +41,7 @@ export interface DeviceState {
   steps: number;
   losses: number[];
   history: RoundRecord[];
-  totals: Totals;
+  totals: DeviceTotals;
   /** Why this backend: the step times the device measured at join. */
   backendReason: string | null;
   /** Milliseconds per local training step this device measured (its backend trial, then its tasks). */

@@ -1,9 +1,10 @@
 // Owns the training worker for the device page: starts it on join, forwards battery and the
 // person's choice, folds its events into state, and leaves when asked or when the tab goes away.
 import { useCallback, useEffect, useReducer, useRef } from 'react';
+import type { Preference } from '@fedbit/core/vocabulary';
 import type { BatteryReading } from './battery';
 import { rememberDeviceId } from './identity';
-import type { FromWorker, JoinOptions, Preference, ToWorker } from './messages';
+import type { FromWorker, JoinOptions, ToWorker } from './messages';
 import { initialState, reduce, type DeviceState } from './state';
 
 export interface TrainingWorker {

@@ -1,7 +1,7 @@
 // The training worker: tfjs, the model and the socket live here so the page never stalls.
 // navigator.getBattery does not exist in a worker, so the page posts battery and the person's
 // choice; this worker's TelemetrySource hands back the latest values it was given.
-import { DeviceRuntime, guessDeviceClass, httpData, type TelemetrySource } from '@fedbit/client';
+import { DeviceRuntime, connectionHint, guessDeviceClass, httpData, type NavigatorLike, type TelemetrySource } from '@fedbit/client';
 import type { FromWorker, PageTelemetry, ToWorker } from './messages';
 
 // The root tsconfig has the DOM lib, which conflicts with the WebWorker lib; type the two members used.
@@ -15,8 +15,10 @@ let runtime: DeviceRuntime | null = null;
 
 const post = (message: FromWorker) => scope.postMessage(message);
 
+/** Battery and the person's choice can change at any time on a phone in hand: report them twice as often as the runtime's default. */
+const PAGE_TELEMETRY_INTERVAL_MS = 5_000;
+
 function pageTelemetry(userAgent: string): TelemetrySource {
-  const connection = (navigator as Navigator & { connection?: { downlink?: number; effectiveType?: string } }).connection;
   return {
     async read() {
       return {
@@ -24,10 +26,7 @@ function pageTelemetry(userAgent: string): TelemetrySource {
         charging: latest.charging,
         preference: latest.preference,
         deviceClass: guessDeviceClass(userAgent),
-        connectionHint:
-          connection && (connection.downlink !== undefined || connection.effectiveType)
-            ? { downlinkMbps: connection.downlink, effectiveType: connection.effectiveType?.slice(0, 16) }
-            : undefined,
+        connectionHint: connectionHint(navigator as NavigatorLike),
       };
     },
   };
@@ -49,8 +48,7 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     telemetry: pageTelemetry(userAgent),
     data: httpData(url),
     wasmPath: new URL('/tfjs-wasm/', url).href,
-    // Battery and the person's choice can change at any time: report them often.
-    telemetryIntervalMs: 5_000,
+    telemetryIntervalMs: PAGE_TELEMETRY_INTERVAL_MS,
   });
   runtime = device;
   const forward = (async () => {

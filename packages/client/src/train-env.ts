@@ -1,0 +1,34 @@
+// What a device trains with for a whole run, built once from the aggregator's welcome: the model it
+// described (checked against the aggregator's layout, so an update means the same weights on both
+// sides), the dataset, this device's own shard (the one shard plan, @fedbit/datasets shardOf) and
+// the error-feedback residual carried from task to task.
+import { ErrorFeedback, type Welcome } from '@fedbit/core';
+import { createModel, layoutFingerprint, type DiffusionModel, type ModelConfig } from '@fedbit/diffusion';
+import { shardOf, type ImageDataset } from '@fedbit/datasets';
+
+export interface DataProvider {
+  load(name: 'mnist' | 'emoji', size: number): Promise<ImageDataset>;
+}
+
+export interface TrainEnv {
+  model: DiffusionModel;
+  dataset: ImageDataset;
+  /** This device's own image indices. */
+  shard: Int32Array;
+  schedule: { kind: 'linear' | 'cosine'; steps: number };
+  errorFeedback: ErrorFeedback;
+  /** Node simulation only: the device runs this many times slower (it sleeps (slowdown - 1) x each step's time). */
+  slowdown?: number;
+}
+
+/** Builds the model `config` (already validated) and loads this device's shard; throws when the layout differs from the aggregator's. */
+export async function buildTrainEnv(config: ModelConfig, welcome: Welcome, data: DataProvider, slowdown?: number): Promise<TrainEnv> {
+  const model = createModel(config, 0);
+  const layout = layoutFingerprint(model.layout);
+  if (layout !== welcome.layoutFingerprint) {
+    model.dispose();
+    throw new Error(`model layout ${layout} differs from the aggregator's ${welcome.layoutFingerprint}: update this device's app`);
+  }
+  const dataset = await data.load(welcome.shard.dataset, welcome.shard.imageSize);
+  return { model, dataset, shard: shardOf(dataset, welcome.shard), schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown };
+}

@@ -35,7 +35,7 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     // build outputs and run data, at the root or inside a workspace (anchored so that
     // node_modules/<pkg>/dist stays in the graph for the rules above to see)
-    exclude: { path: '^(?:(?:packages|apps)/[^/]+/)?(?:dist|\\.cache|runs|results|test-artifacts)/' },
+    exclude: { path: ['^(dist|\\.cache|runs|results|test-artifacts)/', '^(packages|apps)/[^/]+/(dist|\\.cache|runs)/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     preserveSymlinks: false,

@@ -8,7 +8,8 @@ import {
   BACKENDS,
   DEFAULT_ENERGY_CONSTANTS,
   HelloSchema,
-  LINK_RATE_SMOOTHING,
+  Ewma,
+  linkRateBps,
   PROTOCOL_VERSION,
   emptyDeviceTotals,
   type Backend,
@@ -67,9 +68,10 @@ export class DeviceRuntime {
   readonly events = new Channel<RuntimeEvent>();
   deviceId: string | undefined;
   backend: BackendInfo | null = null;
-  uplinkBps: number | null = null;
   totals: DeviceTotals = emptyDeviceTotals();
 
+  /** This device's uplink rate, smoothed from its own timed uploads (core's Ewma, as the aggregator smooths it). */
+  private readonly uplink = new Ewma();
   private connection: Connection | null = null;
   private welcome: Welcome | null = null;
   private env: TrainEnv | null = null;
@@ -87,6 +89,10 @@ export class DeviceRuntime {
   constructor(private readonly options: DeviceRuntimeOptions) {
     this.deviceId = options.deviceId;
     this.energy = options.energy ?? DEFAULT_ENERGY_CONSTANTS;
+  }
+
+  get uplinkBps(): number | null {
+    return this.uplink.value;
   }
 
   /** Connects, joins and keeps training the tasks it is given until leave() or stop(). */
@@ -193,9 +199,9 @@ export class DeviceRuntime {
 
   private noteUpload(bytes: number, ms: number): void {
     this.lastUpload = { bytes, ms: Math.max(ms, MIN_TRANSFER_MS) };
-    const bps = (bytes * 8) / (this.lastUpload.ms / 1000);
-    this.uplinkBps = this.uplinkBps === null ? bps : LINK_RATE_SMOOTHING * bps + (1 - LINK_RATE_SMOOTHING) * this.uplinkBps;
-    this.events.push({ type: 'bandwidth', uplinkBps: this.uplinkBps });
+    const bps = linkRateBps(bytes, this.lastUpload.ms);
+    this.uplink.add(bps);
+    this.events.push({ type: 'bandwidth', uplinkBps: this.uplink.value ?? bps });
   }
 
   private async sendTelemetry(): Promise<void> {

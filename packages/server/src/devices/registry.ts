@@ -1,8 +1,7 @@
 // What the aggregator knows about each device: identity, capabilities, telemetry, measured link
 // rates and step time, and the energy it has spent.
-import type { Backend, DeviceState, Hello, Platform, Progress, Telemetry } from '@fedbit/core';
+import { Ewma, linkRateBps, type Backend, type DeviceState, type Hello, type Platform, type Progress, type Telemetry } from '@fedbit/core';
 import type { CheckpointState } from '../store';
-import { Ewma, linkRateBps } from './link-rate';
 
 export interface Device {
   id: string;

@@ -19,7 +19,7 @@ import { AsyncEngine } from './run-async';
 import { runRound } from './run-round';
 import { RunState, type RunView } from './run-state';
 import { eligibleDevices } from './selection';
-import { waitReason } from './wait';
+import { devicesNeeded, waitReason } from './wait';
 
 export interface CoordinatorOptions {
   config: RunConfig;
@@ -228,7 +228,7 @@ export class Coordinator {
         return;
       }
       const eligible = eligibleDevices(this.registry, config);
-      const needed = Math.max(config.mode === 'async' ? 1 : config.quorum, run.completed === 0 ? config.minDevices : 1);
+      const needed = devicesNeeded(config, run.completed);
       if (run.phase === 'waiting' && config.autoStart && eligible.length >= needed) run.phase = 'training';
       if (config.mode === 'async') {
         this.asyncEngine ??= new AsyncEngine(this.context);

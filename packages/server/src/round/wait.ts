@@ -3,6 +3,11 @@
 import type { RunConfig } from '../config';
 import type { RunState } from './run-state';
 
+/** Eligible devices the run needs before it trains: the quorum (async: one), and minDevices before the first commit. */
+export function devicesNeeded(config: RunConfig, completed: number): number {
+  return Math.max(config.mode === 'async' ? 1 : config.quorum, completed === 0 ? config.minDevices : 1);
+}
+
 export function waitReason(config: RunConfig, run: RunState, eligible: number, connected: number, busy: boolean): string | null {
   const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   switch (run.phase) {
@@ -13,7 +18,7 @@ export function waitReason(config: RunConfig, run: RunState, eligible: number, c
     case 'paused':
       return busy ? 'paused by the operator: the tasks under way finish, no new one starts' : 'paused by the operator: press Start on the dashboard to go on';
   }
-  const needed = Math.max(config.mode === 'async' ? 1 : config.quorum, run.completed === 0 ? config.minDevices : 1);
+  const needed = devicesNeeded(config, run.completed);
   if (eligible < needed) {
     const why = config.mode === 'async' ? '' : config.quorum >= config.minDevices || run.completed > 0 ? ` (quorum ${config.quorum})` : ` (the run starts with ${config.minDevices})`;
     const low = connected - eligible;

@@ -1,6 +1,7 @@
-// Link rates measured from a device's own real transfers (a probe at join, then every upload and
-// every model download), smoothed; navigator.connection is only a hint (Chromium caps it at 10 Mbps).
-import { LINK_RATE_SMOOTHING } from '@fedbit/core';
+// Link rates measured from real transfers (a probe at join, then every upload and every model
+// download), smoothed the same way on both sides: the aggregator's estimate feeds the energy model
+// and the policy, the device's its own page. navigator.connection is only a hint (Chromium caps it at 10 Mbps).
+import { LINK_RATE_SMOOTHING } from '../protocol/limits';
 
 /** Exponentially weighted moving average; the first sample is taken as is, non-finite or non-positive ones are ignored. */
 export class Ewma {

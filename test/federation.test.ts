@@ -137,7 +137,7 @@ describe('rounds on loopback', () => {
     // It rejoins as the same device, is selected again, and this time stays silent: the deadline closes the round.
     const back = new RawDevice(server.url, server.joinCode);
     cleanup.push(() => back.close());
-    const again = await back.join('silent', { deviceId: welcome.deviceId });
+    const again = await back.join('silent', { deviceId: welcome.deviceId, resumeToken: welcome.resumeToken });
     expect(again.deviceId).toBe(welcome.deviceId);
     const { task } = await back.nextTask(30_000);
     await waitFor('the round it was given', () => server.coordinator.completed >= task.round, 30_000);

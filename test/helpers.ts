@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceEvent, PROTOCOL_VERSION, ServerEvent, type Hello, type Task, type Welcome } from '@fedbit/core';
-import { resolveRunConfig, startServer, type RunConfigInput, type RunningServer } from '@fedbit/server';
+import { resolveRunConfig, startServer, type RunConfigInput, type RunningServer, type ServerOptions } from '@fedbit/server';
 
 export function tmpRunDir(prefix = 'fedbit-test-'): string {
   return join(mkdtempSync(join(tmpdir(), prefix)), 'run');
@@ -29,7 +29,7 @@ export function fastConfig(overrides: RunConfigInput = {}): RunConfigInput {
   };
 }
 
-export async function startTestServer(overrides: RunConfigInput = {}, extra: { runDir?: string } = {}): Promise<RunningServer> {
+export async function startTestServer(overrides: RunConfigInput = {}, extra: { runDir?: string; admission?: ServerOptions['admission'] } = {}): Promise<RunningServer> {
   return startServer({
     port: 0,
     config: resolveRunConfig(fastConfig(overrides)),
@@ -38,6 +38,7 @@ export async function startTestServer(overrides: RunConfigInput = {}, extra: { r
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     adminToken: 'test-admin-token-0123456789',
     joinCode: 'testcode',
+    admission: extra.admission,
   });
 }
 

@@ -11,15 +11,22 @@ import { runSimulation } from './simulate';
 import { formatSimulationSummary, simulationJson } from './report';
 
 const USAGE = `usage:
-  npm start -- [--port 8080] [--bind ADDR] [--join-code CODE] [--admin-token TOKEN] [--run-dir DIR]
-               [--config FILE] [--resume DIR] [--https | --cert FILE --key FILE] [--no-build]
-     env: FEDBIT_PORT, FEDBIT_JOIN_CODE, FEDBIT_ADMIN_TOKEN, FEDBIT_RUN_DIR, FEDBIT_CONFIG
+  npm start -- [--port 8080] [--bind ADDR] [--join-code CODE] [--admin-token-file FILE] [--run-dir DIR]
+               [--config FILE] [--resume DIR] [--https | --cert FILE --key FILE] [--allow-origin URL,...] [--no-build]
+     env: FEDBIT_PORT, FEDBIT_JOIN_CODE, FEDBIT_ADMIN_TOKEN (not --admin-token: a flag shows in ps), FEDBIT_RUN_DIR, FEDBIT_CONFIG
   npm run simulate -- [--devices 10] [--rounds 5] [--policy on-demand] [--seed 1] [--local-steps N]
                [--config FILE] [--profiles FILE] [--url URL --join-code CODE] [--run-dir DIR] [--no-shaping] [--json]
   npm run simulate -- --preset classroom-stress|paper-modes [--minutes 3] [--modes sync-fixed,sync-budget,async] [--seed 1] [--json]
   npm run experiment -- --preset smoke|paper [--json]`;
 
 const int = z.coerce.number().int();
+
+function readAdminTokenFile(path: string): string {
+  if (!existsSync(path)) throw new UsageError(`--admin-token-file ${path}: no such file; write the token (16 characters or more) into it`);
+  const token = readFileSync(path, 'utf8').trim();
+  if (token.length < 16 || /\s/.test(token)) throw new UsageError(`--admin-token-file ${path}: expected one token of at least 16 characters without spaces`);
+  return token;
+}
 
 async function serve(argv: string[]): Promise<void> {
   const env = process.env;
@@ -30,6 +37,8 @@ async function serve(argv: string[]): Promise<void> {
       bind: { type: 'string' },
       'join-code': { type: 'string', default: env.FEDBIT_JOIN_CODE },
       'admin-token': { type: 'string', default: env.FEDBIT_ADMIN_TOKEN },
+      'admin-token-file': { type: 'string', default: env.FEDBIT_ADMIN_TOKEN_FILE },
+      'allow-origin': { type: 'string' },
       'run-dir': { type: 'string', default: env.FEDBIT_RUN_DIR },
       config: { type: 'string', default: env.FEDBIT_CONFIG },
       resume: { type: 'string' },
@@ -43,6 +52,12 @@ async function serve(argv: string[]): Promise<void> {
       bind: z.string().optional(),
       'join-code': z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'letters, digits, _ or -, 4 to 64 long').optional(),
       'admin-token': z.string().min(16, 'at least 16 characters').optional(),
+      'admin-token-file': z.string().optional(),
+      'allow-origin': z
+        .string()
+        .transform((list) => list.split(',').map((o) => o.trim()).filter(Boolean))
+        .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://host:port, without a path')))
+        .optional(),
       'run-dir': z.string().optional(),
       config: z.string().optional(),
       resume: z.string().optional(),
@@ -54,14 +69,20 @@ async function serve(argv: string[]): Promise<void> {
   );
   if (Boolean(flags.cert) !== Boolean(flags.key)) throw new UsageError('--cert and --key go together: give both PEM files, or --https for a self-signed certificate');
   if (flags.resume && flags.config) throw new UsageError('--resume continues a run with the config in its directory; --config cannot be given with it');
+  if (argv.some((arg) => arg === '--admin-token' || arg.startsWith('--admin-token='))) {
+    process.stderr.write('warning: --admin-token on the command line is visible to every user of this machine (ps); prefer FEDBIT_ADMIN_TOKEN or --admin-token-file\n');
+  }
+  if (flags['admin-token'] && flags['admin-token-file']) throw new UsageError('--admin-token and --admin-token-file are two ways to give one token: give one');
+  const adminToken = flags['admin-token-file'] ? readAdminTokenFile(flags['admin-token-file']) : flags['admin-token'];
   if (!flags['no-build']) await buildWebIfStale();
   const tls = flags.cert && flags.key ? { cert: readFileSync(flags.cert, 'utf8'), key: readFileSync(flags.key, 'utf8') } : flags.https ? ('self-signed' as const) : undefined;
   const server = await startServer({
     port: flags.port,
     bind: flags.bind,
     joinCode: flags['join-code'],
-    adminToken: flags['admin-token'],
+    adminToken,
     runDir: flags['run-dir'],
+    admission: flags['allow-origin'] ? { allowedOrigins: flags['allow-origin'] } : undefined,
     resume: flags.resume,
     // No config: the classroom preset (async rounds, time-budgeted work; packages/server/src/config.ts).
     config: flags.config ? loadConfigFile(flags.config) : flags.resume ? undefined : resolveRunConfig({ preset: 'classroom' }, 'the classroom preset'),

@@ -6,7 +6,7 @@ import type { BackendTrial } from './backend-trial';
 
 export type RuntimeEvent =
   | { type: 'status'; state: 'connecting' | 'joined' | 'idle' | 'training' | 'uploading' | 'disconnected' | 'left'; message?: string }
-  | { type: 'joined'; deviceId: string; welcome: Welcome; backend: BackendInfo; shardSize: number }
+  | { type: 'joined'; deviceId: string; resumeToken: string | undefined; welcome: Welcome; backend: BackendInfo; shardSize: number }
   | { type: 'backend-trial'; chosen: string; stepMs: number; trials: BackendTrial[]; reason: string }
   | { type: 'bandwidth'; uplinkBps: number }
   | { type: 'task'; round: number; bits: number; trainBits: number; localSteps: number; mode: 'sync' | 'async'; version: number | null; timeBudgetMs: number | null }

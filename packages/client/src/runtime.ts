@@ -45,6 +45,8 @@ export interface DeviceRuntimeOptions {
   userAgent?: string;
   /** An id the aggregator gave earlier (kept in localStorage by the web app), to rejoin as the same device. */
   deviceId?: string;
+  /** The secret the aggregator gave with that id; without it the device joins as new. */
+  resumeToken?: string;
   /** Node simulation only: pace binary uploads at this rate, so the aggregator measures the simulated link. */
   shapeUplinkBps?: number;
   /** Node simulation only: run this many times slower than the machine (a slower phone in a simulated room). */
@@ -67,6 +69,8 @@ function backendName(info: BackendInfo | null): Backend {
 export class DeviceRuntime {
   readonly events = new Channel<RuntimeEvent>();
   deviceId: string | undefined;
+  /** Proves deviceId on a rejoin; given by the aggregator with a new id, kept for the device's life. */
+  resumeToken: string | undefined;
   backend: BackendInfo | null = null;
   totals: DeviceTotals = emptyDeviceTotals();
 
@@ -88,6 +92,7 @@ export class DeviceRuntime {
 
   constructor(private readonly options: DeviceRuntimeOptions) {
     this.deviceId = options.deviceId;
+    this.resumeToken = options.resumeToken;
     this.energy = options.energy ?? DEFAULT_ENERGY_CONSTANTS;
   }
 
@@ -161,6 +166,7 @@ export class DeviceRuntime {
     const hello: Hello = {
       protocol: PROTOCOL_VERSION,
       deviceId: this.deviceId,
+      resumeToken: this.deviceId ? this.resumeToken : undefined,
       name: this.options.name,
       platform: this.options.platform,
       backend: backendName(this.backend),
@@ -169,6 +175,7 @@ export class DeviceRuntime {
       telemetry: await this.options.telemetry.read(),
     };
     const welcome = await connection.join(hello);
+    if (welcome.resumeToken) this.resumeToken = welcome.resumeToken;
     this.deviceId = welcome.deviceId;
     this.welcome = welcome;
     if (this.preparedRun !== welcome.runId) {
@@ -176,7 +183,7 @@ export class DeviceRuntime {
       this.preparedRun = welcome.runId;
       this.markReady();
     }
-    this.events.push({ type: 'joined', deviceId: welcome.deviceId, welcome, backend: this.backend!, shardSize: this.env?.shard.length ?? 0 });
+    this.events.push({ type: 'joined', deviceId: welcome.deviceId, resumeToken: this.resumeToken, welcome, backend: this.backend!, shardSize: this.env?.shard.length ?? 0 });
     const probe = await connection.probe(welcome.maxUpdateBytes);
     if (probe) this.noteUpload(probe.bytes, probe.ms);
     await this.sendTelemetry();

@@ -88,6 +88,13 @@ export const RunConfigSchema = z
     lowBatteryThreshold: z.number().min(0).max(1).default(0.2),
     /** Clip each update to this L2 norm before it is added; null = off. */
     clipNorm: z.number().positive().nullable().default(null),
+    /**
+     * The norm bound on by default: each update is clipped to this multiple of the global model's L2
+     * norm (at least 1) before it is merged, so no device can move the model further than that in
+     * one round (norm bounding, Sun et al., arXiv 1911.07963). Honest updates measured 0.01 to 0.07
+     * of the model's norm (docs/SECURITY.md); null switches the bound off.
+     */
+    maxUpdateNormRatio: z.number().positive().max(1000).nullable().default(0.5),
     eval: z
       .object({
         /** Evaluate FID-MNIST every N rounds (and after the last); 0 = only after the last. */

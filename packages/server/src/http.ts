@@ -94,7 +94,14 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 /** Serves a file under root, refusing paths that climb out of it. */
 function staticFile(root: string, urlPath: string): string | null {
-  const path = normalize(join(root, decodeURIComponent(urlPath)));
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    throw new HttpError(400, `the path ${urlPath.slice(0, 200)} has malformed percent-encoding; expected %XX escapes of UTF-8 bytes`);
+  }
+  if (decoded.includes('\0')) throw new HttpError(400, 'the path contains a NUL byte');
+  const path = normalize(join(root, decoded));
   if (!path.startsWith(resolve(root))) return null;
   return existsSync(path) && statSync(path).isFile() ? path : null;
 }

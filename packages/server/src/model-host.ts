@@ -25,7 +25,8 @@ export type HostSettings = Pick<RunConfig, 'seed' | 'dataset' | 'model' | 'eval'
 export class ModelHost {
   private model: DiffusionModel | null = null;
   private reference: Float32Array | null = null;
-  private sampleCache: { round: number; png: Uint8Array } | null = null;
+  /** One render per model version, shared by every caller (a render blocks the event loop). */
+  private sampleCache: { round: number; png: Promise<Uint8Array> } | null = null;
 
   private constructor(
     private readonly runConfig: HostSettings,
@@ -85,16 +86,24 @@ export class ModelHost {
     return sample(this.net, { count, sampler, steps, seed, schedule: this.runConfig.model.schedule });
   }
 
-  /** A PNG grid of images drawn by the global model, cached per round. */
-  async samplesPng(weights: Float32Array, round: number): Promise<Uint8Array> {
+  /** A PNG grid of images drawn by the global model: rendered once per round, however many ask at once. */
+  samplesPng(weights: Float32Array, round: number): Promise<Uint8Array> {
     if (this.sampleCache?.round === round) return this.sampleCache.png;
+    const png = this.renderSamples(weights);
+    const entry = { round, png };
+    this.sampleCache = entry;
+    png.catch(() => {
+      if (this.sampleCache === entry) this.sampleCache = null;
+    });
+    return png;
+  }
+
+  private async renderSamples(weights: Float32Array): Promise<Uint8Array> {
     const count = 16;
-    const images = await this.generate(weights, count, this.runConfig.seed + 7);
+    const images = await this.generate(weights.slice(), count, this.runConfig.seed + 7);
     const { width, channels } = this.dataset;
     const grid = imageGrid(images, count, width, width, channels, { cols: 4, pad: 2, scale: Math.max(1, Math.round(64 / width)) });
-    const png = encodePng(grid);
-    this.sampleCache = { round, png };
-    return png;
+    return encodePng(grid);
   }
 
   /** FID-MNIST and diversity of the global model against the held-out split (MNIST only). */

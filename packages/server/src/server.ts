@@ -17,6 +17,7 @@ import { ServerMetrics } from './metrics';
 import { ModelHost } from './model-host';
 import { DEFAULT_RATE_LIMIT, MESSAGE_HEADROOM_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MS } from './constants';
 import { Coordinator } from './round/coordinator';
+import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './transport/admission';
 import { attachSockets, socketTransport } from './transport/socket-io';
 import { RunStore } from './store';
 import { lanAddress, selfSignedCertificate } from './tls';
@@ -41,6 +42,8 @@ export interface ServerOptions {
   webRoot?: string | null;
   logger?: Logger;
   rateLimit?: { perSecond: number; burst: number; disconnectAfterStrikes: number };
+  /** Who may connect and what a connection may send before it joins; defaults in transport/admission.ts. */
+  admission?: Partial<AdmissionLimits>;
 }
 
 export interface RunningServer {
@@ -109,7 +112,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   let joinUrl = '';
   const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }) : createHttpServer();
+  const admission = new Admission({ ...DEFAULT_ADMISSION, ...options.admission });
   const io = new SocketServer(httpServer, {
+    allowRequest: admission.allowRequest,
     // The largest message a device may send is one 32-bit frame of the whole model, plus headroom.
     maxHttpBufferSize: frameBytes(32, host.paramCount, config.codec.blockSize) + MESSAGE_HEADROOM_BYTES,
     pingInterval: PING_INTERVAL_MS,
@@ -118,7 +123,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   // Outgoing transport first, then the engine with it, then the incoming adapter that calls the engine.
   const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io), resumeFrom: checkpoint });
-  attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
+  admission.attach(io);
+  attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, admission, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
   httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir }));
 
   await new Promise<void>((resolveListen, reject) => {

@@ -18,7 +18,7 @@ function state(round: number): CheckpointState {
   return {
     runId: 'r', round, layoutFingerprint: 'f', lossHistory: [0.5], nextShard: 1, savedAt: '',
     totals: { energyJ: 3 * round, computeJ: round, transmitJ: 2 * round, uplinkBytes: 10 * round, downlinkBytes: 40 * round },
-    devices: { a: { name: 'a', energyJ: 3, updateNormSq: 1, shard: 0, uplinkBps: 1e6 } },
+    devices: { 'device-a': { name: 'a', energyJ: 3, updateNormSq: 1, shard: 0, uplinkBps: 1e6 } },
     lastSummary: summary(round),
   };
 }
@@ -37,6 +37,19 @@ describe('run store', () => {
     const wrong = encoded.slice();
     wrong[0] ^= 1;
     expect(() => decodeCheckpoint(wrong)).toThrow(/magic/);
+  });
+
+  it('refuses a checkpoint whose state or weights cannot be trusted, saying what was wrong', () => {
+    const good = state(2);
+    expect(() => decodeCheckpoint(bytes(encodeCheckpoint(good, new Float32Array([1, Number.NaN]))), 'ck')).toThrow(/ck: weight 1 is NaN/);
+    expect(() => decodeCheckpoint(bytes(encodeCheckpoint(good, new Float32Array([Infinity]))))).toThrow(/finite weights only/);
+    expect(() => decodeCheckpoint(bytes(encodeCheckpoint(good, new Float32Array(3))), 'ck', 4)).toThrow(/holds 3 weights, this run's model has 4/);
+    const negative = { ...good, round: -1 };
+    expect(() => decodeCheckpoint(bytes(encodeCheckpoint(negative, new Float32Array(1))))).toThrow(/state round/);
+    const badDevice = { ...good, devices: { 'short!': good.devices['device-a'] } };
+    expect(() => decodeCheckpoint(bytes(encodeCheckpoint(badDevice, new Float32Array(1))))).toThrow(/state devices/);
+    const nanLoss = { ...good, lossHistory: [Number.NaN] };
+    expect(() => decodeCheckpoint(bytes(encodeCheckpoint(nanLoss, new Float32Array(1))))).toThrow(/lossHistory/);
   });
 
   it('commits rounds atomically and reconciles metrics.jsonl with the checkpoint after a crash', () => {

@@ -10,32 +10,13 @@
 // A round counts as completed once its checkpoint is renamed into place. metrics.jsonl is appended
 // after that; on resume, lines of rounds past the checkpoint are dropped and a missing line for the
 // checkpointed round is rewritten from the checkpoint, so the two always agree.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RoundSummary, RunTotals } from '@fedbit/core';
+import type { RoundSummary } from '@fedbit/core';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint';
 import type { RunConfig } from './config';
 
-const CHECKPOINT_MAGIC = 0x4b434246; // "FBCK"
-const CHECKPOINT_VERSION = 1;
-
-export interface CheckpointState {
-  runId: string;
-  /** Completed rounds. */
-  round: number;
-  layoutFingerprint: string;
-  lossHistory: number[];
-  totals: RunTotals;
-  /** Per-device memory the policy and the energy totals need across rounds. */
-  devices: Record<string, { name: string; energyJ: number; updateNormSq: number | null; updateMaxAbs?: number | null; shard: number; uplinkBps: number | null }>;
-  nextShard: number;
-  lastSummary: RoundSummary | null;
-  savedAt: string;
-}
-
-export interface Checkpoint {
-  state: CheckpointState;
-  weights: Float32Array;
-}
+export { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint';
 
 /** Writes bytes to path atomically: a crash leaves either the old file or the new one, never a mix. */
 export function writeFileAtomic(path: string, chunks: Uint8Array[]): void {
@@ -67,36 +48,6 @@ function fsyncDir(dir: string): void {
   }
 }
 
-export function encodeCheckpoint(state: CheckpointState, weights: Float32Array): Uint8Array[] {
-  const json = new TextEncoder().encode(JSON.stringify(state));
-  const header = new DataView(new ArrayBuffer(16));
-  header.setUint32(0, CHECKPOINT_MAGIC, true);
-  header.setUint32(4, CHECKPOINT_VERSION, true);
-  header.setUint32(8, json.byteLength, true);
-  header.setUint32(12, weights.length, true);
-  // Weights start on a 4-byte boundary so they can be viewed as a Float32Array without copying.
-  const pad = new Uint8Array((4 - ((16 + json.byteLength) % 4)) % 4);
-  return [new Uint8Array(header.buffer), json, pad, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)];
-}
-
-export function decodeCheckpoint(bytes: Uint8Array, path = 'checkpoint'): Checkpoint {
-  if (bytes.byteLength < 16) throw new Error(`${path}: truncated (${bytes.byteLength} bytes, expected at least 16)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== CHECKPOINT_MAGIC) throw new Error(`${path}: not a fedbit checkpoint (bad magic)`);
-  const version = view.getUint32(4, true);
-  if (version !== CHECKPOINT_VERSION) throw new Error(`${path}: version ${version}, expected ${CHECKPOINT_VERSION}`);
-  const jsonBytes = view.getUint32(8, true);
-  const length = view.getUint32(12, true);
-  const start = 16 + jsonBytes + ((4 - ((16 + jsonBytes) % 4)) % 4);
-  if (bytes.byteLength !== start + length * 4) {
-    throw new Error(`${path}: ${bytes.byteLength} bytes, expected ${start + length * 4} for ${length} weights`);
-  }
-  const state = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + jsonBytes))) as CheckpointState;
-  const weights = new Float32Array(length);
-  weights.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + length * 4)));
-  return { state, weights };
-}
-
 export class RunStore {
   private constructor(readonly dir: string) {}
 
@@ -104,7 +55,9 @@ export class RunStore {
     if (existsSync(join(dir, 'checkpoint.bin'))) {
       throw new Error(`run directory ${dir} already holds a run; pass --resume ${dir} to continue it, or choose another --run-dir`);
     }
-    mkdirSync(join(dir, 'model'), { recursive: true });
+    // The run directory holds the admin token, the join code and every device's metrics: owner only.
+    mkdirSync(join(dir, 'model'), { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
     const store = new RunStore(dir);
     store.writeConfig(config);
     return store;

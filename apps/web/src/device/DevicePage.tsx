@@ -3,7 +3,7 @@ import { useMemo, useState } from 'react';
 import { BACKENDS, type Backend, type Preference } from '@fedbit/core/vocabulary';
 import { formatBattery, formatBps, formatBytes, formatJoules, formatLoss } from '../shared/format';
 import { BackendCard } from './BackendCard';
-import { claimDeviceId, defaultName, rememberName } from './identity';
+import { claimDevice, defaultName, rememberName } from './identity';
 import { JoinCard } from './JoinCard';
 import { PreferenceSelect } from './PreferenceSelect';
 import { RoundHistory } from './RoundHistory';
@@ -30,7 +30,7 @@ export function DevicePage() {
 
   const onJoin = async (joinCode: string, deviceName: string) => {
     rememberName(deviceName);
-    join({ url: location.origin, joinCode, name: deviceName, deviceId: await claimDeviceId(), userAgent: navigator.userAgent, backend });
+    join({ url: location.origin, joinCode, name: deviceName, ...(await claimDevice()), userAgent: navigator.userAgent, backend });
   };
 
   const sent = state.totals.uplinkBytes;

@@ -1,8 +1,10 @@
 // Who this tab is: a readable name (model from the user agent plus 4 random hex digits) and the id
-// the aggregator gave, kept so that a reload rejoins as the same device. sessionStorage is per tab;
-// localStorage carries the id into a new tab later. A Web Lock keeps two open tabs of one browser
-// from claiming the same id at once (the second becomes a new device).
+// the aggregator gave with its resume token (the secret that proves the id), kept so that a reload
+// rejoins as the same device. sessionStorage is per tab; localStorage carries them into a new tab
+// later. A Web Lock keeps two open tabs of one browser from claiming the same id at once (the second
+// becomes a new device).
 const ID_KEY = 'fedbit.deviceId';
+const TOKEN_KEY = 'fedbit.resumeToken';
 const NAME_KEY = 'fedbit.deviceName';
 
 function randomHex(digits: number): string {
@@ -50,8 +52,9 @@ export function rememberName(name: string): void {
   write(NAME_KEY, name);
 }
 
-export function rememberDeviceId(id: string): void {
+export function rememberDevice(id: string, resumeToken: string | undefined): void {
   write(ID_KEY, id);
+  if (resumeToken) write(TOKEN_KEY, resumeToken);
   void holdLock(id);
 }
 
@@ -67,9 +70,11 @@ async function holdLock(id: string): Promise<boolean> {
   });
 }
 
-/** The id to rejoin with, or undefined when there is none or another open tab already uses it. */
-export async function claimDeviceId(): Promise<string | undefined> {
-  const id = read(sessionStorage, ID_KEY) ?? read(localStorage, ID_KEY);
-  if (!id) return undefined;
-  return (await holdLock(id)) ? id : undefined;
+/** The id and token to rejoin with; none when there are none or another open tab already uses the id. */
+export async function claimDevice(): Promise<{ deviceId?: string; resumeToken?: string }> {
+  const storage = read(sessionStorage, ID_KEY) ? sessionStorage : localStorage;
+  const deviceId = read(storage, ID_KEY);
+  const resumeToken = read(storage, TOKEN_KEY);
+  if (!deviceId || !resumeToken) return {};
+  return (await holdLock(deviceId)) ? { deviceId, resumeToken } : {};
 }

@@ -14,6 +14,7 @@ export interface JoinOptions {
   joinCode: string;
   name: string;
   deviceId?: string;
+  resumeToken?: string;
   userAgent: string;
   /** Train on this backend instead of the fastest one measured at join. */
   backend?: Backend;

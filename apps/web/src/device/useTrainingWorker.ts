@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useReducer, useRef } from 'react';
 import type { Preference } from '@fedbit/core/vocabulary';
 import type { BatteryReading } from './battery';
-import { rememberDeviceId } from './identity';
+import { rememberDevice } from './identity';
 import type { FromWorker, JoinOptions, ToWorker } from './messages';
 import { initialState, reduce, type DeviceState } from './state';
 
@@ -31,7 +31,7 @@ export function useTrainingWorker(preference: Preference, battery: BatteryReadin
     w.onmessage = (e: MessageEvent<FromWorker>) => {
       const message = e.data;
       if (debug) console.info(`[fedbit ${new Date().toISOString().slice(11, 23)}]`, JSON.stringify(message).slice(0, 300));
-      if (message.type === 'event' && message.event.type === 'joined') rememberDeviceId(message.event.deviceId);
+      if (message.type === 'event' && message.event.type === 'joined') rememberDevice(message.event.deviceId, message.event.resumeToken);
       dispatch(message);
       if (message.type === 'stopped') {
         w.terminate();

@@ -35,12 +35,13 @@ function pageTelemetry(userAgent: string): TelemetrySource {
 async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   if (runtime) return;
   latest = message.telemetry;
-  const { url, joinCode, name, deviceId, userAgent, backend } = message.options;
+  const { url, joinCode, name, deviceId, resumeToken, userAgent, backend } = message.options;
   const device = new DeviceRuntime({
     url,
     joinCode,
     name,
     deviceId,
+    resumeToken,
     userAgent,
     // A backend the person fixed (?backend= in the URL); otherwise the fastest one measured at join.
     backend,

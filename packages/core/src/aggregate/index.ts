@@ -3,6 +3,8 @@ export {
   AggregatorSpecSchema,
   FedAvgSpecSchema,
   FedNovaSpecSchema,
+  MedianSpecSchema,
+  TrimmedMeanSpecSchema,
   createAggregator,
   type AggregatorOptions,
   type AggregatorRule,
@@ -10,6 +12,7 @@ export {
   type AggregatorSpecInput,
 } from './spec';
 export { WeightedMeanAggregator } from './rules';
+export { CoordinateRobustAggregator } from './robust';
 export { fedNovaEffectiveSteps, fedNovaScale } from './fednova';
 export { DEFAULT_STALENESS_EXPONENT, stalenessDiscount } from './staleness';
 export { StreamingAggregator, type AddedUpdate, type StreamingAggregatorOptions } from './streaming';

@@ -4,6 +4,7 @@
 // wrappers, partial sums across nodes) each add a case here.
 import { z } from 'zod';
 import type { Aggregator } from './aggregator';
+import { CoordinateRobustAggregator } from './robust';
 import { WeightedMeanAggregator } from './rules';
 import { DEFAULT_STALENESS_EXPONENT } from './staleness';
 
@@ -14,7 +15,12 @@ export const FedAvgSpecSchema = z.object({ rule: z.literal('fedavg'), stalenessE
 /** FedNova: FedAvg of updates normalised by their local steps, for unequal step counts. */
 export const FedNovaSpecSchema = z.object({ rule: z.literal('fednova'), stalenessExponent }).strict();
 
-export const AggregatorSpecSchema = z.discriminatedUnion('rule', [FedAvgSpecSchema, FedNovaSpecSchema]);
+/** Coordinate-wise median (Yin et al. 2018): robust to a minority of devices sending anything. */
+export const MedianSpecSchema = z.object({ rule: z.literal('median'), stalenessExponent }).strict();
+/** Coordinate-wise trimmed mean: `trim` of the values cut at each end of every coordinate. */
+export const TrimmedMeanSpecSchema = z.object({ rule: z.literal('trimmed-mean'), trim: z.number().min(0).lt(0.5).default(0.2), stalenessExponent }).strict();
+
+export const AggregatorSpecSchema = z.discriminatedUnion('rule', [FedAvgSpecSchema, FedNovaSpecSchema, MedianSpecSchema, TrimmedMeanSpecSchema]);
 export type AggregatorSpec = z.output<typeof AggregatorSpecSchema>;
 export type AggregatorSpecInput = z.input<typeof AggregatorSpecSchema>;
 export type AggregatorRule = AggregatorSpec['rule'];
@@ -35,6 +41,10 @@ export function createAggregator(spec: AggregatorSpecInput, options: AggregatorO
       return new WeightedMeanAggregator({ ...common, normalizeSteps: false });
     case 'fednova':
       return new WeightedMeanAggregator({ ...common, normalizeSteps: true });
+    case 'median':
+      return new CoordinateRobustAggregator({ ...common, rule: 'median', trim: 0 });
+    case 'trimmed-mean':
+      return new CoordinateRobustAggregator({ ...common, rule: 'trimmed-mean', trim: parsed.trim });
     default: {
       const unknown: never = parsed;
       throw new Error(`unknown aggregation rule ${JSON.stringify(unknown)}`);

@@ -1,3 +1,4 @@
 export * from './schemas';
 export * from './limits';
 export * from './status';
+export * from './server-messages';

@@ -1,6 +1,9 @@
-// A device joins: it gets an id (or keeps the one it had), a shard of the training data (handed out
-// in turn), and the welcome that tells it the model, the data plan and the limits.
-import { randomBytes } from 'node:crypto';
+// A device joins: it gets an id and a resume token (or keeps the id it had, if it proves it with
+// that token), a shard of the training data (handed out in turn), and the welcome that tells it the
+// model, the data plan and the limits. The id is a public handle (dashboards and summaries show it);
+// the token is the credential: the aggregator keeps only its SHA-256, so neither its status, its
+// logs nor its checkpoint can give a device's identity away.
+import { createHash, randomBytes } from 'node:crypto';
 import type { Hello, RunMode, RunPhase, Welcome } from '@fedbit/core';
 import type { RunConfig } from '../config';
 import type { ModelHost } from '../model-host';
@@ -25,17 +28,40 @@ export interface Joined {
   rejoin: boolean;
   /** The connection the same device was on before, to be closed. */
   replacedConnection: string | null;
+  /** The hello named a known id without its token: it joined as a new device instead. */
+  claimRefused: boolean;
+}
+
+/** What the aggregator stores of a resume token. */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** The known device this hello may resume: its id and the hash of its token must both match. */
+function provenDevice(registry: DeviceRegistry, hello: Hello): Device | undefined {
+  const known = hello.deviceId ? registry.get(hello.deviceId) : undefined;
+  if (!known || !hello.resumeToken || known.tokenHash === null) return undefined;
+  return known.tokenHash === tokenHash(hello.resumeToken) ? known : undefined;
 }
 
 export function joinDevice(ctx: JoinContext, hello: Hello, connectionId: string): Joined {
-  const known = hello.deviceId ? ctx.registry.get(hello.deviceId) : undefined;
-  const id = known ? known.id : randomBytes(9).toString('base64url');
+  const known = provenDevice(ctx.registry, hello);
+  const claimRefused = Boolean(hello.deviceId && !known && ctx.registry.get(hello.deviceId));
+  let id = known?.id;
+  let resumeToken: string | undefined;
+  if (!id) {
+    do id = randomBytes(9).toString('base64url');
+    while (ctx.registry.get(id));
+    resumeToken = randomBytes(24).toString('base64url');
+  }
   const replacedConnection = known?.socketId && known.socketId !== connectionId ? known.socketId : null;
   const shard = known ? known.shard : ctx.takeShard();
   const device = ctx.registry.upsert(id, hello, connectionId, shard);
+  if (resumeToken) device.tokenHash = tokenHash(resumeToken);
   const { config, host } = ctx;
   const welcome: Welcome = {
     deviceId: id,
+    ...(resumeToken ? { resumeToken } : {}),
     runId: ctx.runId,
     round: ctx.completed,
     phase: ctx.phase,
@@ -56,5 +82,5 @@ export function joinDevice(ctx: JoinContext, hello: Hello, connectionId: string)
     maxUpdateBytes: ctx.maxUpdateBytes,
     batchSize: config.batchSize,
   };
-  return { device, welcome, rejoin: Boolean(known), replacedConnection };
+  return { device, welcome, rejoin: Boolean(known), replacedConnection, claimRefused };
 }

@@ -5,6 +5,8 @@ import type { CheckpointState } from '../store';
 
 export interface Device {
   id: string;
+  /** SHA-256 (hex) of the resume token issued at first join; a hello must carry the token to resume this id. */
+  tokenHash: string | null;
   name: string;
   platform: Platform;
   backend: Backend;
@@ -35,6 +37,7 @@ const RESTORED_TELEMETRY: Telemetry = { battery: null, charging: null, preferenc
 function blankDevice(id: string, name: string, shard: number): Device {
   return {
     id,
+    tokenHash: null,
     name,
     platform: 'browser',
     backend: 'cpu',
@@ -98,6 +101,7 @@ export class DeviceRegistry implements DeviceDirectory {
   /** Restores the memory a checkpoint keeps, so a resumed run still knows its devices. */
   restore(id: string, saved: CheckpointState['devices'][string]): void {
     const device = blankDevice(id, saved.name, saved.shard);
+    device.tokenHash = saved.tokenHash ?? null;
     if (saved.uplinkBps) device.uplinkBps.add(saved.uplinkBps);
     device.updateNormSq = saved.updateNormSq;
     device.updateMaxAbs = saved.updateMaxAbs ?? null;

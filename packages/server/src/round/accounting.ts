@@ -112,6 +112,7 @@ export function checkpointState(ctx: RoundContext, summary: RoundSummary | null)
   const { run } = ctx;
   const saved = (d: Device) => ({
     name: d.name,
+    tokenHash: d.tokenHash,
     energyJ: d.energyJ,
     updateNormSq: d.updateNormSq,
     updateMaxAbs: d.updateMaxAbs,

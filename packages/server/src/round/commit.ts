@@ -4,15 +4,20 @@
 import type { RoundSummary } from '@fedbit/core';
 import type { RoundContext } from './context';
 import { accountSummary, checkpointState } from './accounting';
+import { mergeProblem } from './merge-guard';
 
 export async function commitVersion(ctx: RoundContext, summary: RoundSummary, mean: Float32Array): Promise<void> {
   const { config, run } = ctx;
   const global = run.global;
-  for (let i = 0; i < global.length; i++) global[i] += mean[i];
+  // The callers checked already; this is the last line before the checkpoint (async commits queue behind each other).
+  const problem = mergeProblem(global, mean);
+  if (problem) throw new Error(problem);
+  const next = new Float32Array(global.length);
+  for (let i = 0; i < global.length; i++) next[i] = global[i] + mean[i];
 
   const round = summary.round;
   if ((round === config.rounds && config.eval.final) || (config.eval.every > 0 && round % config.eval.every === 0)) {
-    const quality = await ctx.host.evaluate(global).catch((error: unknown) => {
+    const quality = await ctx.host.evaluate(next).catch((error: unknown) => {
       ctx.log.error({ err: (error as Error).message }, 'evaluation failed');
       return null;
     });
@@ -21,9 +26,19 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
       summary.classEntropyBits = quality.classEntropyBits;
     }
   }
-  accountSummary(ctx, summary);
-  run.completed = round;
-  ctx.store.commitRound(checkpointState(ctx, summary), global);
+  // The checkpoint is the commit point: if writing it fails, the run is left exactly as it was.
+  const before = { completed: run.completed, totals: { ...run.totals }, losses: run.lossHistory.length };
+  try {
+    accountSummary(ctx, summary);
+    run.completed = round;
+    ctx.store.commitRound(checkpointState(ctx, summary), next);
+  } catch (error) {
+    run.completed = before.completed;
+    run.totals = before.totals;
+    run.lossHistory.length = before.losses;
+    throw error;
+  }
+  global.set(next);
   const { modelJson, weightData } = ctx.host.exportTfjs(global);
   ctx.store.writeModel(modelJson, weightData);
   run.summaries.push(summary);

@@ -96,6 +96,9 @@ export class Coordinator {
     if (resume.state.layoutFingerprint !== options.host.fingerprint) {
       throw new Error(`checkpoint was written for model layout ${resume.state.layoutFingerprint}, this model is ${options.host.fingerprint}`);
     }
+    if (resume.weights.length !== options.host.paramCount) {
+      throw new Error(`checkpoint holds ${resume.weights.length} weights, this model has ${options.host.paramCount}`);
+    }
     const run = new RunState(resume.weights);
     run.completed = resume.state.round;
     run.lossHistory = resume.state.lossHistory;
@@ -241,8 +244,21 @@ export class Coordinator {
         await this.waitForChange(IDLE_POLL_MS);
         continue;
       }
-      const summary = await runRound(this.context, run.completed + 1, eligible, (open) => (this.open = open));
+      const summary = await runRound(this.context, run.completed + 1, eligible, (open) => (this.open = open)).catch((error: unknown) => this.roundFailed(run.completed + 1, error));
       if (!summary && run.phase === 'training') await this.waitForChange(AFTER_DROP_PAUSE_MS);
     }
+  }
+
+  /** An error inside one round ends that round, not the run: it is dropped, the global model is unchanged, the loop goes on. */
+  private roundFailed(round: number, error: unknown): null {
+    this.open?.close('stopped');
+    this.open = null;
+    this.run.droppedRounds++;
+    const message = `round ${round} failed on the aggregator (${(error as Error).message}); the model is unchanged and the round runs again`;
+    this.run.lastRound = { round, outcome: 'dropped', accepted: 0, selected: 0, quorum: this.liveConfig.quorum, closedBy: 'stopped', message, at: Date.now() };
+    this.context.log.error({ round, err: (error as Error).message, stack: (error as Error).stack }, 'round failed');
+    this.context.metrics.roundDropped();
+    this.notify();
+    return null;
   }
 }

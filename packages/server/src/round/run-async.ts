@@ -5,12 +5,13 @@
 // (packages/core/src/aggregate/staleness.ts), and every `async.buffer` of them become the next
 // version. An update trained too many versions ago is refused with 'too-stale'; a task not answered
 // by its deadline is dropped and the device gets a new one.
-import { createAggregator, encodeUpdate, type Ack, type Aggregator, type DeviceRoundRecord, type UpdateMeta } from '@fedbit/core';
+import { encodeUpdate, type Ack, type Aggregator, type DeviceRoundRecord, type UpdateMeta } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import { acceptUpdate, missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
 import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
+import { mergeProblem, roundAggregator } from './merge-guard';
 import { mergeUpdate, refusal, type Slot } from './open-round';
 import { planTasks } from './plan';
 
@@ -130,12 +131,24 @@ export class AsyncEngine {
   }
 
   private freshAggregator(): Aggregator {
-    return createAggregator(this.ctx.config.aggregation, { length: this.ctx.host.paramCount, clipNorm: this.ctx.config.clipNorm });
+    return roundAggregator(this.ctx);
   }
 
   /** K updates are in: they become the next version (committed in order, while new updates fill the next buffer). */
   private closeBuffer(): void {
     const aggregator = this.aggregator;
+    const mean = aggregator.finish();
+    // The check runs against the newest model; versions still being committed are each bounded.
+    const problem = mergeProblem(this.ctx.run.global, mean);
+    if (problem) {
+      this.ctx.run.droppedRounds++;
+      this.ctx.log.error({ problem }, 'buffer dropped: merged update not finite');
+      this.ctx.metrics.roundDropped();
+      this.aggregator = this.freshAggregator();
+      this.records = [];
+      this.staleness = [];
+      return;
+    }
     const summary = roundSummary(this.ctx, {
       round: ++this.closedBuffers,
       startedAt: this.bufferStartedAt,
@@ -150,9 +163,19 @@ export class AsyncEngine {
     this.staleness = [];
     this.downlinkBytes = 0;
     this.bufferStartedAt = Date.now();
-    const mean = aggregator.finish();
-    this.commits = this.commits.then(() => commitVersion(this.ctx, summary, mean)).catch((error: unknown) => {
-      this.ctx.log.error({ err: (error as Error).message }, 'commit failed');
+    // A commit that fails (its checkpoint could not be written) loses this buffer only: the version
+    // number goes to the next buffer that commits, and the run goes on.
+    this.commits = this.commits.then(async () => {
+      try {
+        summary.round = this.ctx.run.completed + 1;
+        await commitVersion(this.ctx, summary, mean);
+      } catch (error) {
+        this.closedBuffers--;
+        this.ctx.run.droppedRounds++;
+        this.ctx.metrics.roundDropped();
+        this.ctx.log.error({ err: (error as Error).message }, 'commit failed: this buffer is lost, the run goes on');
+        this.ctx.notify();
+      }
     });
   }
 }

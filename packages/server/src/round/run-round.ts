@@ -3,12 +3,13 @@
 // for time-budgeted work, behind the aggregator seam in packages/core/src/aggregate).
 //   select -> plan -> open -> send -> close -> quorum -> apply -> commit
 // Updates arrive meanwhile through OpenRound.admit (open-round.ts); a refusal changes nothing.
-import { createAggregator, encodeUpdate, type RoundSummary } from '@fedbit/core';
+import { encodeUpdate, type RoundSummary } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import { missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
 import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
+import { mergeProblem, roundAggregator } from './merge-guard';
 import { OpenRound, type ClosedBy } from './open-round';
 import { planTasks } from './plan';
 import { selectDevices } from './selection';
@@ -26,7 +27,7 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
 
   // ---- open, with the global model encoded once (lossless by default: every device starts from the same weights) ----
   const modelFrame = encodeUpdate(run.global, { bits: config.downlinkBits, round, blockSize: config.codec.blockSize, seed: round });
-  const aggregator = createAggregator(config.aggregation, { length: ctx.host.paramCount, clipNorm: config.clipNorm });
+  const aggregator = roundAggregator(ctx);
   const open = new OpenRound({ round, startedAt, modelFrame, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes }, tasks);
   setOpen(open);
   ctx.metrics.roundStarted(round);
@@ -61,11 +62,21 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
     return null;
   }
 
-  // ---- apply and commit ----
+  // ---- apply and commit (a merge that would leave a non-finite weight is dropped instead) ----
+  const mean = open.aggregator.finish();
+  const problem = mergeProblem(run.global, mean);
+  if (problem) {
+    run.droppedRounds++;
+    run.lastRound = { ...outcome(round, 'dropped', accepted.length, open.slots.size, config.quorum, closedBy, config.deadlineS, config.localWork), message: `round ${round}: ${problem}; the model is unchanged and the round runs again` };
+    ctx.log.error({ round, problem }, 'round dropped: merged update not finite');
+    ctx.metrics.roundDropped();
+    ctx.notify();
+    return null;
+  }
   const records = [...open.slots.values()].map((slot) => slot.record ?? missedRecord(slot));
   const summary = roundSummary(ctx, { round, startedAt, records, accepted: accepted.length, downlinkBytes, closedBy });
   run.lastRound = outcome(round, 'committed', accepted.length, open.slots.size, config.quorum, closedBy, config.deadlineS, config.localWork);
-  await commitVersion(ctx, summary, open.aggregator.finish());
+  await commitVersion(ctx, summary, mean);
   return summary;
 }
 

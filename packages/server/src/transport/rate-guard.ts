@@ -34,3 +34,32 @@ export class TokenBucket {
     return false;
   }
 }
+
+/** Failures per key (an address) in a fixed window: `blocked` once `limit` failures fell in the current window. */
+export class FailureWindow {
+  private readonly counts = new Map<string, { since: number; failures: number }>();
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  private entry(key: string, now: number) {
+    const entry = this.counts.get(key);
+    if (entry && now - entry.since < this.windowMs) return entry;
+    // Old windows are dropped as they are met, and all of them when the map grows large.
+    if (this.counts.size > 10_000) for (const [k, e] of this.counts) if (now - e.since >= this.windowMs) this.counts.delete(k);
+    const fresh = { since: now, failures: 0 };
+    this.counts.set(key, fresh);
+    return fresh;
+  }
+
+  /** Milliseconds until `key` may try again, or 0 when it may now. */
+  blockedFor(key: string, now = Date.now()): number {
+    const entry = this.entry(key, now);
+    return entry.failures >= this.limit ? entry.since + this.windowMs - now : 0;
+  }
+
+  fail(key: string, now = Date.now()): void {
+    this.entry(key, now).failures++;
+  }
+}

@@ -1,6 +1,7 @@
-// The Socket.IO face of the aggregator. Every event is checked here before the engine sees it: the
-// join code at the handshake, a schema per event, binary payloads by type and size, and a token
-// bucket per connection against floods. A refusal goes back to the sender with a code and a reason
+// The Socket.IO face of the aggregator. Every event is checked here before the engine sees it: who
+// may connect and what a connection may send before it joins (admission.ts), the join code at the
+// handshake (with a limit on wrong guesses per address), one hello per connection, a schema per
+// event, binary payloads by type and size, and a token bucket per connection against floods. A refusal goes back to the sender with a code and a reason
 // (as the acknowledgement, or as a device:refused event) and changes nothing. Then one call into
 // the engine's device API (round/device-api.ts); this file holds no run state of its own.
 import type { Server, Socket } from 'socket.io';
@@ -28,6 +29,7 @@ import type { Coordinator } from '../round/coordinator';
 import type { DeviceApi } from '../round/device-api';
 import { refusal } from '../round/open-round';
 import { briefOf, statusOf } from '../status';
+import { normalizeAddress, type Admission } from './admission';
 import { TokenBucket, secretEquals } from './rate-guard';
 import type { Transport } from './transport';
 
@@ -65,6 +67,8 @@ export interface SocketOptions {
   joinCode: string;
   log: Logger;
   metrics: ServerMetrics;
+  /** Connection limits, already installed on the Engine.IO server (allowRequest); here it learns who joined and counts wrong codes. */
+  admission: Admission;
   /** Events per second per connection, and the burst allowed. */
   rateLimit?: { perSecond: number; burst: number; disconnectAfterStrikes: number };
 }
@@ -89,16 +93,26 @@ function splitAck(args: unknown[]): [unknown[], AckFn | undefined] {
 
 /** The incoming half: device events checked and handed to the engine; status pushed to the dashboard and the devices. */
 export function attachSockets(io: Server, options: SocketOptions): void {
-  const { coordinator, devices: api, joinCode, log, metrics } = options;
+  const { coordinator, devices: api, joinCode, log, metrics, admission } = options;
   const limit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   const watch = io.of('/watch');
 
   io.use((socket, next) => {
+    const address = normalizeAddress(socket.handshake.address);
+    const fail = (code: 'bad-join-code' | 'rate-limited', message: string) => {
+      metrics.refused(code);
+      const error = new Error(message) as Error & { data?: unknown };
+      error.data = { code };
+      next(error);
+    };
+    const waitMs = admission.failedJoins.blockedFor(address);
+    if (waitMs > 0) {
+      return fail('rate-limited', `too many wrong join codes from this address; try again in ${Math.ceil(waitMs / 1000)} s with the code from the join URL`);
+    }
     if (!secretEquals(joinCode, socket.handshake.auth?.joinCode)) {
-      metrics.refused('bad-join-code');
-      const error = new Error('join code missing or wrong: open the join URL the aggregator printed (it carries the code)') as Error & { data?: unknown };
-      error.data = { code: 'bad-join-code' };
-      return next(error);
+      admission.failedJoins.fail(address);
+      log.warn({ address }, 'wrong join code');
+      return fail('bad-join-code', 'join code missing or wrong: open the join URL the aggregator printed (it carries the code)');
     }
     next();
   });
@@ -155,10 +169,16 @@ export function attachSockets(io: Server, options: SocketOptions): void {
 
     socket.on(DeviceEvent.hello, (...args: unknown[]) => {
       const [[payload], ack] = splitAck(args);
+      if (device) {
+        refuse(DeviceEvent.hello, refusal('already-joined', `this connection has joined already, as device ${device.id}; a second device needs its own connection`), ack);
+        return;
+      }
       const hello = parse(HelloSchema, DeviceEvent.hello, payload, ack);
       if (!hello) return;
       const joined = api.join(hello, socket.id);
       device = joined.device;
+      admission.markJoined(socket);
+      if (joined.claimRefused) log.warn({ socket: socket.id, claimed: hello.deviceId, given: device.id }, 'hello named a known device id without its resume token: joined as a new device');
       ack?.({ ok: true, ...joined.welcome } satisfies Ack<Welcome>);
       socket.emit(ServerEvent.brief, briefOf(coordinator));
     });

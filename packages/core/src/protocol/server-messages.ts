@@ -1,0 +1,217 @@
+// What the aggregator sends (welcome, task, cancel, summary, brief, refusal) and the helpers a
+// device uses to check it. Not .strict(): a newer aggregator may add fields an older device can
+// ignore. docs/PROTOCOL.md describes each message; keep the two in step.
+import { z } from 'zod';
+import { DATASETS, PARTITIONS, RUN_MODES, type RunPhase } from '../vocabulary';
+import { BitsSchema, RunPhaseSchema } from './schemas';
+
+const uint = () => z.number().int().nonnegative();
+
+export const ShardSpecSchema = z.object({
+  dataset: z.enum(DATASETS),
+  imageSize: z.number().int().min(4).max(256),
+  partition: z.enum(PARTITIONS),
+  alpha: z.number().positive(),
+  seed: uint(),
+  /** This device's shard and how many shards the training split is cut into. */
+  index: uint(),
+  count: z.number().int().positive(),
+}).refine((s) => s.index < s.count, { message: 'index must be below count', path: ['index'] });
+
+export const WelcomeSchema = z.object({
+  deviceId: z.string().min(1).max(64),
+  /** Given with a new identity only: the secret that proves this id on a later hello. The device keeps it; the aggregator keeps only its hash. */
+  resumeToken: z.string().min(16).max(128).optional(),
+  runId: z.string().min(1).max(64),
+  round: uint(),
+  phase: RunPhaseSchema,
+  /** Model config as packages/diffusion's ModelConfig; the device checks it with validateModelConfig. */
+  model: z.record(z.string(), z.unknown()),
+  layoutFingerprint: z.string().min(1).max(128),
+  paramCount: z.number().int().positive(),
+  schedule: z.object({ kind: z.enum(['linear', 'cosine']), steps: z.number().int().positive() }),
+  shard: ShardSpecSchema,
+  maxUpdateBytes: z.number().int().positive(),
+  /** The run's batch size, so the device can time a training step before its first task. */
+  batchSize: z.number().int().positive().optional(),
+  /** How the run merges updates; absent = 'sync'. */
+  mode: z.enum(RUN_MODES).optional(),
+});
+
+export const TaskSchema = z.object({
+  round: z.number().int().positive(),
+  /** Upload precision assigned by the policy this round. */
+  bits: BitsSchema,
+  /** Precision of quantization-aware local training (fake-quant); 32 = off. */
+  trainBits: z.number().int().min(1).max(32),
+  localSteps: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  learningRate: z.number().positive(),
+  /** Milliseconds from receipt until the aggregator closes the round. */
+  deadlineMs: z.number().nonnegative(),
+  seed: uint(),
+  errorFeedback: z.boolean(),
+  blockSize: z.number().int().positive(),
+  /** 'async' (FedBuff): round is this task's own number, a committed version does not make it stale. Absent = 'sync'. */
+  mode: z.enum(RUN_MODES).optional(),
+  /** The model version the task trains from (sync: round - 1). */
+  version: uint().optional(),
+  /** Time-budgeted local work: train at most localSteps, and stop once the next step would pass this many milliseconds. */
+  timeBudgetMs: z.number().nonnegative().optional(),
+});
+
+export const CancelSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string() });
+
+export const DeviceRoundRecordSchema = z.object({
+  deviceId: z.string(),
+  name: z.string(),
+  bits: z.number(),
+  trainBits: z.number(),
+  reason: z.string(),
+  status: z.enum(['accepted', 'missed', 'refused']),
+  samples: z.number(),
+  loss: z.number().nullable(),
+  trainMs: z.number().nullable(),
+  frameBytes: z.number(),
+  uplinkBps: z.number(),
+  computeJ: z.number(),
+  transmitJ: z.number(),
+  energyJ: z.number(),
+  battery: z.number().nullable(),
+  charging: z.boolean().nullable(),
+});
+
+export const RoundSummarySchema = z.object({
+  round: z.number().int().positive(),
+  policy: z.string(),
+  startedAt: z.string(),
+  wallS: z.number(),
+  participants: z.number(),
+  accepted: z.number(),
+  loss: z.number().nullable(),
+  computeJ: z.number(),
+  transmitJ: z.number(),
+  energyJ: z.number(),
+  uplinkBytes: z.number(),
+  /** What the same accepted updates would have sent at 32 bits. */
+  uplinkBytesFp32: z.number(),
+  downlinkBytes: z.number(),
+  bits: z.record(z.string(), z.number()),
+  fidMnist: z.number().optional(),
+  classEntropyBits: z.number().optional(),
+  devices: z.array(DeviceRoundRecordSchema),
+  /** Absent = 'sync'. In async mode `round` is the model version this summary committed. */
+  mode: z.enum(RUN_MODES).optional(),
+  /** Why the round closed: every selected device answered, the deadline passed, the async buffer filled, or the run stopped. */
+  closedBy: z.enum(['all-answered', 'deadline', 'buffer-full', 'stopped']).optional(),
+  /** Async: the staleness (versions behind) of each merged update. */
+  staleness: z.array(z.number()).optional(),
+});
+
+/** What every device hears when the run changes: enough to explain any wait in plain words. */
+export const RunBriefSchema = z.object({
+  phase: RunPhaseSchema,
+  mode: z.enum(RUN_MODES),
+  /** Committed model versions (in sync mode, rounds). */
+  version: uint(),
+  rounds: z.number().int().positive(),
+  /** What the run waits for, in plain words, or null while it trains. */
+  wait: z.string().nullable(),
+  /** The open round (sync), or null. */
+  round: z
+    .object({ round: z.number().int().positive(), deadlineAt: z.number(), selected: uint(), received: uint(), quorum: uint() })
+    .nullable(),
+  /** How the last round ended, in plain words. */
+  lastRound: z.object({ round: uint(), outcome: z.enum(['committed', 'dropped']), message: z.string() }).nullable(),
+});
+
+export type RunBrief = z.infer<typeof RunBriefSchema>;
+export type ShardSpec = z.infer<typeof ShardSpecSchema>;
+export type Welcome = z.infer<typeof WelcomeSchema>;
+export type Task = z.infer<typeof TaskSchema>;
+export type Cancel = z.infer<typeof CancelSchema>;
+export type DeviceRoundRecord = z.infer<typeof DeviceRoundRecordSchema>;
+export type RoundSummary = z.infer<typeof RoundSummarySchema>;
+export type { RunPhase };
+
+export const REFUSAL_CODES = [
+  'bad-join-code',
+  'not-joined',
+  'schema',
+  'unknown-event',
+  'stale-round',
+  'not-selected',
+  'duplicate',
+  'late',
+  'wrong-length',
+  'malformed-frame',
+  'bad-checksum',
+  'bad-value',
+  'oversized',
+  'rate-limited',
+  'model-mismatch',
+  'too-stale',
+  'already-joined',
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
+export const RefusalSchema = z.object({
+  ok: z.literal(false),
+  code: z.enum(REFUSAL_CODES),
+  reason: z.string(),
+  event: z.string().optional(),
+  field: z.string().optional(),
+  round: z.number().optional(),
+});
+export type Refusal = z.infer<typeof RefusalSchema>;
+
+/** An acknowledgement: { ok: true, ...T } or a refusal. */
+export function ackSchema<T extends z.ZodRawShape>(shape: z.ZodObject<T>) {
+  return z.union([shape.extend({ ok: z.literal(true) }), RefusalSchema]);
+}
+export const OkAckSchema = ackSchema(z.object({}));
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type Ack<T extends object = {}> = ({ ok: true } & T) | Refusal;
+
+/** Turns a zod error into one line a person can act on: which field, what was wrong, what was expected. */
+export function describeZodError(error: z.ZodError): { field: string; reason: string } {
+  const issue = error.issues[0];
+  if (!issue) return { field: '', reason: 'invalid payload' };
+  const field = issue.path.map(String).join('.') || '(payload)';
+  return { field, reason: `${field}: ${issue.message}` };
+}
+
+/** A message from the aggregator that does not have the shape this device expects. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly event: string,
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/**
+ * Checks what the aggregator sent against its schema. Throws ProtocolError naming the event, the
+ * field, what was wrong and what to do (the usual cause is a device app older or newer than the
+ * aggregator).
+ */
+export function parseServerMessage<T>(schema: z.ZodType<T>, event: string, payload: unknown): T {
+  const result = schema.safeParse(payload);
+  if (result.success) return result.data;
+  const { field, reason } = describeZodError(result.error);
+  throw new ProtocolError(event, field, `the aggregator sent a ${event} this device cannot read (${reason}); reload the page so the app matches the aggregator`);
+}
+
+/**
+ * Checks an acknowledgement from the aggregator: a refusal when `ok` is false, else `{ok: true}`
+ * plus the fields of `schema`. Parsing the branch the message claims makes the error name the
+ * field that is wrong, not just "invalid input".
+ */
+export function parseAck<T extends z.ZodRawShape>(schema: z.ZodObject<T>, event: string, payload: unknown): ({ ok: true } & z.infer<z.ZodObject<T>>) | Refusal {
+  if (payload && typeof payload === 'object' && (payload as { ok?: unknown }).ok === false) return parseServerMessage(RefusalSchema, event, payload);
+  return parseServerMessage(schema.extend({ ok: z.literal(true) }), event, payload) as { ok: true } & z.infer<z.ZodObject<T>>;
+}

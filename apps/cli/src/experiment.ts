@@ -3,7 +3,8 @@
 // table and plots comparing system energy, bytes and image quality (after Lai et al., ICC 2024,
 // arXiv 2403.04430, and Kim, Saad et al., arXiv 2111.07911). Each policy runs as its own
 // `simulate` process, so `--parallel 2` uses both cores of a small machine.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -38,6 +39,7 @@ export const PRESETS: Record<'smoke' | 'paper', Preset> = {
       batchSize: 8,
       quorum: 2,
       deadlineS: 120,
+      reproducible: true,
       dataset: { name: 'mnist', imageSize: 16, partition: 'iid' },
       model: { size: 'tiny', schedule: { kind: 'cosine', steps: 200 } },
       eval: { every: 0, samples: 64, steps: 10 },
@@ -55,6 +57,7 @@ export const PRESETS: Record<'smoke' | 'paper', Preset> = {
       learningRate: 2e-3,
       quorum: 5,
       deadlineS: 600,
+      reproducible: true,
       dataset: { name: 'mnist', imageSize: 16, partition: 'iid' },
       model: { size: 'tiny', schedule: { kind: 'cosine', steps: 200 } },
       eval: { every: 0, samples: 256, steps: 10 },
@@ -97,6 +100,36 @@ function runPolicy(name: PolicyName, preset: Preset, outDir: string): Promise<{ 
       resolve({ json: JSON.parse(last) as RunJson, summaries: store.readSummaries() });
     });
   });
+}
+
+/** What a run's figures are a function of: a rerun with the same values gives the same table (wall times aside). */
+function runDependencies(preset: Preset, policies: PolicyName[], outDir: string) {
+  const version = (pkg: string) => {
+    try {
+      return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return null;
+    }
+  };
+  let commit: string | null = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    commit = null;
+  }
+  const configHashes = Object.fromEntries(
+    policies.map((name) => [name, createHash('sha256').update(readFileSync(join(outDir, 'configs', `${name}.json`))).digest('hex').slice(0, 16)]),
+  );
+  return {
+    seed: preset.seed,
+    commit,
+    node: process.version,
+    tfjs: version('@tensorflow/tfjs-core'),
+    backend: 'wasm (tfjs-backend-wasm ' + (version('@tensorflow/tfjs-backend-wasm') ?? '?') + ')',
+    linkRates: 'profile: uploads report each profile rate exactly',
+    order: 'devices join in profile order; each round sums updates in seat order',
+    configSha256: configHashes,
+  };
 }
 
 async function pool<T, R>(items: T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -168,7 +201,18 @@ export async function experiment(argv: string[]): Promise<void> {
 
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
   const command = `npm run experiment -- ${argv.join(' ')}`;
-  const summary = { preset: flags.preset, date: new Date().toISOString(), machine, command, about: preset.about, devices: preset.devices, rounds: preset.rounds, wallS: (Date.now() - started) / 1000, policies: results };
+  const summary = {
+    preset: flags.preset,
+    date: new Date().toISOString(),
+    machine,
+    command,
+    about: preset.about,
+    devices: preset.devices,
+    rounds: preset.rounds,
+    wallS: (Date.now() - started) / 1000,
+    dependsOn: runDependencies(preset, policies, outDir),
+    policies: results,
+  };
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   writeFileSync(join(outDir, 'summary.md'), summaryMarkdown(summary, policies));
 

@@ -15,7 +15,7 @@ const USAGE = `usage:
                [--config FILE] [--resume DIR] [--https | --cert FILE --key FILE] [--allow-origin URL,...] [--no-build]
      env: FEDBIT_PORT, FEDBIT_JOIN_CODE, FEDBIT_ADMIN_TOKEN (not --admin-token: a flag shows in ps), FEDBIT_RUN_DIR, FEDBIT_CONFIG
   npm run simulate -- [--devices 10] [--rounds 5] [--policy on-demand] [--seed 1] [--local-steps N]
-               [--config FILE] [--profiles FILE] [--url URL --join-code CODE] [--run-dir DIR] [--no-shaping] [--json]
+               [--config FILE] [--profiles FILE] [--url URL --join-code CODE] [--run-dir DIR] [--no-shaping] [--link-rates profile|measured] [--json]
   npm run simulate -- --preset classroom-stress|paper-modes [--minutes 3] [--modes sync-fixed,sync-budget,async] [--seed 1] [--json]
   npm run experiment -- --preset smoke|paper [--json]`;
 
@@ -140,6 +140,7 @@ async function simulate(argv: string[]): Promise<void> {
       'join-code': { type: 'string' },
       'run-dir': { type: 'string' },
       'no-shaping': { type: 'boolean', default: false },
+      'link-rates': { type: 'string', default: 'profile' },
       json: { type: 'boolean', default: false },
       preset: { type: 'string' },
       minutes: { type: 'string', default: '3' },
@@ -157,6 +158,7 @@ async function simulate(argv: string[]): Promise<void> {
       'join-code': z.string().optional(),
       'run-dir': z.string().optional(),
       'no-shaping': z.boolean(),
+      'link-rates': z.enum(['profile', 'measured'], { message: 'expected profile (uploads report the profile rate: reproducible) or measured (the time they took here)' }),
       json: z.boolean(),
       preset: z.enum(['classroom-stress', 'paper-modes']).optional(),
       minutes: int.min(1).max(120),
@@ -193,6 +195,7 @@ async function simulate(argv: string[]): Promise<void> {
     joinCode: flags['join-code'],
     runDir: flags['run-dir'],
     shaping: !flags['no-shaping'],
+    linkRates: flags['link-rates'],
     progress: !flags.json && process.stderr.isTTY,
     config: {
       ...fileConfig,

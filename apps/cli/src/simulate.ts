@@ -1,11 +1,15 @@
 // Headless simulation: an aggregator (in-process, or one at --url) and N Node devices that join it
 // over real Socket.IO on loopback, each with a seeded heterogeneous profile whose uplink rate its
-// uploads are paced at, so the aggregator measures the simulated link from real transfers.
+// uploads are paced at. In-process and in synchronous mode a run is reproducible to the bit: the
+// devices join one at a time in profile order (so seats and shards follow the profiles), the run
+// starts once all of them have reported, rounds sum updates in seat order ("reproducible": true),
+// and uploads report the profile's link rate rather than the measured time (`linkRates`).
+// Asynchronous runs depend on timing by design.
 import { SingleBar, Presets } from 'cli-progress';
 import { pino } from 'pino';
 import type { RoundSummary } from '@fedbit/core';
 import { generateProfiles, type DeviceProfile } from '@fedbit/client';
-import { simulatedDevice } from '@fedbit/client/node';
+import { simulatedDevice, type DeviceRuntime } from '@fedbit/client/node';
 import { resolveRunConfig, startServer, type RunConfigInput, type RunningServer } from '@fedbit/server';
 
 export interface SimulationOptions {
@@ -21,6 +25,8 @@ export interface SimulationOptions {
   runDir?: string;
   /** Pace uploads at each profile's uplink rate (default on). */
   shaping?: boolean;
+  /** 'profile' (default): uploads report the profile's link rate exactly; 'measured': the time they took here (depends on the machine's load). */
+  linkRates?: 'measured' | 'profile';
   progress?: boolean;
   logLevel?: string;
   onRound?: (summary: RoundSummary) => void;
@@ -32,6 +38,22 @@ export interface SimulationResult {
   profiles: DeviceProfile[];
   wallS: number;
   paramCount: number | null;
+}
+
+const JOIN_TIMEOUT_MS = 120_000;
+
+/** Joins the devices one at a time, each once the previous one's hello, probe and telemetry are in, then starts the run. */
+async function joinInOrder(server: RunningServer, runtimes: DeviceRuntime[]): Promise<void> {
+  const reported = () => server.coordinator.devices.all().filter((d) => d.uplinkBps.value !== null).length;
+  for (const [i, runtime] of runtimes.entries()) {
+    await runtime.start();
+    const deadline = Date.now() + JOIN_TIMEOUT_MS;
+    while (reported() <= i) {
+      if (Date.now() > deadline) throw new Error(`simulated device ${i + 1} of ${runtimes.length} did not join within ${JOIN_TIMEOUT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  server.coordinator.start();
 }
 
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
@@ -47,7 +69,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         devicesPerRound: options.devices,
         minDevices: options.devices,
         quorum: Math.max(1, Math.ceil(options.devices / 2)),
+        reproducible: options.config?.mode !== 'async',
         ...options.config,
+        // The simulator starts the run itself once every device has joined and reported.
+        autoStart: false,
         rounds: options.rounds,
         seed: options.seed,
         dataset: { shards: options.devices, ...options.config?.dataset },
@@ -76,7 +101,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   const runtimes = profiles
     .slice(0, options.devices)
-    .map((profile) => simulatedDevice({ url: url!, joinCode: joinCode!, profile, shaping: options.shaping, runtime: { telemetryIntervalMs: 5000 } }));
+    .map((profile) => simulatedDevice({ url: url!, joinCode: joinCode!, profile, shaping: options.shaping, linkRates: options.linkRates ?? 'profile', runtime: { telemetryIntervalMs: 5000 } }));
 
   const finished = new Promise<void>((resolve, reject) => {
     runtimes.forEach((runtime, index) => {
@@ -105,7 +130,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   });
 
   try {
-    await Promise.all(runtimes.map((r) => r.start()));
+    if (server) await joinInOrder(server, runtimes);
+    else await Promise.all(runtimes.map((r) => r.start()));
     await finished;
   } finally {
     bar?.stop();

@@ -30,6 +30,8 @@ export interface SimulatedDeviceOptions {
   profile: DeviceProfile;
   /** Pace uploads at the profile's uplink rate, so the aggregator measures the simulated link (default on). */
   shaping?: boolean;
+  /** 'measured' (default): upload timings as measured; 'profile': reported at the profile's rate exactly (reproducible runs). */
+  linkRates?: 'measured' | 'profile';
   /** Any other runtime option (reconnection delays, telemetry interval). */
   runtime?: Partial<DeviceRuntimeOptions>;
 }
@@ -46,6 +48,7 @@ export function simulatedDevice(options: SimulatedDeviceOptions): DeviceRuntime 
     data: diskData(),
     backend: 'wasm',
     shapeUplinkBps: options.shaping === false ? undefined : profile.uplinkBps,
+    reportUplinkBps: options.linkRates === 'profile' ? profile.uplinkBps : undefined,
     slowdown: profile.slowdown,
     ...options.runtime,
   });

@@ -49,6 +49,12 @@ export interface DeviceRuntimeOptions {
   resumeToken?: string;
   /** Node simulation only: pace binary uploads at this rate, so the aggregator measures the simulated link. */
   shapeUplinkBps?: number;
+  /**
+   * Node simulation only: report every upload as taking exactly bytes * 8 / this rate, instead of the
+   * time measured, so the link rates the aggregator and its policy see do not depend on how busy the
+   * machine is (reproducible runs).
+   */
+  reportUplinkBps?: number;
   /** Node simulation only: run this many times slower than the machine (a slower phone in a simulated room). */
   slowdown?: number;
   energy?: EnergyConstants;
@@ -204,7 +210,9 @@ export class DeviceRuntime {
     this.env = await buildTrainEnv(config, welcome, this.options.data, this.options.slowdown);
   }
 
-  private noteUpload(bytes: number, ms: number): void {
+  private noteUpload(bytes: number, measuredMs: number): void {
+    const rate = this.options.reportUplinkBps;
+    const ms = rate ? ((bytes * 8) / rate) * 1000 : measuredMs;
     this.lastUpload = { bytes, ms: Math.max(ms, MIN_TRANSFER_MS) };
     const bps = linkRateBps(bytes, this.lastUpload.ms);
     this.uplink.add(bps);

@@ -19,6 +19,8 @@ const SavedDeviceSchema = z.object({
   updateNormSq: finite().nullable(),
   updateMaxAbs: finite().nullable().optional(),
   shard: count(),
+  /** Its place in the order of joining; absent in older checkpoints (the shard stands in). */
+  seat: count().optional(),
   uplinkBps: finite().nullable(),
 });
 
@@ -31,6 +33,7 @@ export const CheckpointStateSchema = z.object({
   totals: z.object({ energyJ: finite(), computeJ: finite(), transmitJ: finite(), uplinkBytes: finite(), downlinkBytes: finite() }),
   /** Per-device memory the policy, the energy totals and identities need across rounds. */
   devices: z.record(z.string().regex(/^[A-Za-z0-9_-]{6,64}$/), SavedDeviceSchema),
+  /** The next seat to hand out (the name is older than seats: it counted shards handed out). */
   nextShard: count(),
   lastSummary: RoundSummarySchema.nullable(),
   savedAt: z.string(),

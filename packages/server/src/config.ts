@@ -95,6 +95,13 @@ export const RunConfigSchema = z
      * of the model's norm (docs/SECURITY.md); null switches the bound off.
      */
     maxUpdateNormRatio: z.number().positive().max(1000).nullable().default(0.5),
+    /**
+     * Synchronous rounds only: sum each round's updates in the order of the devices' seats at the
+     * end of the round, not as they arrive, so a run whose devices join in a fixed order (the
+     * simulator) is a function of its config and seed, bit for bit. Costs one frame per device in
+     * memory until the round closes. Async runs depend on timing by design.
+     */
+    reproducible: z.boolean().default(false),
     eval: z
       .object({
         /** Evaluate FID-MNIST every N rounds (and after the last); 0 = only after the last. */

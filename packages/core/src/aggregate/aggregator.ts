@@ -11,6 +11,8 @@ export interface UpdateInfo {
   steps?: number;
   /** Model versions merged since the version the update was trained from (FedBuff discounts it). Default 0. */
   staleness?: number;
+  /** Where the update goes in a fixed-order sum (OrderedAggregator): the device's seat. Default: arrival. */
+  order?: number;
 }
 
 export interface Aggregator {

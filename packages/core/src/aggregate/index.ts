@@ -13,6 +13,7 @@ export {
 } from './spec';
 export { WeightedMeanAggregator } from './rules';
 export { CoordinateRobustAggregator } from './robust';
+export { OrderedAggregator } from './ordered';
 export { fedNovaEffectiveSteps, fedNovaScale } from './fednova';
 export { DEFAULT_STALENESS_EXPONENT, stalenessDiscount } from './staleness';
 export { StreamingAggregator, type AddedUpdate, type StreamingAggregatorOptions } from './streaming';

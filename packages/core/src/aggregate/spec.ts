@@ -4,6 +4,7 @@
 // wrappers, partial sums across nodes) each add a case here.
 import { z } from 'zod';
 import type { Aggregator } from './aggregator';
+import { OrderedAggregator } from './ordered';
 import { CoordinateRobustAggregator } from './robust';
 import { WeightedMeanAggregator } from './rules';
 import { DEFAULT_STALENESS_EXPONENT } from './staleness';
@@ -30,10 +31,17 @@ export interface AggregatorOptions {
   length: number;
   /** Scale each update to at most this L2 norm before it is merged; null or absent = off. */
   clipNorm?: number | null;
+  /** Sum the updates in a fixed order (UpdateInfo.order) at the end, not as they arrive: bit-reproducible runs. */
+  ordered?: boolean;
 }
 
 /** Validates `spec` (throws a ZodError naming the bad field) and builds the aggregator. */
 export function createAggregator(spec: AggregatorSpecInput, options: AggregatorOptions): Aggregator {
+  const rule = createRule(spec, options);
+  return options.ordered ? new OrderedAggregator(rule) : rule;
+}
+
+function createRule(spec: AggregatorSpecInput, options: AggregatorOptions): Aggregator {
   const parsed = AggregatorSpecSchema.parse(spec);
   const common = { length: options.length, clipNorm: options.clipNorm, stalenessExponent: parsed.stalenessExponent };
   switch (parsed.rule) {

@@ -18,8 +18,8 @@ export interface JoinContext {
   phase: RunPhase;
   completed: number;
   maxUpdateBytes: number;
-  /** The next shard to hand out; called only for a device the registry does not know. */
-  takeShard(): number;
+  /** The next seat (a counter of joins); called only for a device the registry does not know. Its shard is seat mod shards. */
+  takeSeat(): number;
 }
 
 export interface Joined {
@@ -55,8 +55,9 @@ export function joinDevice(ctx: JoinContext, hello: Hello, connectionId: string)
     resumeToken = randomBytes(24).toString('base64url');
   }
   const replacedConnection = known?.socketId && known.socketId !== connectionId ? known.socketId : null;
-  const shard = known ? known.shard : ctx.takeShard();
-  const device = ctx.registry.upsert(id, hello, connectionId, shard);
+  const seat = known ? known.seat : ctx.takeSeat();
+  const shard = known ? known.shard : seat % ctx.config.dataset.shards;
+  const device = ctx.registry.upsert(id, hello, connectionId, seat, shard);
   if (resumeToken) device.tokenHash = tokenHash(resumeToken);
   const { config, host } = ctx;
   const welcome: Welcome = {

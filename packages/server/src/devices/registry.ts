@@ -8,6 +8,8 @@ export interface Device {
   /** SHA-256 (hex) of the resume token issued at first join; a hello must carry the token to resume this id. */
   tokenHash: string | null;
   name: string;
+  /** Its place in the order of joining (0, 1, ...): the key of seeded choices, so they do not depend on random ids. */
+  seat: number;
   platform: Platform;
   backend: Backend;
   adapter?: Hello['adapter'];
@@ -34,11 +36,12 @@ export interface Device {
 
 const RESTORED_TELEMETRY: Telemetry = { battery: null, charging: null, preference: 'balanced', deviceClass: 'laptop' };
 
-function blankDevice(id: string, name: string, shard: number): Device {
+function blankDevice(id: string, name: string, seat: number, shard: number): Device {
   return {
     id,
     tokenHash: null,
     name,
+    seat,
     platform: 'browser',
     backend: 'cpu',
     telemetry: RESTORED_TELEMETRY,
@@ -84,8 +87,8 @@ export class DeviceRegistry implements DeviceDirectory {
   }
 
   /** A device joins (or rejoins) on a connection: what it said of itself replaces what was known. */
-  upsert(id: string, hello: Hello, socketId: string, shard: number): Device {
-    const device = this.byId.get(id) ?? blankDevice(id, hello.name, shard);
+  upsert(id: string, hello: Hello, socketId: string, seat: number, shard: number): Device {
+    const device = this.byId.get(id) ?? blankDevice(id, hello.name, seat, shard);
     device.name = hello.name;
     device.platform = hello.platform;
     device.backend = hello.backend;
@@ -100,7 +103,7 @@ export class DeviceRegistry implements DeviceDirectory {
 
   /** Restores the memory a checkpoint keeps, so a resumed run still knows its devices. */
   restore(id: string, saved: CheckpointState['devices'][string]): void {
-    const device = blankDevice(id, saved.name, saved.shard);
+    const device = blankDevice(id, saved.name, saved.seat ?? saved.shard, saved.shard);
     device.tokenHash = saved.tokenHash ?? null;
     if (saved.uplinkBps) device.uplinkBps.add(saved.uplinkBps);
     device.updateNormSq = saved.updateNormSq;

@@ -113,6 +113,7 @@ export function checkpointState(ctx: RoundContext, summary: RoundSummary | null)
   const saved = (d: Device) => ({
     name: d.name,
     tokenHash: d.tokenHash,
+    seat: d.seat,
     energyJ: d.energyJ,
     updateNormSq: d.updateNormSq,
     updateMaxAbs: d.updateMaxAbs,
@@ -126,7 +127,7 @@ export function checkpointState(ctx: RoundContext, summary: RoundSummary | null)
     lossHistory: run.lossHistory,
     totals: run.totals,
     devices: Object.fromEntries(ctx.devices.all().map((d) => [d.id, saved(d)])),
-    nextShard: run.nextShard,
+    nextShard: run.nextSeat,
     lastSummary: summary,
     savedAt: new Date().toISOString(),
   };

@@ -103,7 +103,7 @@ export class Coordinator {
     run.completed = resume.state.round;
     run.lossHistory = resume.state.lossHistory;
     run.totals = resume.state.totals;
-    run.nextShard = resume.state.nextShard;
+    run.nextSeat = resume.state.nextShard;
     for (const [id, saved] of Object.entries(resume.state.devices)) this.registry.restore(id, saved);
     run.summaries = options.store.readSummaries();
     return run;

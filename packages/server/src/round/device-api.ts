@@ -36,7 +36,7 @@ export class DeviceApi {
         phase: run.phase,
         completed: run.completed,
         maxUpdateBytes: ctx.maxUpdateBytes,
-        takeShard: () => run.nextShard++ % config.dataset.shards,
+        takeSeat: () => run.nextSeat++,
       },
       hello,
       connectionId,

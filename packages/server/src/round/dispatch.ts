@@ -27,7 +27,7 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     batchSize: config.batchSize,
     learningRate: config.learningRate,
     deadlineMs: Math.max(0, envelope.deadlineAt - Date.now()),
-    seed: taskSeed(config.seed, envelope.round, device.id),
+    seed: taskSeed(config.seed, envelope.round, device.seat),
     errorFeedback: config.codec.errorFeedback,
     blockSize: config.codec.blockSize,
     version: envelope.version,

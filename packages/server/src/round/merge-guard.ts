@@ -23,7 +23,11 @@ export function updateNormBound(global: Float32Array, clipNorm: number | null, r
 /** A fresh aggregator for the next round or version, with the bound computed from the model it trains. */
 export function roundAggregator(ctx: RoundContext): Aggregator {
   const { config, run } = ctx;
-  return createAggregator(config.aggregation, { length: ctx.host.paramCount, clipNorm: updateNormBound(run.global, config.clipNorm, config.maxUpdateNormRatio) });
+  return createAggregator(config.aggregation, {
+    length: ctx.host.paramCount,
+    clipNorm: updateNormBound(run.global, config.clipNorm, config.maxUpdateNormRatio),
+    ordered: config.reproducible && config.mode === 'sync',
+  });
 }
 
 /** Why global + mean cannot be applied (a weight would not be finite), or null when it can. */

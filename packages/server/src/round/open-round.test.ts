@@ -13,8 +13,8 @@ const hello = (name: string) => ({
   backend: 'wasm' as const,
   telemetry: { battery: 0.9, charging: false, preference: 'balanced' as const, deviceClass: 'phone' as const },
 });
-const a = registry.upsert('device-a', hello('a'), 'socket-a', 0);
-const b = registry.upsert('device-b', hello('b'), 'socket-b', 1);
+const a = registry.upsert('device-a', hello('a'), 'socket-a', 0, 0);
+const b = registry.upsert('device-b', hello('b'), 'socket-b', 1, 1);
 const assignment = (bits: 4 | 32): Assignment => ({ bits, reason: 'test', energyJ: 1, latencyS: 1, variance: 0 });
 const planned = (device = a, bits: 4 | 32 = 4): PlannedTask => ({ device, assignment: assignment(bits), trainBits: 8, weight: 10, work: { steps: 3, macs: 1 } });
 const update = Float32Array.from({ length: N }, (_, i) => Math.sin(i) / 100);

@@ -145,7 +145,7 @@ export function mergeUpdate(aggregator: Aggregator, slot: Slot, meta: UpdateMeta
     if (header.round !== meta.round) {
       return refusal('bad-value', `frame says round ${header.round}, the message says ${meta.round}`, { field: 'round', ...at });
     }
-    aggregator.add(frame, slot.weight, { steps: meta.steps, staleness });
+    aggregator.add(frame, slot.weight, { steps: meta.steps, staleness, order: slot.device.seat });
   } catch (error) {
     if (error instanceof FrameError) return refusal(frameErrorCode(error), error.message, { field: error.field, ...at });
     throw error;

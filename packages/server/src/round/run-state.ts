@@ -24,7 +24,8 @@ export class RunState implements RunView {
   lossHistory: number[] = [];
   totals: RunTotals = emptyRunTotals();
   summaries: RoundSummary[] = [];
-  nextShard = 0;
+  /** Seats handed out so far: the next device to join gets this one. */
+  nextSeat = 0;
   droppedRounds = 0;
   lastRound: LastRoundStatus | null = null;
   /** When each version was committed (ms since the epoch), for versions per minute. */

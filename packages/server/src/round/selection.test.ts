@@ -10,7 +10,7 @@ for (let i = 0; i < 8; i++) {
     platform: 'node',
     backend: 'wasm',
     telemetry: { battery: i === 0 ? 0.1 : 0.9, charging: false, preference: 'balanced', deviceClass: 'phone' },
-  }, `s${i}`, i);
+  }, `s${i}`, i, i);
 }
 registry.disconnect('dev-7', true);
 
@@ -32,12 +32,12 @@ describe('selection', () => {
     expect(selectDevices(eligible, 3, 42, 1).map((d) => d.id)).toEqual(selectDevices([...eligible].reverse(), 3, 42, 1).map((d) => d.id));
   });
 
-  it('orders by FNV-1a of "seed:round:id", as before the round engine was split (same devices picked)', () => {
+  it('orders by FNV-1a of "seed:round:seat": the seat (order of joining), not the random id, keys the choice', () => {
     // Expected lists computed outside this code base (FNV-1a 32-bit over the ASCII key, smallest first).
     const eligible = eligibleDevices(registry, { allowLowBattery: true, lowBatteryThreshold: 0.2 });
     const pick = (round: number) => selectDevices(eligible, 3, 42, round).map((d) => d.id);
-    expect(pick(1)).toEqual(['dev-2', 'dev-3', 'dev-0']);
-    expect(pick(2)).toEqual(['dev-5', 'dev-4', 'dev-6']);
-    expect(pick(3)).toEqual(['dev-0', 'dev-1', 'dev-2']);
+    expect(pick(1)).toEqual(['dev-4', 'dev-5', 'dev-6']);
+    expect(pick(2)).toEqual(['dev-3', 'dev-2', 'dev-1']);
+    expect(pick(3)).toEqual(['dev-6', 'dev-4', 'dev-5']);
   });
 });

@@ -8,14 +8,18 @@ export function eligibleDevices(registry: DeviceRegistry, config: Pick<RunConfig
   return registry.connected().filter((d) => config.allowLowBattery || !batteryIsLow(d.telemetry, config.lowBatteryThreshold));
 }
 
-/** Seeded choice of up to k devices: the k smallest hashes of "seed:round:id" (ties by id). */
+/**
+ * Seeded choice of up to k devices: the k smallest hashes of "seed:round:seat" (ties by seat). A
+ * device's seat is its place in the order of joining, not its random id, so a simulation whose
+ * devices join in a fixed order selects the same devices on every run.
+ */
 export function selectDevices(eligible: Device[], k: number, seed: number, round: number): Device[] {
-  const keyed = eligible.map((device) => ({ device, key: hash32(`${seed}:${round}:${device.id}`) }));
-  keyed.sort((a, b) => a.key - b.key || a.device.id.localeCompare(b.device.id));
+  const keyed = eligible.map((device) => ({ device, key: hash32(`${seed}:${round}:${device.seat}`) }));
+  keyed.sort((a, b) => a.key - b.key || a.device.seat - b.device.seat);
   return keyed.slice(0, k).map((e) => e.device);
 }
 
-/** The seed of one device's task: its batches and its quantization draws follow from it. */
-export function taskSeed(seed: number, round: number, deviceId: string): number {
-  return hash32(`${seed}:${round}:${deviceId}`);
+/** The seed of one device's task: its batches and its quantization draws follow from it (and from its seat, not its random id). */
+export function taskSeed(seed: number, round: number, seat: number): number {
+  return hash32(`${seed}:${round}:${seat}`);
 }

@@ -1,71 +1,23 @@
-// `npm run experiment -- --preset smoke|paper`: the same federated training once per precision
+// `npm run experiment -- --preset smoke|paper` (robust: ./robust.ts): the same federated training once per precision
 // policy (same seed, devices, profiles, partition and rounds; real Socket.IO on loopback), then a
 // table and plots comparing system energy, bytes and image quality (after Lai et al., ICC 2024,
 // arXiv 2403.04430, and Kim, Saad et al., arXiv 2111.07911). Each policy runs as its own
 // `simulate` process, so `--parallel 2` uses both cores of a small machine.
-import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import type { RoundSummary } from '@fedbit/core';
-import { REPO_ROOT, RunStore, resolveRunConfig, type RunConfigInput } from '@fedbit/server';
+import { REPO_ROOT } from '@fedbit/server';
 import { UsageError, parseFlags } from './args';
 import { POLICY_NAMES, policyFromName, type PolicyName } from './policies';
 import { barChart, lineChart, scatterChart } from './plots';
-import { formatBytes, type simulationJson } from './report';
+import { PRESETS, type Preset } from './presets';
+import { formatBytes } from './report';
+import { pool, runDependencies, runVariant, type VariantRun } from './variants';
 
-interface Preset {
-  devices: number;
-  rounds: number;
-  seed: number;
-  config: RunConfigInput;
-  policies: PolicyName[];
-  about: string;
-}
+export { PRESETS } from './presets';
 
-const POLICIES: PolicyName[] = ['fedavg-32', 'fixed-16', 'fixed-8', 'fixed-4', 'adaquantfl', 'dadaquant', 'on-demand'];
-
-export const PRESETS: Record<'smoke' | 'paper', Preset> = {
-  smoke: {
-    devices: 4,
-    rounds: 3,
-    seed: 1,
-    policies: POLICIES,
-    about: 'tiny model, 16x16 MNIST, 4 devices, 3 rounds: checks the pipeline end to end in a few minutes',
-    config: {
-      localSteps: 4,
-      batchSize: 8,
-      quorum: 2,
-      deadlineS: 120,
-      reproducible: true,
-      dataset: { name: 'mnist', imageSize: 16, partition: 'iid' },
-      model: { size: 'tiny', schedule: { kind: 'cosine', steps: 200 } },
-      eval: { every: 0, samples: 64, steps: 10 },
-    },
-  },
-  paper: {
-    devices: 10,
-    rounds: 25,
-    seed: 1,
-    policies: POLICIES,
-    about: 'tiny model (75,589 parameters), 16x16 MNIST split IID over 10 heterogeneous devices (phones, laptops, desktops), 25 rounds of 20 local steps of batch 8',
-    config: {
-      localSteps: 20,
-      batchSize: 8,
-      learningRate: 2e-3,
-      quorum: 5,
-      deadlineS: 600,
-      reproducible: true,
-      dataset: { name: 'mnist', imageSize: 16, partition: 'iid' },
-      model: { size: 'tiny', schedule: { kind: 'cosine', steps: 200 } },
-      eval: { every: 0, samples: 256, steps: 10 },
-    },
-  },
-};
-
-type RunJson = ReturnType<typeof simulationJson>;
 
 interface PolicyResult {
   energyJ: number;
@@ -81,69 +33,8 @@ interface PolicyResult {
   relativeToFedAvg?: { energy: number; uplinkBytes: number; fid: number | null };
 }
 
-function runPolicy(name: PolicyName, preset: Preset, outDir: string): Promise<{ json: RunJson; summaries: RoundSummary[] }> {
-  const configPath = join(outDir, 'configs', `${name}.json`);
-  const runDir = join(outDir, 'runs', name);
-  const config = resolveRunConfig({ ...preset.config, policy: policyFromName(name), runId: `${name}` }, `preset ${name}`);
-  writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
-  const args = ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/main.ts'), 'simulate', '--devices', String(preset.devices), '--rounds', String(preset.rounds), '--seed', String(preset.seed), '--config', configPath, '--run-dir', runDir, '--json'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`policy ${name} failed (exit ${code}): ${err.trim().split('\n').slice(-5).join('\n')}`));
-      const last = out.trim().split('\n').at(-1) ?? '{}';
-      const { store } = RunStore.open(runDir);
-      resolve({ json: JSON.parse(last) as RunJson, summaries: store.readSummaries() });
-    });
-  });
-}
-
-/** What a run's figures are a function of: a rerun with the same values gives the same table (wall times aside). */
-function runDependencies(preset: Preset, policies: PolicyName[], outDir: string) {
-  const version = (pkg: string) => {
-    try {
-      return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
-    } catch {
-      return null;
-    }
-  };
-  let commit: string | null = null;
-  try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    commit = null;
-  }
-  const configHashes = Object.fromEntries(
-    policies.map((name) => [name, createHash('sha256').update(readFileSync(join(outDir, 'configs', `${name}.json`))).digest('hex').slice(0, 16)]),
-  );
-  return {
-    seed: preset.seed,
-    commit,
-    node: process.version,
-    tfjs: version('@tensorflow/tfjs-core'),
-    backend: 'wasm (tfjs-backend-wasm ' + (version('@tensorflow/tfjs-backend-wasm') ?? '?') + ')',
-    linkRates: 'profile: uploads report each profile rate exactly',
-    order: 'devices join in profile order; each round sums updates in seat order',
-    configSha256: configHashes,
-  };
-}
-
-async function pool<T, R>(items: T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i]);
-      }
-    }),
-  );
-  return results;
+function runPolicy(name: PolicyName, preset: Preset, outDir: string): Promise<VariantRun> {
+  return runVariant(name, { ...preset, config: { ...preset.config, policy: policyFromName(name) } }, outDir);
 }
 
 export async function experiment(argv: string[]): Promise<void> {
@@ -151,13 +42,17 @@ export async function experiment(argv: string[]): Promise<void> {
     argv,
     { preset: { type: 'string' }, json: { type: 'boolean', default: false }, parallel: { type: 'string', default: '1' }, out: { type: 'string' }, policies: { type: 'string' } },
     z.object({
-      preset: z.enum(['smoke', 'paper'], { message: 'expected smoke or paper' }),
+      preset: z.enum(['smoke', 'paper', 'robust', 'privacy'], { message: 'expected smoke, paper, robust or privacy' }),
       json: z.boolean(),
       parallel: z.coerce.number().int().min(1).max(16),
       out: z.string().optional(),
       policies: z.string().optional(),
     }),
   );
+  if (flags.preset === 'robust' || flags.preset === 'privacy') {
+    const { robustExperiment } = await import('./robust');
+    return robustExperiment({ study: flags.preset, json: flags.json, parallel: flags.parallel, out: flags.out, command: `npm run experiment -- ${argv.join(' ')}` });
+  }
   const preset = PRESETS[flags.preset];
   const policies = flags.policies ? flags.policies.split(',').map((p) => z.enum(POLICY_NAMES).parse(p.trim())) : preset.policies;
   if (!policies.includes('fedavg-32')) throw new UsageError('--policies must include fedavg-32: every figure is reported relative to it');

@@ -17,7 +17,7 @@ const USAGE = `usage:
   npm run simulate -- [--devices 10] [--rounds 5] [--policy on-demand] [--seed 1] [--local-steps N]
                [--config FILE] [--profiles FILE] [--url URL --join-code CODE] [--run-dir DIR] [--no-shaping] [--link-rates profile|measured] [--json]
   npm run simulate -- --preset classroom-stress|paper-modes [--minutes 3] [--modes sync-fixed,sync-budget,async] [--seed 1] [--json]
-  npm run experiment -- --preset smoke|paper [--json]`;
+  npm run experiment -- --preset smoke|paper|robust|privacy [--parallel 2] [--json]`;
 
 const int = z.coerce.number().int();
 

@@ -14,7 +14,7 @@ import { mulberry32, type RoundSummary } from '@fedbit/core';
 import { generateProfiles, type DeviceRuntime } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
 import { RunStore, resolveRunConfig, startServer, type RunConfigInput } from '@fedbit/server';
-import { PRESETS } from './experiment';
+import { PRESETS } from './presets';
 import { formatBytes, table } from './report';
 
 export const STRESS_MODES = ['sync-fixed', 'sync-budget', 'async'] as const;

@@ -10,3 +10,4 @@ export * from './energy';
 export * from './constants';
 export * from './connection';
 export * from './backend-trial';
+export * from './attack';

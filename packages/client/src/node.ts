@@ -50,6 +50,7 @@ export function simulatedDevice(options: SimulatedDeviceOptions): DeviceRuntime 
     shapeUplinkBps: options.shaping === false ? undefined : profile.uplinkBps,
     reportUplinkBps: options.linkRates === 'profile' ? profile.uplinkBps : undefined,
     slowdown: profile.slowdown,
+    attack: profile.attack,
     ...options.runtime,
   });
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { DEVICE_CLASSES, PREFERENCES, mulberry32 as rng } from '@fedbit/core';
 import type { DeviceProfile } from './telemetry';
+import { AttackSchema } from './attack';
 
 const logUniform = (r: () => number, lo: number, hi: number) => Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo)));
 
@@ -49,6 +50,8 @@ export const DeviceProfileSchema = z
     drainPerRound: z.number().min(0).max(1).optional(),
     /** Simulation only: the device runs this many times slower than the machine. */
     slowdown: z.number().min(1).max(1000).optional(),
+    /** Robustness experiment only: a Byzantine device that distorts its updates (attack.ts). */
+    attack: AttackSchema.optional(),
   })
   .strict();
 

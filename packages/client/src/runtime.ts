@@ -29,6 +29,7 @@ import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
 import { buildTrainEnv, type DataProvider, type TrainEnv } from './train-env';
 import { trainRound } from './train-round';
+import type { Attack } from './attack';
 
 export type { RuntimeEvent } from './events';
 
@@ -57,6 +58,8 @@ export interface DeviceRuntimeOptions {
   reportUplinkBps?: number;
   /** Node simulation only: run this many times slower than the machine (a slower phone in a simulated room). */
   slowdown?: number;
+  /** Robustness experiment only: distort every update this way before uploading it (attack.ts). */
+  attack?: Attack;
   energy?: EnergyConstants;
   /** Reconnection backoff, milliseconds. */
   reconnectDelayMs?: number;
@@ -207,7 +210,7 @@ export class DeviceRuntime {
     }
     this.env?.model.dispose();
     this.env = null;
-    this.env = await buildTrainEnv(config, welcome, this.options.data, this.options.slowdown);
+    this.env = await buildTrainEnv(config, welcome, this.options.data, this.options.slowdown, this.options.attack);
   }
 
   private noteUpload(bytes: number, measuredMs: number): void {

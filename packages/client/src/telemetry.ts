@@ -2,6 +2,7 @@
 // connection hint. In a browser, navigator.getBattery where it exists (Chromium) and otherwise
 // "not reported" plus the person's own choice; in Node, a simulated profile.
 import type { DeviceClass, Preference, Telemetry } from '@fedbit/core';
+import type { Attack } from './attack';
 
 export type { DeviceClass, Preference };
 
@@ -71,6 +72,8 @@ export interface DeviceProfile {
   drainPerRound?: number;
   /** Simulation only: the device runs this many times slower than the machine. */
   slowdown?: number;
+  /** Robustness experiment only: a Byzantine device that distorts its updates (attack.ts). */
+  attack?: Attack;
 }
 
 export function simulatedTelemetry(profile: DeviceProfile): TelemetrySource & { drain(): void } {

@@ -5,6 +5,7 @@
 import { ErrorFeedback, type Welcome } from '@fedbit/core';
 import { createModel, layoutFingerprint, type DiffusionModel, type ModelConfig } from '@fedbit/diffusion';
 import { shardOf, type ImageDataset } from '@fedbit/datasets';
+import type { Attack } from './attack';
 
 export interface DataProvider {
   load(name: 'mnist' | 'emoji', size: number): Promise<ImageDataset>;
@@ -19,10 +20,12 @@ export interface TrainEnv {
   errorFeedback: ErrorFeedback;
   /** Node simulation only: the device runs this many times slower (it sleeps (slowdown - 1) x each step's time). */
   slowdown?: number;
+  /** Robustness experiment only: this simulated device distorts its update before it uploads it (attack.ts). */
+  attack?: Attack;
 }
 
 /** Builds the model `config` (already validated) and loads this device's shard; throws when the layout differs from the aggregator's. */
-export async function buildTrainEnv(config: ModelConfig, welcome: Welcome, data: DataProvider, slowdown?: number): Promise<TrainEnv> {
+export async function buildTrainEnv(config: ModelConfig, welcome: Welcome, data: DataProvider, slowdown?: number, attack?: Attack): Promise<TrainEnv> {
   const model = createModel(config, 0);
   const layout = layoutFingerprint(model.layout);
   if (layout !== welcome.layoutFingerprint) {
@@ -30,5 +33,5 @@ export async function buildTrainEnv(config: ModelConfig, welcome: Welcome, data:
     throw new Error(`model layout ${layout} differs from the aggregator's ${welcome.layoutFingerprint}: update this device's app`);
   }
   const dataset = await data.load(welcome.shard.dataset, welcome.shard.imageSize);
-  return { model, dataset, shard: shardOf(dataset, welcome.shard), schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown };
+  return { model, dataset, shard: shardOf(dataset, welcome.shard), schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown, attack };
 }

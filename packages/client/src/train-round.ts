@@ -8,6 +8,7 @@
 import { anotherStepFits, decodeUpdate, encodeUpdate, xorshift32, type Task, type UpdateMeta } from '@fedbit/core';
 import { createTrainer } from '@fedbit/diffusion';
 import { labelsOf, toFloatImages } from '@fedbit/datasets';
+import { applyAttack } from './attack';
 import type { TrainEnv } from './train-env';
 
 export interface TrainHooks {
@@ -71,6 +72,7 @@ export async function trainRound(env: TrainEnv, task: Task, modelFrame: Uint8Arr
     updateNormSq += d * d;
     if (Math.abs(d) > updateMaxAbs) updateMaxAbs = Math.abs(d);
   }
+  if (env.attack) applyAttack(update, env.attack);
   const compensated = task.errorFeedback ? env.errorFeedback.apply(update, { bits: task.bits, blockSize: task.blockSize }) : update;
   const frame = encodeUpdate(compensated, { bits: task.bits, round: task.round, blockSize: task.blockSize, seed: task.seed });
   if (hooks.isStale()) return null;

@@ -5,4 +5,5 @@ export * from './quant';
 export * from './energy';
 export * from './policy';
 export * from './aggregate';
+export * from './privacy';
 export * from './protocol';

@@ -36,6 +36,8 @@ export const CheckpointStateSchema = z.object({
   /** The next seat to hand out (the name is older than seats: it counted shards handed out). */
   nextShard: count(),
   lastSummary: RoundSummarySchema.nullable(),
+  /** Differential privacy spent so far (RDP per order); absent when the run has none. */
+  rdp: z.array(z.number().nonnegative()).optional(),
   savedAt: z.string(),
 });
 

@@ -102,6 +102,21 @@ export const RunConfigSchema = z
      * memory until the round closes. Async runs depend on timing by design.
      */
     reproducible: z.boolean().default(false),
+    /**
+     * Client-level differential privacy (DP-FedAvg, packages/core/src/aggregate/gaussian.ts): each
+     * update clipped to clipNorm, equal weights, Gaussian noise of noiseMultiplier x clipNorm on the
+     * sum; the accountant (packages/core/src/privacy/rdp.ts) reports epsilon at this delta after
+     * every round. Synchronous FedAvg only. null = off.
+     */
+    privacy: z
+      .object({
+        noiseMultiplier: z.number().positive().max(100),
+        clipNorm: z.number().positive().max(1e6),
+        delta: z.number().positive().lt(1).default(1e-5),
+      })
+      .strict()
+      .nullable()
+      .default(null),
     eval: z
       .object({
         /** Evaluate FID-MNIST every N rounds (and after the last); 0 = only after the last. */
@@ -164,6 +179,9 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
   const config: RunConfig = { ...data, aggregation: data.aggregation ?? { rule: data.localWork === 'budget' ? 'fednova' : 'fedavg', stalenessExponent: 0.5 } };
   if (config.quorum > config.devicesPerRound) {
     throw new ConfigError(`${source}: quorum (${config.quorum}) must be at most devicesPerRound (${config.devicesPerRound})`, 'quorum');
+  }
+  if (config.privacy && (config.mode !== 'sync' || config.aggregation.rule !== 'fedavg')) {
+    throw new ConfigError(`${source}: privacy needs "mode": "sync" and the fedavg rule (the accountant assumes one sampled Gaussian step per round); this config has mode ${config.mode} and rule ${config.aggregation.rule}`, 'privacy');
   }
   return config;
 }

@@ -1,6 +1,6 @@
 // GET /api/status and the dashboard's live feed (RunStatus), and the brief every device hears
 // (RunBrief): the run at a glance, every wait explained. No secrets in here.
-import type { RunBrief, RunStatus } from '@fedbit/core';
+import { epsilonOf, type RunBrief, type RunStatus } from '@fedbit/core';
 import { RATE_WINDOW_MS } from './constants';
 import type { Coordinator } from './round/coordinator';
 
@@ -40,6 +40,8 @@ export function statusOf(coordinator: Coordinator): RunStatus {
     lastRound: run.lastRound,
     droppedRounds: run.droppedRounds,
     versionsPerMinute: versionsPerMinute(run.commitTimes),
+    privacy: config.privacy && { ...config.privacy, epsilon: run.rdp.length ? epsilonOf(run.rdp, config.privacy.delta).epsilon : null },
+    maxUpdateNormRatio: config.maxUpdateNormRatio,
     stalenessHistogram: Array.from({ length: run.stalenessCounts.length }, (_, i) => run.stalenessCounts[i] ?? 0),
     devices: coordinator.devices.all().map((d) => ({
       id: d.id,

@@ -45,6 +45,14 @@ export function RunState({ status }: { status: RunStatus }) {
           </span>
         )}
         <span>
+          norm bound <strong>{status.maxUpdateNormRatio == null ? 'off' : `${status.maxUpdateNormRatio} x model norm`}</strong>
+        </span>
+        {status.privacy && (
+          <span data-testid="privacy">
+            differential privacy <strong>ε = {status.privacy.epsilon == null ? '0' : status.privacy.epsilon.toFixed(2)}</strong> at δ = {status.privacy.delta} (noise {status.privacy.noiseMultiplier} x clip {status.privacy.clipNorm})
+          </span>
+        )}
+        <span>
           dropped rounds <strong data-testid="dropped-rounds">{status.droppedRounds ?? 0}</strong>
         </span>
         <span>

@@ -106,6 +106,8 @@ export const RoundSummarySchema = z.object({
   closedBy: z.enum(['all-answered', 'deadline', 'buffer-full', 'stopped']).optional(),
   /** Async: the staleness (versions behind) of each merged update. */
   staleness: z.array(z.number()).optional(),
+  /** Differential privacy: epsilon spent by the run up to and including this round, at the run's delta. */
+  epsilon: z.number().optional(),
 });
 
 /** What every device hears when the run changes: enough to explain any wait in plain words. */

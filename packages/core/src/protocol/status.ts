@@ -111,6 +111,10 @@ export interface RunStatus {
   versionsPerMinute?: number | null;
   /** Async: merged updates by staleness (index = versions behind). */
   stalenessHistogram?: number[];
+  /** Differential privacy: epsilon spent so far (null before the first round) at delta, and the mechanism's parameters; null when off. */
+  privacy?: { epsilon: number | null; delta: number; noiseMultiplier: number; clipNorm: number } | null;
+  /** Merge safeguards: the norm bound relative to the model (null = off). */
+  maxUpdateNormRatio?: number | null;
   devices: DeviceStatus[];
   totals: RunTotals;
   energyUnit: 'modelled joules';

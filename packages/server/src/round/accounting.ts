@@ -128,6 +128,7 @@ export function checkpointState(ctx: RoundContext, summary: RoundSummary | null)
     totals: run.totals,
     devices: Object.fromEntries(ctx.devices.all().map((d) => [d.id, saved(d)])),
     nextShard: run.nextSeat,
+    ...(run.rdp.length ? { rdp: run.rdp } : {}),
     lastSummary: summary,
     savedAt: new Date().toISOString(),
   };

@@ -1,12 +1,13 @@
 // The commit point of a round or a model version: the merged update applied to the global model,
 // quality measured when due, totals added, the checkpoint written (from here the round survives
 // kill -9), the model exported, and everyone told.
-import type { RoundSummary } from '@fedbit/core';
+import { composeRdp, epsilonOf, roundRdp, type RoundSummary } from '@fedbit/core';
 import type { RoundContext } from './context';
 import { accountSummary, checkpointState } from './accounting';
 import { mergeProblem } from './merge-guard';
 
-export async function commitVersion(ctx: RoundContext, summary: RoundSummary, mean: Float32Array): Promise<void> {
+/** `samplingRate`: with differential privacy, the share of eligible devices the round selected (the accountant's q). */
+export async function commitVersion(ctx: RoundContext, summary: RoundSummary, mean: Float32Array, samplingRate = 1): Promise<void> {
   const { config, run } = ctx;
   const global = run.global;
   // The callers checked already; this is the last line before the checkpoint (async commits queue behind each other).
@@ -27,8 +28,12 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
     }
   }
   // The checkpoint is the commit point: if writing it fails, the run is left exactly as it was.
-  const before = { completed: run.completed, totals: { ...run.totals }, losses: run.lossHistory.length };
+  const before = { completed: run.completed, totals: { ...run.totals }, losses: run.lossHistory.length, rdp: [...run.rdp] };
   try {
+    if (config.privacy) {
+      composeRdp(run.rdp, roundRdp(samplingRate, config.privacy.noiseMultiplier));
+      summary.epsilon = epsilonOf(run.rdp, config.privacy.delta).epsilon;
+    }
     accountSummary(ctx, summary);
     run.completed = round;
     ctx.store.commitRound(checkpointState(ctx, summary), next);
@@ -36,6 +41,7 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
     run.completed = before.completed;
     run.totals = before.totals;
     run.lossHistory.length = before.losses;
+    run.rdp = before.rdp;
     throw error;
   }
   global.set(next);

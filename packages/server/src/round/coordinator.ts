@@ -104,6 +104,7 @@ export class Coordinator {
     run.lossHistory = resume.state.lossHistory;
     run.totals = resume.state.totals;
     run.nextSeat = resume.state.nextShard;
+    run.rdp = resume.state.rdp ?? [];
     for (const [id, saved] of Object.entries(resume.state.devices)) this.registry.restore(id, saved);
     run.summaries = options.store.readSummaries();
     return run;

@@ -3,7 +3,8 @@
 // a last check that the merged result is finite before it is applied. A device that uploads values
 // up to 3.4e38 moves the model by at most the bound; a merge that would still leave a non-finite
 // weight (the bound switched off) is dropped and the global model stays as it was.
-import { createAggregator, type Aggregator } from '@fedbit/core';
+import { randomBytes } from 'node:crypto';
+import { GaussianNoiseAggregator, Rng, createAggregator, hash32, normalFrom, type Aggregator } from '@fedbit/core';
 import type { RoundContext } from './context';
 
 /** The smallest bound, so a model with (near) zero weights can still train. */
@@ -23,11 +24,18 @@ export function updateNormBound(global: Float32Array, clipNorm: number | null, r
 /** A fresh aggregator for the next round or version, with the bound computed from the model it trains. */
 export function roundAggregator(ctx: RoundContext): Aggregator {
   const { config, run } = ctx;
-  return createAggregator(config.aggregation, {
+  const bound = updateNormBound(run.global, config.clipNorm, config.maxUpdateNormRatio);
+  const privacy = config.privacy;
+  const rule = createAggregator(config.aggregation, {
     length: ctx.host.paramCount,
-    clipNorm: updateNormBound(run.global, config.clipNorm, config.maxUpdateNormRatio),
+    clipNorm: privacy ? Math.min(bound ?? Infinity, privacy.clipNorm) : bound,
     ordered: config.reproducible && config.mode === 'sync',
   });
+  if (!privacy) return rule;
+  // The noise must be unpredictable to devices: drawn from the OS, or from the run's seed when the run asks to be reproducible.
+  const seed = config.reproducible ? hash32(`${config.seed}:noise:${run.completed + 1}`) : randomBytes(4).readUInt32LE(0);
+  const uniform = new Rng(seed);
+  return new GaussianNoiseAggregator(rule, { clipNorm: privacy.clipNorm, noiseMultiplier: privacy.noiseMultiplier, normal: normalFrom(() => uniform.nextFloat()) });
 }
 
 /** Why global + mean cannot be applied (a weight would not be finite), or null when it can. */

@@ -76,7 +76,7 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   const records = [...open.slots.values()].map((slot) => slot.record ?? missedRecord(slot));
   const summary = roundSummary(ctx, { round, startedAt, records, accepted: accepted.length, downlinkBytes, closedBy });
   run.lastRound = outcome(round, 'committed', accepted.length, open.slots.size, config.quorum, closedBy, config.deadlineS, config.localWork);
-  await commitVersion(ctx, summary, mean);
+  await commitVersion(ctx, summary, mean, picked.length / eligible.length);
   return summary;
 }
 

@@ -15,6 +15,7 @@ export interface RunView {
   readonly lastRound: Readonly<LastRoundStatus> | null;
   readonly commitTimes: readonly number[];
   readonly stalenessCounts: readonly number[];
+  readonly rdp: readonly number[];
 }
 
 export class RunState implements RunView {
@@ -32,6 +33,8 @@ export class RunState implements RunView {
   commitTimes: number[] = [];
   /** Async: merged updates counted by staleness. */
   stalenessCounts: number[] = [];
+  /** Differential privacy: the Rényi DP spent so far, per order of RDP_ORDERS (empty when the run has no privacy). */
+  rdp: number[] = [];
 
   constructor(public global: Float32Array) {}
 }

@@ -1,0 +1,1 @@
+export { RDP_ORDERS, composeRdp, epsilonOf, roundRdp, sampledGaussianRdp } from './rdp';

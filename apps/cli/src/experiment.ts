@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { z } from 'zod';
 import type { RoundSummary } from '@fedbit/core';
 import { REPO_ROOT } from '@fedbit/server';
-import { UsageError, parseFlags } from './args';
+import { UsageError, nameList, parseFlags, wholeNumber } from './args';
 import { POLICY_NAMES, policyFromName, type PolicyName } from './policies';
 import { barChart, lineChart, scatterChart } from './plots';
 import { PRESETS, type Preset } from './presets';
@@ -40,21 +40,33 @@ function runPolicy(name: PolicyName, preset: Preset, outDir: string): Promise<Va
 export async function experiment(argv: string[]): Promise<void> {
   const flags = parseFlags(
     argv,
-    { preset: { type: 'string' }, json: { type: 'boolean', default: false }, parallel: { type: 'string', default: '1' }, out: { type: 'string' }, policies: { type: 'string' } },
+    {
+      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule) or privacy (FID against epsilon)' },
+      json: { type: 'boolean', description: 'end with one JSON line of the results' },
+      parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
+      out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
+      policies: { type: 'string', placeholder: 'list', description: `smoke and paper: the policies to run, from ${POLICY_NAMES.join(', ')} (fedavg-32 required)` },
+    },
     z.object({
       preset: z.enum(['smoke', 'paper', 'robust', 'privacy'], { message: 'expected smoke, paper, robust or privacy' }),
       json: z.boolean(),
-      parallel: z.coerce.number().int().min(1).max(16),
+      parallel: wholeNumber(1, 16),
       out: z.string().optional(),
-      policies: z.string().optional(),
+      policies: nameList(POLICY_NAMES).optional(),
     }),
+    {
+      usage: 'npm run experiment --',
+      summary: 'the same federated training once per policy or rule (same seed, devices and rounds), then tables and plots in results/<preset>/',
+      examples: ['npm run experiment -- --preset smoke', 'npm run experiment -- --preset paper --parallel 2 --json', 'npm run experiment -- --preset robust --parallel 2'],
+    },
   );
+  if (!flags) return;
   if (flags.preset === 'robust' || flags.preset === 'privacy') {
     const { robustExperiment } = await import('./robust');
     return robustExperiment({ study: flags.preset, json: flags.json, parallel: flags.parallel, out: flags.out, command: `npm run experiment -- ${argv.join(' ')}` });
   }
   const preset = PRESETS[flags.preset];
-  const policies = flags.policies ? flags.policies.split(',').map((p) => z.enum(POLICY_NAMES).parse(p.trim())) : preset.policies;
+  const policies = flags.policies ?? preset.policies;
   if (!policies.includes('fedavg-32')) throw new UsageError('--policies must include fedavg-32: every figure is reported relative to it');
   const outDir = flags.out ?? join(REPO_ROOT, 'results', flags.preset);
   mkdirSync(join(outDir, 'configs'), { recursive: true });

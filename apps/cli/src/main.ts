@@ -5,21 +5,28 @@ import { z } from 'zod';
 import { ConfigError, REPO_ROOT, loadConfigFile, resolveRunConfig, startServer, type RunConfigInput } from '@fedbit/server';
 import { DeviceProfilesSchema } from '@fedbit/client';
 import { describeZodError } from '@fedbit/core';
-import { UsageError, parseFlags } from './args';
+import { UsageError, nameList, parseFlags, wholeNumber } from './args';
 import { POLICY_NAMES, policyFromName } from './policies';
 import { runSimulation } from './simulate';
 import { formatSimulationSummary, simulationJson } from './report';
 
-const USAGE = `usage:
-  npm start -- [--port 8080] [--bind ADDR] [--join-code CODE] [--admin-token-file FILE] [--run-dir DIR]
-               [--config FILE] [--resume DIR] [--https | --cert FILE --key FILE] [--allow-origin URL,...] [--no-build]
-     env: FEDBIT_PORT, FEDBIT_JOIN_CODE, FEDBIT_ADMIN_TOKEN (not --admin-token: a flag shows in ps), FEDBIT_RUN_DIR, FEDBIT_CONFIG
-  npm run simulate -- [--devices 10] [--rounds 5] [--policy on-demand] [--seed 1] [--local-steps N]
-               [--config FILE] [--profiles FILE] [--url URL --join-code CODE] [--run-dir DIR] [--no-shaping] [--link-rates profile|measured] [--json]
-  npm run simulate -- --preset classroom-stress|paper-modes [--minutes 3] [--modes sync-fixed,sync-budget,async] [--seed 1] [--json]
-  npm run experiment -- --preset smoke|paper|robust|privacy [--parallel 2] [--json]`;
+const USAGE = `fedbit: federated training of a small quantized diffusion model in the browser
 
-const int = z.coerce.number().int();
+commands (each has --help with every flag, its default and examples):
+  npm start -- [flags]                the aggregator and the web app (devices join at /, dashboard at /dashboard)
+  npm run simulate -- [flags]         an aggregator and N headless devices over real Socket.IO
+  npm run experiment -- --preset P    one simulation per policy or rule; tables and plots in results/P/
+  npm run bench:codec|bench:train|bench:server -- [flags]`;
+
+/** A JSON file named by a flag: a missing file or bad JSON says which file, which flag and what to do. */
+function readJsonFile(path: string, flag: string): unknown {
+  if (!existsSync(path)) throw new UsageError(`${flag} ${path}: no such file (from ${process.cwd()})`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${flag} ${path}: not valid JSON (${(error as Error).message})`);
+  }
+}
 
 function readAdminTokenFile(path: string): string {
   if (!existsSync(path)) throw new UsageError(`--admin-token-file ${path}: no such file; write the token (16 characters or more) into it`);
@@ -29,26 +36,25 @@ function readAdminTokenFile(path: string): string {
 }
 
 async function serve(argv: string[]): Promise<void> {
-  const env = process.env;
   const flags = parseFlags(
     argv,
     {
-      port: { type: 'string', default: env.FEDBIT_PORT },
-      bind: { type: 'string' },
-      'join-code': { type: 'string', default: env.FEDBIT_JOIN_CODE },
-      'admin-token': { type: 'string', default: env.FEDBIT_ADMIN_TOKEN },
-      'admin-token-file': { type: 'string', default: env.FEDBIT_ADMIN_TOKEN_FILE },
-      'allow-origin': { type: 'string' },
-      'run-dir': { type: 'string', default: env.FEDBIT_RUN_DIR },
-      config: { type: 'string', default: env.FEDBIT_CONFIG },
-      resume: { type: 'string' },
-      https: { type: 'boolean', default: false },
-      cert: { type: 'string' },
-      key: { type: 'string' },
-      'no-build': { type: 'boolean', default: false },
+      port: { type: 'string', default: '8080', placeholder: 'n', env: 'FEDBIT_PORT', description: 'port for the web app, the API and Socket.IO; 0 picks a free one' },
+      bind: { type: 'string', placeholder: 'address', description: 'address to listen on (default 127.0.0.1 over http, 0.0.0.0 over https)' },
+      'join-code': { type: 'string', placeholder: 'code', env: 'FEDBIT_JOIN_CODE', description: 'the code devices join with (default: a random one, kept in the run directory)' },
+      'admin-token': { type: 'string', placeholder: 'token', env: 'FEDBIT_ADMIN_TOKEN', description: 'the dashboard token; on the command line it shows in ps, prefer the env or --admin-token-file' },
+      'admin-token-file': { type: 'string', placeholder: 'file', env: 'FEDBIT_ADMIN_TOKEN_FILE', description: 'read the admin token from this file' },
+      'allow-origin': { type: 'string', placeholder: 'url,...', description: 'web origins besides the aggregator itself that may connect (e.g. a dev server)' },
+      'run-dir': { type: 'string', placeholder: 'dir', env: 'FEDBIT_RUN_DIR', description: 'where the run is kept (default ./runs/<run-id>)' },
+      config: { type: 'string', placeholder: 'file', env: 'FEDBIT_CONFIG', description: 'run config JSON (default: the classroom preset); see packages/server/src/config.ts' },
+      resume: { type: 'string', placeholder: 'dir', description: 'continue the run in this directory from its last completed round' },
+      https: { type: 'boolean', description: 'serve https with a self-signed certificate, so phones on the LAN can join' },
+      cert: { type: 'string', placeholder: 'file', description: 'TLS certificate (PEM), with --key' },
+      key: { type: 'string', placeholder: 'file', description: 'TLS private key (PEM), with --cert' },
+      'no-build': { type: 'boolean', description: 'do not rebuild the web app when its sources are newer' },
     },
     z.object({
-      port: int.min(0).max(65535).default(8080),
+      port: wholeNumber(0, 65535),
       bind: z.string().optional(),
       'join-code': z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'letters, digits, _ or -, 4 to 64 long').optional(),
       'admin-token': z.string().min(16, 'at least 16 characters').optional(),
@@ -66,7 +72,13 @@ async function serve(argv: string[]): Promise<void> {
       key: z.string().optional(),
       'no-build': z.boolean(),
     }),
+    {
+      usage: 'npm start --',
+      summary: 'the aggregator and the web app on one port: devices join at /, the dashboard is at /dashboard',
+      examples: ['npm start', 'npm start -- --https', 'npm start -- --port 9000 --config my-run.json', 'npm start -- --resume runs/run-20261122-140000'],
+    },
   );
+  if (!flags) return;
   if (Boolean(flags.cert) !== Boolean(flags.key)) throw new UsageError('--cert and --key go together: give both PEM files, or --https for a self-signed certificate');
   if (flags.resume && flags.config) throw new UsageError('--resume continues a run with the config in its directory; --config cannot be given with it');
   if (argv.some((arg) => arg === '--admin-token' || arg.startsWith('--admin-token='))) {
@@ -129,45 +141,48 @@ async function simulate(argv: string[]): Promise<void> {
   const flags = parseFlags(
     argv,
     {
-      devices: { type: 'string', default: '10' },
-      rounds: { type: 'string', default: '5' },
-      policy: { type: 'string', default: 'on-demand' },
-      seed: { type: 'string', default: '1' },
-      'local-steps': { type: 'string' },
-      config: { type: 'string' },
-      profiles: { type: 'string' },
-      url: { type: 'string' },
-      'join-code': { type: 'string' },
-      'run-dir': { type: 'string' },
-      'no-shaping': { type: 'boolean', default: false },
-      'link-rates': { type: 'string', default: 'profile' },
-      json: { type: 'boolean', default: false },
-      preset: { type: 'string' },
-      minutes: { type: 'string', default: '3' },
-      modes: { type: 'string', default: 'sync-fixed,sync-budget,async' },
+      devices: { type: 'string', default: '10', placeholder: 'n', description: 'simulated devices, each with a seeded profile (class, battery, link)' },
+      rounds: { type: 'string', default: '5', placeholder: 'n', description: 'rounds to train' },
+      policy: { type: 'string', default: 'on-demand', placeholder: 'name', description: `precision policy: ${POLICY_NAMES.join(', ')}` },
+      seed: { type: 'string', default: '1', placeholder: 'n', description: 'seed of the fleet, the data split and the run: same seed, same figures' },
+      'local-steps': { type: 'string', placeholder: 'n', description: 'local training steps per round (default: the config\'s)' },
+      config: { type: 'string', placeholder: 'file', description: 'run config JSON; the flags above override it' },
+      profiles: { type: 'string', placeholder: 'file', description: 'device profiles JSON instead of the seeded fleet' },
+      url: { type: 'string', placeholder: 'url', description: 'join this aggregator instead of starting one (with --join-code)' },
+      'join-code': { type: 'string', placeholder: 'code', description: 'the join code of --url' },
+      'run-dir': { type: 'string', placeholder: 'dir', description: 'where the in-process aggregator keeps the run' },
+      'no-shaping': { type: 'boolean', description: 'upload at loopback speed instead of each profile\'s link rate' },
+      'link-rates': { type: 'string', default: 'profile', placeholder: 'profile|measured', description: 'what uploads report: the profile rate (reproducible) or the time they took here' },
+      json: { type: 'boolean', description: 'end with one JSON line of the results' },
+      preset: { type: 'string', placeholder: 'room', description: 'a stress room instead: classroom-stress or paper-modes' },
+      minutes: { type: 'string', default: '3', placeholder: 'n', description: 'with --preset: minutes per round mode' },
+      modes: { type: 'string', default: 'sync-fixed,sync-budget,async', placeholder: 'list', description: 'with --preset: round modes to run' },
     },
     z.object({
-      devices: int.min(1).max(1000),
-      rounds: int.min(1).max(100_000),
-      policy: z.enum(POLICY_NAMES),
-      seed: int.min(0),
-      'local-steps': int.min(1).optional(),
+      devices: wholeNumber(1, 1000),
+      rounds: wholeNumber(1, 100_000),
+      policy: z.enum(POLICY_NAMES, { message: `expected one of ${POLICY_NAMES.join(', ')}` }),
+      seed: wholeNumber(0, 2 ** 31 - 1),
+      'local-steps': wholeNumber(1, 100_000).optional(),
       config: z.string().optional(),
       profiles: z.string().optional(),
-      url: z.string().url().optional(),
+      url: z.string().url('expected a URL such as http://localhost:8080').optional(),
       'join-code': z.string().optional(),
       'run-dir': z.string().optional(),
       'no-shaping': z.boolean(),
       'link-rates': z.enum(['profile', 'measured'], { message: 'expected profile (uploads report the profile rate: reproducible) or measured (the time they took here)' }),
       json: z.boolean(),
-      preset: z.enum(['classroom-stress', 'paper-modes']).optional(),
-      minutes: int.min(1).max(120),
-      modes: z
-        .string()
-        .transform((v) => v.split(','))
-        .pipe(z.array(z.enum(['sync-fixed', 'sync-budget', 'async'])).min(1)),
+      preset: z.enum(['classroom-stress', 'paper-modes'], { message: 'expected classroom-stress or paper-modes' }).optional(),
+      minutes: wholeNumber(1, 120),
+      modes: nameList(['sync-fixed', 'sync-budget', 'async']),
     }),
+    {
+      usage: 'npm run simulate --',
+      summary: 'an aggregator and N headless devices over real Socket.IO on loopback, with a summary table',
+      examples: ['npm run simulate -- --devices 10 --rounds 5', 'npm run simulate -- --policy fixed-4 --json', 'npm run simulate -- --preset classroom-stress --minutes 3'],
+    },
   );
+  if (!flags) return;
   if (flags.preset) {
     const { ROOMS, formatStress, runStress } = await import('./stress');
     const room = ROOMS[flags.preset];
@@ -178,11 +193,11 @@ async function simulate(argv: string[]): Promise<void> {
     if (flags.json) process.stdout.write(JSON.stringify({ modes: results }) + '\n');
     return;
   }
-  const fileConfig = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as RunConfigInput) : {};
+  const fileConfig = flags.config ? (readJsonFile(flags.config, '--config') as RunConfigInput) : {};
   if (flags.config) resolveRunConfig(fileConfig, `config file ${flags.config}`);
   let profiles;
   if (flags.profiles) {
-    const parsed = DeviceProfilesSchema.safeParse(JSON.parse(readFileSync(flags.profiles, 'utf8')));
+    const parsed = DeviceProfilesSchema.safeParse(readJsonFile(flags.profiles, '--profiles'));
     if (!parsed.success) throw new UsageError(`--profiles ${flags.profiles}: ${describeZodError(parsed.error).reason}`);
     profiles = parsed.data;
   }
@@ -218,14 +233,21 @@ async function main(): Promise<void> {
       const { experiment } = await import('./experiment');
       return experiment(argv);
     }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return;
     default:
-      throw new UsageError(`unknown command "${command ?? ''}"`);
+      throw new UsageError(`unknown command "${command}"; expected serve, simulate or experiment`);
   }
 }
 
 main().catch((error: unknown) => {
   if (error instanceof UsageError || error instanceof ConfigError) {
-    process.stderr.write(`error: ${error.message}\n${error instanceof UsageError ? USAGE + '\n' : ''}`);
+    const hint = error instanceof UsageError ? (error.helpCommand ? `see: ${error.helpCommand} --help\n` : USAGE + '\n') : '';
+    process.stderr.write(`error: ${error.message}\n${hint}`);
     process.exit(2);
   }
   if (error instanceof z.ZodError) {

@@ -1,6 +1,6 @@
 // A run's configuration: validated with zod wherever it comes from (a config file, the admin API,
 // CLI flags), resolved with defaults and written whole into the run directory.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ALL_BITS, AggregatorSpecSchema, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, PolicySpecSchema, RUN_MODES, describeZodError } from '@fedbit/core';
 
@@ -172,8 +172,9 @@ export class ConfigError extends Error {
 export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
   const parsed = RunConfigSchema.safeParse(withPreset(input ?? {}, source));
   if (!parsed.success) {
-    const { field, reason } = describeZodError(parsed.error);
-    throw new ConfigError(`${source}: ${reason}`, field);
+    // Every problem at once, so a config with three mistakes takes one edit, not three runs.
+    const problems = parsed.error.issues.map((issue) => describeZodError(new z.ZodError([issue])));
+    throw new ConfigError(`${source}: ${problems.map((p) => p.reason).join('; ')}`, problems[0]?.field ?? '');
   }
   const data = parsed.data;
   const config: RunConfig = { ...data, aggregation: data.aggregation ?? { rule: data.localWork === 'budget' ? 'fednova' : 'fedavg', stalenessExponent: 0.5 } };
@@ -203,6 +204,7 @@ function withPreset(input: unknown, source: string): unknown {
 }
 
 export function loadConfigFile(path: string): RunConfig {
+  if (!existsSync(path)) throw new ConfigError(`config file ${path}: no such file (looked from ${process.cwd()}); expected a JSON run config`, '(file)');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -1,7 +1,7 @@
 // Assembles the aggregator: one HTTP(S) port serving the web app, the JSON API and Socket.IO,
 // a run directory, and the round loop. `startServer` is what `npm start` and the tests call.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
@@ -80,6 +80,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let store: RunStore;
   let checkpoint = null;
   let runDir: string;
+  let createdRunDir = false;
   if (options.resume) {
     runDir = resolve(options.resume);
     const opened = RunStore.open(runDir);
@@ -91,6 +92,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     config = options.config ?? resolveRunConfig({});
     config = { ...config, runId: config.runId ?? defaultRunId() };
     runDir = resolve(options.runDir ?? join('runs', config.runId!));
+    createdRunDir = !existsSync(runDir);
     store = RunStore.create(runDir, config);
   }
   mkdirSync(runDir, { recursive: true });
@@ -127,10 +129,24 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, admission, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
   httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir }));
 
-  await new Promise<void>((resolveListen, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(options.port ?? 8080, bind, () => resolveListen());
-  });
+  const requestedPort = options.port ?? 8080;
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(requestedPort, bind, () => resolveListen());
+    });
+  } catch (error) {
+    // A start that failed leaves nothing behind: no half-made run directory, no engine.
+    await coordinator.stop();
+    io.close();
+    host.dispose();
+    if (createdRunDir) rmSync(runDir, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${requestedPort} on ${bind} is in use by another program: pass --port N (or --port 0 for any free port), or stop the other program`);
+    if (code === 'EACCES') throw new Error(`port ${requestedPort} on ${bind} needs privileges this user lacks: pick a port above 1023 with --port`);
+    if (code === 'EADDRNOTAVAIL') throw new Error(`address ${bind} is not one of this machine's: pass --bind with one of its addresses, or 0.0.0.0`);
+    throw error;
+  }
   const port = (httpServer.address() as AddressInfo).port;
   const scheme = tls ? 'https' : 'http';
   const publicHost = tls ? (lanAddress() ?? 'localhost') : bind === '0.0.0.0' || bind === '127.0.0.1' ? 'localhost' : bind;

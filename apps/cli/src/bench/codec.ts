@@ -9,14 +9,19 @@
 import { arch, cpus, platform } from 'node:os';
 import { z } from 'zod';
 import { ALL_BITS, NaiveAggregator, StreamingAggregator, createRng, encodeUpdate, type Bits } from '@fedbit/core';
-import { parseFlags } from '../args';
+import { parseFlags, wholeNumber } from '../args';
 import { table } from '../report';
 
 const flags = parseFlags(
   process.argv.slice(2),
-  { params: { type: 'string', default: '1000000' }, repeats: { type: 'string', default: '15' }, json: { type: 'boolean', default: false } },
-  z.object({ params: z.coerce.number().int().min(1).max(100_000_000), repeats: z.coerce.number().int().min(3).max(1000), json: z.boolean() }),
-);
+  {
+    params: { type: 'string', default: '1000000', placeholder: 'n', description: 'parameters per update' },
+    repeats: { type: 'string', default: '15', placeholder: 'n', description: 'timed repeats per case (median reported)' },
+    json: { type: 'boolean', description: 'end with one JSON line' },
+  },
+  z.object({ params: wholeNumber(1, 100_000_000), repeats: wholeNumber(3, 1000), json: z.boolean() }),
+  { usage: 'npm run bench:codec --', summary: 'codec size and speed per precision, and aggregation against the memory-speed ceiling', examples: ['npm run bench:codec', 'npm run bench:codec -- --params 100000 --json'] },
+) ?? process.exit(0);
 const N = flags.params;
 const REPEATS = flags.repeats;
 const WARMUP = 3;

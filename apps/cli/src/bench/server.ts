@@ -8,16 +8,27 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { REPO_ROOT, resolveRunConfig, startServer } from '@fedbit/server';
-import { parseFlags } from '../args';
+import { parseFlags, wholeNumber } from '../args';
 import { table } from '../report';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 
 const flags = parseFlags(
   process.argv.slice(2),
-  { devices: { type: 'string', default: '200' }, rounds: { type: 'string', default: '5' }, bits: { type: 'string', default: '4' }, json: { type: 'boolean', default: false } },
-  z.object({ devices: z.coerce.number().int().min(1).max(2000), rounds: z.coerce.number().int().min(1).max(100), bits: z.coerce.number().pipe(z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)])), json: z.boolean() }),
-);
+  {
+    devices: { type: 'string', default: '200', placeholder: 'n', description: 'replaying devices (real Socket.IO connections)' },
+    rounds: { type: 'string', default: '5', placeholder: 'n', description: 'rounds to time' },
+    bits: { type: 'string', default: '4', placeholder: 'n', description: 'update precision: 1, 2, 4, 8, 16 or 32' },
+    json: { type: 'boolean', description: 'end with one JSON line' },
+  },
+  z.object({
+    devices: wholeNumber(1, 2000),
+    rounds: wholeNumber(1, 100),
+    bits: wholeNumber(1, 32).pipe(z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)], { message: 'expected 1, 2, 4, 8, 16 or 32' })),
+    json: z.boolean(),
+  }),
+  { usage: 'npm run bench:server --', summary: 'one aggregator and N replaying devices of the 1 M-parameter model: rounds per minute, CPU and bytes per round', examples: ['npm run bench:server', 'npm run bench:server -- --devices 1000 --rounds 3 --json'] },
+) ?? process.exit(0);
 
 const config = resolveRunConfig({
   rounds: flags.rounds,

@@ -240,6 +240,8 @@ describe('who may connect', () => {
       expect(foreign.body).toMatch(/origin http:\/\/evil.example may not connect/);
       expect(await connectError(server.url, { auth: { joinCode: server.joinCode }, extraHeaders: { origin: 'http://evil.example' } })).not.toBeNull();
       expect(await connectError(server.url, { auth: { joinCode: server.joinCode }, extraHeaders: { origin: server.url } })).toBeNull();
+      // The code a student types is not case-sensitive.
+      expect(await connectError(server.url, { auth: { joinCode: ` ${server.joinCode.toUpperCase()} ` } })).toBeNull();
     } finally {
       await server.close();
     }

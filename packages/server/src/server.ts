@@ -149,7 +149,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const port = (httpServer.address() as AddressInfo).port;
   const scheme = tls ? 'https' : 'http';
-  const publicHost = tls ? (lanAddress() ?? 'localhost') : bind === '0.0.0.0' || bind === '127.0.0.1' ? 'localhost' : bind;
+  const loopbackOnly = bind === '127.0.0.1' || bind === '::1' || bind === 'localhost';
+  // A LAN address only where the server listens on one: `--https --bind 127.0.0.1` is reachable from this machine alone.
+  const publicHost = loopbackOnly ? 'localhost' : tls && (bind === '0.0.0.0' || bind === '::') ? (lanAddress() ?? 'localhost') : bind === '0.0.0.0' || bind === '::' ? 'localhost' : bind;
+  if (tls && loopbackOnly) log.warn({ bind }, 'https on a loopback address: phones cannot reach it; drop --bind (or use 0.0.0.0) to serve the LAN');
   const url = `${scheme}://${publicHost}:${port}`;
   joinUrl = `${url}/?code=${encodeURIComponent(joinCode)}`;
 

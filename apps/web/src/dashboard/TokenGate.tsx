@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 
-/** Asks for the admin token (printed by the server and written to <runDir>/admin-token). */
+/** Asks for the admin token (written by the server to <runDir>/admin-token; its path is printed at start). */
 export function TokenGate({ onToken, error }: { onToken: (token: string) => void; error: string | null }) {
   const [value, setValue] = useState('');
   const submit = (e: FormEvent) => {
@@ -12,7 +12,7 @@ export function TokenGate({ onToken, error }: { onToken: (token: string) => void
       <form className="card" onSubmit={submit}>
         <h1>fedbit dashboard</h1>
         <label>
-          Admin token (printed when the aggregator starts; also in the run folder's admin-token file)
+          Admin token (the aggregator wrote it to the admin-token file in its run folder; the terminal shows the path)
           <input data-testid="token" type="password" value={value} onChange={(e) => setValue(e.target.value)} autoComplete="off" />
         </label>
         {error && <p className="error small">{error}</p>}

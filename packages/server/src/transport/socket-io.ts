@@ -109,7 +109,9 @@ export function attachSockets(io: Server, options: SocketOptions): void {
     if (waitMs > 0) {
       return fail('rate-limited', `too many wrong join codes from this address; try again in ${Math.ceil(waitMs / 1000)} s with the code from the join URL`);
     }
-    if (!secretEquals(joinCode, socket.handshake.auth?.joinCode)) {
+    // Case-insensitive: a student types what the teacher reads out.
+    const given = socket.handshake.auth?.joinCode;
+    if (!secretEquals(joinCode.toLowerCase(), typeof given === 'string' ? given.trim().toLowerCase() : given)) {
       admission.failedJoins.fail(address);
       log.warn({ address }, 'wrong join code');
       return fail('bad-join-code', 'join code missing or wrong: open the join URL the aggregator printed (it carries the code)');

@@ -42,7 +42,7 @@ describe('run config', () => {
     expect(loadConfigFile(join(dir, 'ok.json')).rounds).toBe(7);
     expect(() => loadConfigFile(join(dir, 'broken.json'))).toThrow(/not valid JSON/);
     expect(() => loadConfigFile(join(dir, 'bad.json'))).toThrow(/localSteps/);
-    expect(() => loadConfigFile(join(dir, 'missing.json'))).toThrow(/cannot be read/);
+    expect(() => loadConfigFile(join(dir, 'missing.json'))).toThrow(/missing.json: no such file/);
   });
 
   it('builds on a preset, with given fields over it, and defaults the merge rule from the local work', () => {

@@ -47,6 +47,8 @@ describe.skipIf(skip)('the web app in a real browser', () => {
     // The dashboard lists both devices and shows the QR code.
     await dashboard.getByTestId('qr').waitFor({ state: 'visible' });
     expect(await imageRendered(dashboard, '[data-testid=qr]')).toBe(true);
+    // The test server listens on loopback: the dashboard says phones cannot use this join URL.
+    expect(await dashboard.getByTestId('join-local-only').textContent()).toMatch(/this computer only/);
     await waitFor('two rows in the device table', async () => ((await dashboard.getByTestId('device-row').count()) === 2 ? true : undefined), 60_000);
     for (const tab of tabs) await tab.getByTestId('device-id').waitFor({ state: 'attached', timeout: 60_000 });
     await dashboard.getByTestId('control-start').click();

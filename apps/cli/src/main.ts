@@ -109,6 +109,7 @@ async function serve(argv: string[]): Promise<void> {
       `  dashboard: ${server.dashboardUrl}   (admin token in ${server.adminTokenPath})`,
       `  run dir:   ${server.runDir}   (continue after a crash: npm start -- --resume ${server.runDir})`,
       tls === 'self-signed' ? '  https with a self-signed certificate: phones show a warning once; see README "Joining from phones"' : '',
+      /\/\/localhost[:/]/.test(server.joinUrl) ? '  this join URL works on this computer only: for phones on the same network, restart with npm start -- --https' : '',
       '',
     ]
       .filter((line, i, all) => line || i === 0 || i === all.length - 1)

@@ -23,7 +23,8 @@ export function JoinQr({ joinUrl }: { joinUrl: string }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [fullscreen]);
 
-  const insecure = joinUrl.startsWith('http://') && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(joinUrl);
+  const thisMachineOnly = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])[:/]/.test(joinUrl);
+  const insecure = joinUrl.startsWith('http://') && !thisMachineOnly;
   return (
     <div className="card qr-card">
       <h2>Join this run</h2>
@@ -31,7 +32,13 @@ export function JoinQr({ joinUrl }: { joinUrl: string }) {
       <a className="join-url" data-testid="join-url" href={joinUrl} target="_blank" rel="noreferrer">
         {joinUrl}
       </a>
-      {insecure && <p className="notice small">Phones opening plain http on a LAN address get no WebGPU and no battery reading; serve over https for a classroom.</p>}
+      {thisMachineOnly && (
+        <p className="notice small" data-testid="join-local-only">
+          This address works on this computer only: phones cannot open it. Restart with <code>npm start -- --https</code> to serve the
+          network (phones then show a certificate warning once).
+        </p>
+      )}
+            {insecure && <p className="notice small">Phones opening plain http on a LAN address get no WebGPU and no battery reading; serve over https for a classroom.</p>}
       <button type="button" data-testid="qr-fullscreen" onClick={() => setFullscreen(true)}>
         Fullscreen QR
       </button>

@@ -16,7 +16,6 @@ import { PRESETS, type Preset } from './presets';
 import { formatBytes } from './report';
 import { pool, runDependencies, runVariant, type VariantRun } from './variants';
 
-export { PRESETS } from './presets';
 
 
 interface PolicyResult {

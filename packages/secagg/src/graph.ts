@@ -3,23 +3,13 @@
 // device shares masks and secrets with k = O(log n) neighbors instead of all n - 1, on a Harary
 // graph laid over a seeded random permutation of the round's devices. k even; with k >= n - 1 the
 // graph is complete (plain SecAgg, Bonawitz et al., CCS 2017).
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@fedbit/core';
 
 /** Neighbors (roster indices) of every device: neighbors[i] lists i's k neighbors, symmetric. */
 export function neighborGraph(n: number, k: number, seed: number): number[][] {
   if (k >= n - 1) return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => j).filter((j) => j !== i));
   if (k % 2 !== 0 || k < 2) throw new RangeError(`degree ${k} must be even and >= 2 (or >= n - 1)`);
-  const random = mulberry(seed);
+  const random = mulberry32(seed);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

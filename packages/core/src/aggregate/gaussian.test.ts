@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../random';
+import { Rng, normalFrom } from '../random';
 import { encodeUpdate } from '../quant/codec';
-import { GaussianNoiseAggregator, normalFrom } from './gaussian';
+import { GaussianNoiseAggregator } from './gaussian';
 import { createAggregator } from './spec';
 
 const N = 20_000;

@@ -60,21 +60,3 @@ export class GaussianNoiseAggregator implements Aggregator {
     return { ...this.inner.describe(), dp: { clipNorm: this.options.clipNorm, noiseMultiplier: this.options.noiseMultiplier, weights: 'equal' } };
   }
 }
-
-/** A standard normal source from a seeded uniform one (Box-Muller). */
-export function normalFrom(uniform: () => number): () => number {
-  let spare: number | null = null;
-  return () => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    const theta = 2 * Math.PI * uniform();
-    spare = r * Math.sin(theta);
-    return r * Math.cos(theta);
-  };
-}

@@ -20,4 +20,4 @@ export { StreamingAggregator, type AddedUpdate, type StreamingAggregatorOptions 
 export { NaiveAggregator } from './naive';
 export { fedAvgWeights } from './fedavg';
 export { clipFactor } from './clip';
-export { GaussianNoiseAggregator, normalFrom, type GaussianNoiseOptions } from './gaussian';
+export { GaussianNoiseAggregator, type GaussianNoiseOptions } from './gaussian';

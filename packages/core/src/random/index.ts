@@ -8,7 +8,8 @@
 //   mulberry32 (mulberry32.ts)   a handful of uniform floats from a seed (fleets, partitions, noise)
 //   xorshift32 (below)           the device's minibatch indices (Marsaglia 2003), kept so a seed
 //                                draws the same batches it always did
-// and one string hash, FNV-1a (hash32), that turns "seed:round:device" into a 32-bit seed.
+// and one string hash, FNV-1a (hash32), that turns "seed:round:device" into a 32-bit seed, and one
+// normal sampler over any of them (normalFrom: Box-Muller), for model noise and DP noise.
 export { Rng, createRng } from './xoshiro';
 export { mulberry32, mix32 } from './mulberry32';
 
@@ -30,5 +31,26 @@ export function xorshift32(seed: number): () => number {
     x ^= x >>> 17;
     x ^= x << 5;
     return x >>> 0;
+  };
+}
+
+/**
+ * Standard normal samples from a uniform source on [0, 1): Box-Muller, both outputs used (cos
+ * first, then the sin spare). Shared by the diffusion model's seeded noise and by DP-FedAvg's noise.
+ */
+export function normalFrom(uniform: () => number): () => number {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
+      return s;
+    }
+    let u = uniform();
+    while (u <= 1e-12) u = uniform();
+    const v = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
   };
 }

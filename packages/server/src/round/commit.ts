@@ -10,7 +10,7 @@ import { mergeProblem } from './merge-guard';
 export async function commitVersion(ctx: RoundContext, summary: RoundSummary, mean: Float32Array, samplingRate = 1): Promise<void> {
   const { config, run } = ctx;
   const global = run.global;
-  // The callers checked already; this is the last line before the checkpoint (async commits queue behind each other).
+  // The one check async buffers get (synchronous rounds check first, to say why they dropped).
   const problem = mergeProblem(global, mean);
   if (problem) throw new Error(problem);
   const next = new Float32Array(global.length);

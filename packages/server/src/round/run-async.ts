@@ -11,7 +11,7 @@ import { acceptUpdate, missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
 import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
-import { mergeProblem, roundAggregator } from './merge-guard';
+import { roundAggregator } from './merge-guard';
 import { mergeUpdate, refusal, type Slot } from './open-round';
 import { planTasks } from './plan';
 
@@ -138,17 +138,6 @@ export class AsyncEngine {
   private closeBuffer(): void {
     const aggregator = this.aggregator;
     const mean = aggregator.finish();
-    // The check runs against the newest model; versions still being committed are each bounded.
-    const problem = mergeProblem(this.ctx.run.global, mean);
-    if (problem) {
-      this.ctx.run.droppedRounds++;
-      this.ctx.log.error({ problem }, 'buffer dropped: merged update not finite');
-      this.ctx.metrics.roundDropped();
-      this.aggregator = this.freshAggregator();
-      this.records = [];
-      this.staleness = [];
-      return;
-    }
     const summary = roundSummary(this.ctx, {
       round: ++this.closedBuffers,
       startedAt: this.bufferStartedAt,
@@ -163,7 +152,8 @@ export class AsyncEngine {
     this.staleness = [];
     this.downlinkBytes = 0;
     this.bufferStartedAt = Date.now();
-    // A commit that fails (its checkpoint could not be written) loses this buffer only: the version
+    // A commit that fails (a merge that would leave a non-finite weight, a checkpoint that could not
+    // be written) loses this buffer only: the version
     // number goes to the next buffer that commits, and the run goes on.
     this.commits = this.commits.then(async () => {
       try {

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceRuntime, generateProfiles, simulatedTelemetry } from '@fedbit/client';
 import { diskData } from '@fedbit/client/node';
-import { REPO_ROOT } from '@fedbit/server';
+import { REPO_ROOT, decodeCheckpoint } from '@fedbit/server';
 import { fastConfig, getJson, tmpRunDir, waitFor } from './helpers';
 
 function freePort(): Promise<number> {
@@ -92,6 +92,11 @@ describe('kill -9 and --resume', () => {
     expect(after.map((l) => l.round)).toEqual([1, 2, 3, 4, 5]);
     // The rounds completed before the crash are exactly as they were.
     expect(after.slice(0, kept)).toEqual(before);
+    // The sampling EMA went on across the crash: it has folded in every committed version.
+    const checkpoint = decodeCheckpoint(new Uint8Array(readFileSync(join(runDir, 'checkpoint.bin'))));
+    expect(checkpoint.state.ema?.updates).toBe(5);
+    expect(checkpoint.ema?.length).toBe(checkpoint.weights.length);
+    expect(checkpoint.ema).not.toEqual(checkpoint.weights);
     const model = JSON.parse(readFileSync(join(runDir, 'model', 'model.json'), 'utf8'));
     expect(model.weightsManifest[0].paths).toEqual(['weights.bin']);
   });

@@ -90,7 +90,12 @@ describe('rounds on loopback', () => {
 
     // Energy and bytes are accounted per device and per round.
     const s1 = summaries[0];
-    expect(s1.energyJ).toBeCloseTo(s1.computeJ + s1.transmitJ, 12);
+    expect(s1.energyJ).toBeCloseTo(s1.computeJ + s1.transmitJ + s1.receiveJ!, 12);
+    // Receiving the model is charged at the modelled per-bit cost, the same for every device of the round.
+    const modelBytes = models.get(1)!.byteLength;
+    for (const d of s1.devices) expect(d.receiveJ).toBeCloseTo(modelBytes * 8 * 5.197e-8, 12);
+    // Samples come from the EMA of the committed models, not the latest model itself.
+    expect(server.coordinator.samplingWeights).not.toEqual(server.coordinator.global);
     expect(s1.uplinkBytes).toBeLessThanOrEqual(s1.uplinkBytesFp32);
     expect(s1.devices.every((d) => d.uplinkBps > 0 && d.energyJ > 0)).toBe(true);
     const status = (await (await fetch(`${server.url}/api/status`)).json()) as { round: number; devices: Array<{ energyJ: number; backend: string }> };

@@ -50,6 +50,18 @@ export function nameList<T extends string>(allowed: readonly [T, ...T[]]) {
     .pipe(z.array(z.enum(allowed, { message: `expected names from ${allowed.join(', ')}, separated by commas` })).min(1, 'expected at least one name'));
 }
 
+/** A comma-separated list of distinct seeds (integers in 0..2^31-1). */
+export const seedList = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'expected whole-number seeds separated by commas, e.g. 1,2,3')
+  .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean).map(Number))
+  .pipe(
+    z
+      .array(z.number().int().min(0).max(2 ** 31 - 1, 'expected seeds below 2^31'))
+      .min(1, 'expected at least one seed')
+      .refine((xs) => new Set(xs).size === xs.length, { error: 'expected distinct seeds' }),
+  );
+
 /** Parses argv for one command. Returns null when --help was asked for (and printed). */
 export function parseFlags<T>(argv: string[], flags: Record<string, FlagSpec>, schema: z.ZodType<T>, help: CommandHelp): T | null {
   const command = new Command()

@@ -34,6 +34,8 @@ describe('the command line', () => {
       [['simulate', '--bogus'], /unknown option '--bogus'/],
       [['simulate', '--devices', '0', '--policy', 'nope'], /--devices: .*got 0\n\s+--policy: expected one of fedavg-32/],
       [['experiment', '--preset', 'huge'], /--preset: expected smoke, paper, robust or privacy/],
+      [['experiment', '--preset', 'smoke', '--seeds', '1,1'], /--seeds: expected distinct seeds/],
+      [['experiment', '--preset', 'smoke', '--seeds', '1,x'], /--seeds: expected whole-number seeds/],
     ];
     for (const [args, message] of cases) {
       const { code, err } = cli(...args);

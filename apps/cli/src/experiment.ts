@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { z } from 'zod';
 import type { RoundSummary } from '@fedbit/core';
 import { REPO_ROOT } from '@fedbit/server';
-import { UsageError, nameList, parseFlags, wholeNumber } from './args';
+import { UsageError, nameList, parseFlags, seedList, wholeNumber } from './args';
 import { POLICY_NAMES, policyFromName, type PolicyName } from './policies';
 import { barChart, lineChart, scatterChart } from './plots';
 import { PRESETS, type Preset } from './presets';
@@ -18,10 +18,13 @@ import { pool, runDependencies, runVariant, type VariantRun } from './variants';
 
 
 
-interface PolicyResult {
+/** The figures of one run (one policy, one seed). */
+interface SeedResult {
+  seed: number;
   energyJ: number;
   computeJ: number;
   transmitJ: number;
+  receiveJ: number;
   uplinkBytes: number;
   downlinkBytes: number;
   rounds: number;
@@ -29,11 +32,57 @@ interface PolicyResult {
   diversity: number | null;
   wallS: number;
   runDir: string;
-  relativeToFedAvg?: { energy: number; uplinkBytes: number; fid: number | null };
 }
 
-function runPolicy(name: PolicyName, preset: Preset, outDir: string): Promise<VariantRun> {
-  return runVariant(name, { ...preset, config: { ...preset.config, policy: policyFromName(name) } }, outDir);
+/** A policy over its seeds: the fields are means, `spread` the sample standard deviations, `seeds` each run. */
+interface PolicyResult extends Omit<SeedResult, 'seed' | 'runDir'> {
+  seeds: SeedResult[];
+  spread: { energyJ: number; uplinkBytes: number; fid: number | null };
+  /** Ratios of the means against FedAvg-32. */
+  relativeToFedAvg?: { energy: number; uplinkBytes: number; fid: number | null };
+  /**
+   * Paired against FedAvg-32 on the same seeds (same fleet, data and model initialisation): the
+   * mean and standard deviation over seeds of this policy's FID minus FedAvg-32's, and of its
+   * energy over FedAvg-32's.
+   */
+  paired?: { fidDiff: { mean: number; sd: number } | null; energyRatio: { mean: number; sd: number } };
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Sample standard deviation (n - 1); 0 for a single value. */
+const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const meanOrNull = (xs: (number | null)[]) => (xs.every((x) => x !== null) ? mean(xs as number[]) : null);
+
+function overSeeds(seeds: SeedResult[]): PolicyResult {
+  const m = (pick: (r: SeedResult) => number) => mean(seeds.map(pick));
+  const fids = seeds.map((r) => r.fid);
+  return {
+    energyJ: m((r) => r.energyJ),
+    computeJ: m((r) => r.computeJ),
+    transmitJ: m((r) => r.transmitJ),
+    receiveJ: m((r) => r.receiveJ),
+    uplinkBytes: m((r) => r.uplinkBytes),
+    downlinkBytes: m((r) => r.downlinkBytes),
+    rounds: m((r) => r.rounds),
+    fid: meanOrNull(fids),
+    diversity: meanOrNull(seeds.map((r) => r.diversity)),
+    wallS: m((r) => r.wallS),
+    spread: { energyJ: sd(seeds.map((r) => r.energyJ)), uplinkBytes: sd(seeds.map((r) => r.uplinkBytes)), fid: fids.every((f) => f !== null) ? sd(fids as number[]) : null },
+    seeds,
+  };
+}
+
+function pairedWith(r: PolicyResult, base: PolicyResult): PolicyResult['paired'] {
+  const pairs = r.seeds.map((x) => [x, base.seeds.find((b) => b.seed === x.seed)!] as const);
+  const diffs = pairs.every(([x, b]) => x.fid !== null && b.fid !== null) ? pairs.map(([x, b]) => (x.fid as number) - (b.fid as number)) : null;
+  const ratios = pairs.map(([x, b]) => x.energyJ / b.energyJ);
+  return { fidDiff: diffs ? { mean: mean(diffs), sd: sd(diffs) } : null, energyRatio: { mean: mean(ratios), sd: sd(ratios) } };
+}
+
+const runName = (policy: PolicyName, seed: number) => `${policy}-seed${seed}`;
+
+function runPolicy(name: PolicyName, seed: number, preset: Preset, outDir: string): Promise<VariantRun> {
+  return runVariant(runName(name, seed), { ...preset, seed, config: { ...preset.config, policy: policyFromName(name) } }, outDir);
 }
 
 export async function experiment(argv: string[]): Promise<void> {
@@ -45,6 +94,7 @@ export async function experiment(argv: string[]): Promise<void> {
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
       out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
       policies: { type: 'string', placeholder: 'list', description: `smoke and paper: the policies to run, from ${POLICY_NAMES.join(', ')} (fedavg-32 required)` },
+      seeds: { type: 'string', placeholder: 'list', description: 'smoke and paper: the seeds to run every policy with (default: the preset\'s); figures are means over them, with spreads and a paired comparison against fedavg-32' },
     },
     z.object({
       preset: z.enum(['smoke', 'paper', 'robust', 'privacy'], { message: 'expected smoke, paper, robust or privacy' }),
@@ -52,6 +102,7 @@ export async function experiment(argv: string[]): Promise<void> {
       parallel: wholeNumber(1, 16),
       out: z.string().optional(),
       policies: nameList(POLICY_NAMES).optional(),
+      seeds: seedList.optional(),
     }),
     {
       usage: 'npm run experiment --',
@@ -66,36 +117,45 @@ export async function experiment(argv: string[]): Promise<void> {
   }
   const preset = PRESETS[flags.preset];
   const policies = flags.policies ?? preset.policies;
+  const seeds = flags.seeds ?? preset.seeds;
   if (!policies.includes('fedavg-32')) throw new UsageError('--policies must include fedavg-32: every figure is reported relative to it');
   const outDir = flags.out ?? join(REPO_ROOT, 'results', flags.preset);
   mkdirSync(join(outDir, 'configs'), { recursive: true });
   const started = Date.now();
   const log = (line: string) => process.stderr.write(line + '\n');
-  log(`experiment ${flags.preset}: ${preset.about}; policies ${policies.join(', ')}; ${flags.parallel} at a time`);
+  log(`experiment ${flags.preset}: ${preset.about}; policies ${policies.join(', ')}; seeds ${seeds.join(', ')}; ${flags.parallel} at a time`);
 
-  const runs = await pool(policies, flags.parallel, async (name) => {
+  const jobs = seeds.flatMap((seed) => policies.map((name) => ({ name, seed })));
+  const done = await pool(jobs, flags.parallel, async ({ name, seed }) => {
     const t = Date.now();
-    const run = await runPolicy(name, preset, outDir);
-    log(`  ${name.padEnd(11)} done in ${((Date.now() - t) / 1000).toFixed(0)} s: energy ${run.json.energyJ.toFixed(3)} J*, up ${formatBytes(run.json.uplinkBytes)}, FID-MNIST ${run.json.fid?.toFixed(2) ?? 'n/a'}`);
+    const run = await runPolicy(name, seed, preset, outDir);
+    log(`  ${runName(name, seed).padEnd(18)} done in ${((Date.now() - t) / 1000).toFixed(0)} s: energy ${run.json.energyJ.toFixed(3)} J*, up ${formatBytes(run.json.uplinkBytes)}, FID-MNIST ${run.json.fid?.toFixed(2) ?? 'n/a'}`);
     return run;
   });
+  const runOf = (name: PolicyName, seed: number) => done[jobs.findIndex((j) => j.name === name && j.seed === seed)];
 
   const results: Record<string, PolicyResult> = {};
-  policies.forEach((name, i) => {
-    const j = runs[i].json;
-    results[name] = {
-      energyJ: j.energyJ,
-      computeJ: j.computeJ,
-      transmitJ: j.transmitJ,
-      uplinkBytes: j.uplinkBytes,
-      downlinkBytes: j.downlinkBytes,
-      rounds: j.rounds,
-      fid: j.fid,
-      diversity: j.diversity,
-      wallS: j.wallS,
-      runDir: relative(REPO_ROOT, join(outDir, 'runs', name)),
-    };
-  });
+  for (const name of policies) {
+    results[name] = overSeeds(
+      seeds.map((seed) => {
+        const j = runOf(name, seed).json;
+        return {
+          seed,
+          energyJ: j.energyJ,
+          computeJ: j.computeJ,
+          transmitJ: j.transmitJ,
+          receiveJ: j.receiveJ,
+          uplinkBytes: j.uplinkBytes,
+          downlinkBytes: j.downlinkBytes,
+          rounds: j.rounds,
+          fid: j.fid,
+          diversity: j.diversity,
+          wallS: j.wallS,
+          runDir: relative(REPO_ROOT, join(outDir, 'runs', runName(name, seed))),
+        };
+      }),
+    );
+  }
   const base = results['fedavg-32'];
   for (const r of Object.values(results)) {
     r.relativeToFedAvg = {
@@ -103,7 +163,10 @@ export async function experiment(argv: string[]): Promise<void> {
       uplinkBytes: r.uplinkBytes / base.uplinkBytes,
       fid: r.fid !== null && base.fid !== null ? r.fid / base.fid : null,
     };
+    r.paired = pairedWith(r, base);
   }
+  // The plots show the first seed's runs (one curve per policy); the tables average every seed.
+  const runs = policies.map((name) => runOf(name, seeds[0]));
 
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
   const command = `npm run experiment -- ${argv.join(' ')}`;
@@ -116,7 +179,8 @@ export async function experiment(argv: string[]): Promise<void> {
     devices: preset.devices,
     rounds: preset.rounds,
     wallS: (Date.now() - started) / 1000,
-    dependsOn: runDependencies(preset, policies, outDir),
+    seeds,
+    dependsOn: runDependencies({ seed: seeds[0] }, jobs.map((j) => runName(j.name, j.seed)), outDir),
     policies: results,
   };
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
@@ -142,31 +206,35 @@ export async function experiment(argv: string[]): Promise<void> {
   );
   log(`wrote ${relative(process.cwd(), outDir)}/summary.md, summary.json, configs/ and four plots in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(readFileSync(join(outDir, 'summary.md'), 'utf8'));
-  if (flags.json) process.stdout.write(JSON.stringify({ preset: flags.preset, policies: results }) + '\n');
+  if (flags.json) process.stdout.write(JSON.stringify({ preset: flags.preset, seeds, policies: results }) + '\n');
 }
 
-function summaryMarkdown(summary: { preset: string; date: string; machine: string; command: string; about: string; wallS: number }, policies: string[]): string {
+function summaryMarkdown(summary: { preset: string; date: string; machine: string; command: string; about: string; wallS: number; seeds: number[] }, policies: string[]): string {
   const results = (summary as unknown as { policies: Record<string, PolicyResult> }).policies;
   const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+  const several = summary.seeds.length > 1;
+  const pm = (m: number | null, s: number | null, digits: number) => (m === null ? 'n/a' : several && s !== null ? `${m.toFixed(digits)} ± ${s.toFixed(digits)}` : m.toFixed(digits));
   const rows = policies.map((p) => {
     const r = results[p];
+    const paired = r.paired;
     return [
       p,
-      r.energyJ.toFixed(3),
+      pm(r.energyJ, r.spread.energyJ, 3),
       r.computeJ.toFixed(3),
       r.transmitJ.toFixed(3),
+      r.receiveJ.toFixed(3),
       formatBytes(r.uplinkBytes),
       formatBytes(r.downlinkBytes),
       r.rounds,
       r.wallS.toFixed(0),
-      r.fid?.toFixed(2) ?? 'n/a',
+      pm(r.fid, r.spread.fid, 2),
       r.diversity?.toFixed(3) ?? 'n/a',
       pct(r.relativeToFedAvg?.energy),
       pct(r.relativeToFedAvg?.uplinkBytes),
-      pct(r.relativeToFedAvg?.fid),
+      p === 'fedavg-32' || !paired?.fidDiff ? '-' : `${paired.fidDiff.mean >= 0 ? '+' : ''}${pm(paired.fidDiff.mean, paired.fidDiff.sd, 2)}`,
     ];
   });
-  const header = ['policy', 'energy J*', 'compute J*', 'transmit J*', 'uplink', 'downlink', 'rounds', 'wall s', 'FID-MNIST', 'class entropy (bits)', 'energy vs FedAvg', 'uplink vs FedAvg', 'FID vs FedAvg'];
+  const header = ['policy', 'energy J*', 'compute J*', 'send J*', 'receive J*', 'uplink', 'downlink', 'rounds', 'wall s', 'FID-MNIST', 'class entropy (bits)', 'energy vs FedAvg', 'uplink vs FedAvg', 'FID minus FedAvg (paired)'];
   const md = [header, header.map(() => '---'), ...rows.map((r) => r.map(String))].map((r) => `| ${r.join(' | ')} |`).join('\n');
   return `# Experiment \`${summary.preset}\`
 
@@ -175,14 +243,16 @@ ${summary.about}.
 - date: ${summary.date}
 - machine: ${summary.machine}
 - command: \`${summary.command}\`
+- seeds: ${summary.seeds.join(', ')}${several ? ' (figures are means over the seeds; ± is the standard deviation between seeds; the paired column compares each seed with FedAvg-32 on the same seed)' : ''}
 - total wall time: ${summary.wallS.toFixed(0)} s
 
 ${md}
 
 \\* Energy is modelled, not measured (packages/core/src/energy: Horowitz 45 nm per-MAC energy scaled
-by (n/32)^1.25 after Moons et al., transmit power times bits over the measured uplink rate).
+by (n/32)^1.25 after Moons et al., transmit power times bits over the measured uplink rate, and
+5.2e-8 J per bit received for the global model after Huang et al., MobiSys 2012).
 FID-MNIST is a Frechet distance in the features of a small MNIST classifier, not the Inception FID.
 
-Plots: energy-vs-fid.svg, cumulative-energy.svg, bytes-per-round.svg, bits-histogram.svg.
+Plots (first seed): energy-vs-fid.svg, cumulative-energy.svg, bytes-per-round.svg, bits-histogram.svg.
 `;
 }

@@ -26,6 +26,7 @@ export function simulationJson(result: SimulationResult) {
     energyJ: sum((x) => x.energyJ),
     computeJ: sum((x) => x.computeJ),
     transmitJ: sum((x) => x.transmitJ),
+    receiveJ: sum((x) => x.receiveJ ?? 0),
     uplinkBytes: sum((x) => x.uplinkBytes),
     uplinkBytesFp32: sum((x) => x.uplinkBytesFp32),
     downlinkBytes: sum((x) => x.downlinkBytes),
@@ -54,7 +55,7 @@ export function formatSimulationSummary(result: SimulationResult): string {
   return [
     table(['round', 'updates', 'bits', 'loss', 'compute J*', 'transmit J*', 'up', 'down', 'FID-MNIST', 'wall s'], rows),
     '',
-    `rounds ${j.rounds}, devices ${j.devices}, modelled energy ${j.energyJ.toFixed(3)} J (computation ${j.computeJ.toFixed(3)} J, transmission ${j.transmitJ.toFixed(3)} J)`,
+    `rounds ${j.rounds}, devices ${j.devices}, modelled energy ${j.energyJ.toFixed(3)} J (computation ${j.computeJ.toFixed(3)} J, sending ${j.transmitJ.toFixed(3)} J, receiving the model ${j.receiveJ.toFixed(3)} J)`,
     `bytes up ${formatBytes(j.uplinkBytes)} (full precision would be ${formatBytes(j.uplinkBytesFp32)}), down ${formatBytes(j.downlinkBytes)}`,
     `FID-MNIST ${j.fid?.toFixed(2) ?? 'n/a'} (a Frechet distance in a small MNIST classifier's features, not the Inception FID), class entropy ${j.diversity?.toFixed(3) ?? 'n/a'} bits`,
     `wall time ${j.wallS.toFixed(1)} s${j.runDir ? `, run directory ${j.runDir}` : ''}`,

@@ -15,7 +15,7 @@ import { join, relative } from 'node:path';
 import { generateProfiles, type DeviceProfile } from '@fedbit/client';
 import type { RunConfigInput } from '@fedbit/server';
 import { REPO_ROOT } from '@fedbit/server';
-import { PRESETS } from './presets';
+import { STUDY_CONFIG } from './presets';
 import { pool, runDependencies, runVariant, type Variant } from './variants';
 import { policyFromName } from './policies';
 import { formatBytes } from './report';
@@ -94,7 +94,7 @@ export async function robustExperiment(options: RobustOptions): Promise<void> {
       rounds: ROUNDS,
       seed: SEED,
       profiles: rule.attacked ? attacked : honest,
-      config: { ...PRESETS.paper.config, policy: policyFromName('fixed-8'), ...rule.config },
+      config: { ...STUDY_CONFIG, policy: policyFromName('fixed-8'), ...rule.config },
     };
     const t = Date.now();
     const run = await runVariant(name, variant, outDir);

@@ -14,7 +14,7 @@ import { mulberry32, type RoundSummary } from '@fedbit/core';
 import { generateProfiles, type DeviceRuntime } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
 import { RunStore, resolveRunConfig, startServer, type RunConfigInput } from '@fedbit/server';
-import { PRESETS } from './presets';
+import { PRESETS, STUDY_CONFIG } from './presets';
 import { formatBytes, table } from './report';
 
 export const STRESS_MODES = ['sync-fixed', 'sync-budget', 'async'] as const;
@@ -39,17 +39,17 @@ const CLASSROOM: RunConfigInput = {
 };
 
 /**
- * The paper preset's recipe (apps/cli/src/experiment.ts), run for a fixed wall time instead of a
+ * The studies' training (STUDY_CONFIG in ./presets), run for a fixed wall time instead of a
  * fixed number of rounds, with on-demand precision and a 60 s deadline (the preset's 600 s would
  * hide a dropped round for ten minutes), and no evaluation inside the run (the room measures once, at the end).
  */
 const PAPER: RunConfigInput = {
-  ...PRESETS.paper.config,
+  ...STUDY_CONFIG,
   rounds: 100_000,
   devicesPerRound: PRESETS.paper.devices,
   deadlineS: 60,
   policy: { kind: 'on-demand' },
-  eval: { ...PRESETS.paper.config.eval, every: 0, final: false },
+  eval: { ...STUDY_CONFIG.eval, every: 0, final: false },
 };
 
 const MODES: Record<StressMode, RunConfigInput> = {

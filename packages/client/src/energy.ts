@@ -7,6 +7,7 @@ import { macsPerTrainStep, type DiffusionModel } from '@fedbit/diffusion';
 export interface UploadCost {
   computeJ: number;
   transmitJ: number;
+  receiveJ: number;
   energyJ: number;
   bytes: number;
   /** What the same update would have sent at 32 bits. */
@@ -19,6 +20,8 @@ export interface UploadWork {
   /** Local steps actually trained (a time budget may cut them short). */
   steps: number;
   frame: Uint8Array;
+  /** Bytes of the global model this task brought down. */
+  downlinkBytes: number;
   /** The device's smoothed uplink rate; null before any transfer was timed. */
   uplinkBps: number | null;
 }
@@ -31,6 +34,7 @@ export function costOfUpload(work: UploadWork, device: DeviceEnergyProfile, ener
       macs: macsPerTrainStep(model.config, task.batchSize) * steps,
       trainBits: task.trainBits,
       frameBytes: frame.byteLength,
+      downlinkBytes: work.downlinkBytes,
       uplinkBps: work.uplinkBps ?? energy.defaultUplinkBps,
     },
     device,
@@ -39,6 +43,7 @@ export function costOfUpload(work: UploadWork, device: DeviceEnergyProfile, ener
   return {
     computeJ: cost.computeJ,
     transmitJ: cost.transmitJ,
+    receiveJ: cost.receiveJ,
     energyJ: cost.energyJ,
     bytes: frame.byteLength,
     fp32Bytes: frameBytes(32, model.paramCount, task.blockSize),
@@ -50,6 +55,7 @@ export function addUpload(totals: DeviceTotals, cost: UploadCost): DeviceTotals 
   totals.energyJ += cost.energyJ;
   totals.computeJ += cost.computeJ;
   totals.transmitJ += cost.transmitJ;
+  totals.receiveJ += cost.receiveJ;
   totals.uplinkBytes += cost.bytes;
   totals.uplinkBytesFp32 += cost.fp32Bytes;
   totals.rounds++;

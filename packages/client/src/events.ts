@@ -23,6 +23,7 @@ export type RuntimeEvent =
       steps: number;
       computeJ: number;
       transmitJ: number;
+      receiveJ: number;
       energyJ: number;
       trainMs: number;
     }

@@ -287,7 +287,7 @@ export class DeviceRuntime {
       this.noteUpload(frame.byteLength, ms);
       void this.sendTelemetry();
     }
-    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, uplinkBps: this.uplinkBps }, await this.options.telemetry.read(), this.energy);
+    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, downlinkBytes: modelFrame.byteLength, uplinkBps: this.uplinkBps }, await this.options.telemetry.read(), this.energy);
     if (reply.ok) addUpload(this.totals, cost);
     this.events.push({
       type: 'uploaded',
@@ -301,6 +301,7 @@ export class DeviceRuntime {
       steps: meta.steps,
       computeJ: cost.computeJ,
       transmitJ: cost.transmitJ,
+      receiveJ: cost.receiveJ,
       energyJ: cost.energyJ,
       trainMs: meta.trainMs,
     });

@@ -8,4 +8,4 @@ export { fakeQuant, quantizeValue, roundHalf } from './quant';
 export { sample, samplingTimesteps, type SampleOptions, type SamplerKind } from './sampler';
 export { makeSchedule, type NoiseSchedule, type ScheduleKind, type ScheduleSpec } from './schedule';
 export { exportTfjs, importTfjs, TFJS_FORMAT, WEIGHTS_FILE, type TfjsModelJson } from './tfjs-format';
-export { createTrainer, type TrainBatch, type Trainer, type TrainerOptions } from './trainer';
+export { createTrainer, type Prediction, type TrainBatch, type Trainer, type TrainerOptions } from './trainer';

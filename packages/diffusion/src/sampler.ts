@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DiffusionModel } from './model';
 import { normal, normalArray } from './rng';
 import { makeSchedule, type ScheduleSpec } from './schedule';
+import type { Prediction } from './trainer';
 
 export type SamplerKind = 'ddpm' | 'ddim';
 
@@ -25,6 +26,8 @@ export interface SampleOptions {
   /** Classifier-free guidance weight w >= 0 (needs labels). */
   guidance?: number;
   schedule: ScheduleSpec;
+  /** What the network predicts (as it was trained): 'eps' (default) or 'v'. */
+  prediction?: Prediction;
   /** Called after each denoising step (for progress bars). */
   onStep?: (done: number, total: number) => void;
 }
@@ -76,7 +79,11 @@ export async function sample(model: DiffusionModel, options: SampleOptions): Pro
       } else {
         eps = model.predictNoise(x, new Array<number>(n).fill(t), labels);
       }
-      const x0 = tf.clipByValue(tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - ab))), Math.sqrt(ab)), -1, 1);
+      // v = sqrt(ab) eps - sqrt(1 - ab) x0  gives  x0 = sqrt(ab) x - sqrt(1 - ab) v
+      const x0Raw = options.prediction === 'v'
+        ? tf.sub(tf.mul(x, Math.sqrt(ab)), tf.mul(eps, Math.sqrt(1 - ab)))
+        : tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - ab))), Math.sqrt(ab));
+      const x0 = tf.clipByValue(x0Raw, -1, 1);
       const epsClipped = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(ab))), Math.sqrt(1 - ab));
       let out = tf.add(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(epsClipped, Math.sqrt(Math.max(1 - abPrev - sigma * sigma, 0))));
       if (z) out = tf.add(out, tf.mul(tf.tensor4d(z, shape), sigma));

@@ -22,7 +22,11 @@ export interface TrainerOptions {
   seed: number;
   /** Probability of replacing a label by "no label" (classifier-free guidance); default 0.1 for conditional models. */
   condDropout?: number;
+  /** What the network predicts: the noise eps (DDPM, the default) or v = sqrt(abar) eps - sqrt(1 - abar) x_0 (Salimans & Ho, arXiv 2202.00512). */
+  prediction?: Prediction;
 }
+
+export type Prediction = 'eps' | 'v';
 
 export interface TrainBatch {
   /** NHWC images in [0, 1], count * H * W * C values. */
@@ -38,6 +42,8 @@ export interface Trainer {
   step(batch: TrainBatch): Promise<number>;
   /** Forgets Adam's moments (each federated round starts from fresh optimizer state). */
   resetOptimizer(): void;
+  /** The learning rate of the next steps (a schedule sets it before each step or round). */
+  setLearningRate(learningRate: number): void;
   /** Disposes the optimizer state; the model is left alone. */
   dispose(): void;
 }
@@ -54,7 +60,9 @@ export function createTrainer(model: DiffusionModel, options: TrainerOptions): T
   const rand = uniform(options.seed);
   const gauss = normal(options.seed ^ 0x5eed);
   const pixels = config.imageSize * config.imageSize * config.channels;
-  let optimizer = tf.train.adam(options.learningRate);
+  let learningRate = options.learningRate;
+  let optimizer = tf.train.adam(learningRate);
+  const prediction = options.prediction ?? 'eps';
   let disposed = false;
 
   async function step(batch: TrainBatch): Promise<number> {
@@ -78,8 +86,9 @@ export function createTrainer(model: DiffusionModel, options: TrainerOptions): T
       const b = sqrtOneMinusAb[ti];
       for (let j = i * pixels; j < (i + 1) * pixels; j++) {
         const e = gauss();
-        eps[j] = e;
-        xt[j] = a * (2 * batch.images[j] - 1) + b * e;
+        const x0 = 2 * batch.images[j] - 1;
+        eps[j] = prediction === 'v' ? a * e - b * x0 : e;
+        xt[j] = a * x0 + b * e;
       }
     }
     let labels: Int32Array | undefined;
@@ -118,7 +127,13 @@ export function createTrainer(model: DiffusionModel, options: TrainerOptions): T
     step,
     resetOptimizer() {
       optimizer.dispose();
-      optimizer = tf.train.adam(options.learningRate);
+      optimizer = tf.train.adam(learningRate);
+    },
+    setLearningRate(lr: number) {
+      if (!(lr > 0)) throw new Error(`learningRate must be > 0, got ${lr}`);
+      learningRate = lr;
+      // tf.train.adam reads its learningRate field on every step
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
     },
     dispose() {
       if (disposed) return;

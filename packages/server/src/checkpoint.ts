@@ -30,12 +30,17 @@ export const CheckpointStateSchema = z.object({
   round: count(),
   layoutFingerprint: z.string().min(1),
   lossHistory: z.array(finite()),
-  totals: z.object({ energyJ: finite(), computeJ: finite(), transmitJ: finite(), uplinkBytes: finite(), downlinkBytes: finite() }),
+  totals: z.object({ energyJ: finite(), computeJ: finite(), transmitJ: finite(), receiveJ: finite().default(0), uplinkBytes: finite(), downlinkBytes: finite() }),
   /** Per-device memory the policy, the energy totals and identities need across rounds. */
   devices: z.record(z.string().regex(/^[A-Za-z0-9_-]{6,64}$/), SavedDeviceSchema),
   /** The next seat to hand out (the name is older than seats: it counted shards handed out). */
   nextShard: count(),
   lastSummary: RoundSummarySchema.nullable(),
+  /**
+   * The sampling EMA (config emaDecay > 0): its decay and the versions folded in. When present the
+   * file's weights are the global model followed by the EMA, the same length each.
+   */
+  ema: z.object({ decay: z.number().min(0).lt(1), updates: z.number().int().positive() }).optional(),
   /** Differential privacy spent so far (RDP per order); absent when the run has none. */
   rdp: z.array(z.number().nonnegative()).optional(),
   savedAt: z.string(),
@@ -46,6 +51,8 @@ export type CheckpointState = z.infer<typeof CheckpointStateSchema>;
 export interface Checkpoint {
   state: CheckpointState;
   weights: Float32Array;
+  /** The sampling EMA's weights, when state.ema is present. */
+  ema?: Float32Array;
 }
 
 export function encodeCheckpoint(state: CheckpointState, weights: Float32Array): Uint8Array[] {
@@ -76,6 +83,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path = 'checkpoint', expecte
   if (expectedWeights !== undefined && length !== expectedWeights) {
     throw new Error(`${path}: holds ${length} weights, this run's model has ${expectedWeights}`);
   }
+  // (with an EMA, `length` counts both halves; expectedWeights callers pass the doubled count)
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(16, 16 + jsonBytes)));
@@ -88,5 +96,9 @@ export function decodeCheckpoint(bytes: Uint8Array, path = 'checkpoint', expecte
   weights.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + length * 4)));
   const bad = weights.findIndex((w) => !Number.isFinite(w));
   if (bad >= 0) throw new Error(`${path}: weight ${bad} is ${weights[bad]}; a checkpoint holds finite weights only`);
+  if (parsed.data.ema) {
+    if (length % 2 !== 0) throw new Error(`${path}: state has an EMA but ${length} weights is odd; expected the model followed by its EMA, the same length each`);
+    return { state: parsed.data, weights: weights.slice(0, length / 2), ema: weights.slice(length / 2) };
+  }
   return { state: parsed.data, weights };
 }

@@ -69,6 +69,19 @@ export const RunConfigSchema = z
     localSteps: int(1, 100_000).default(10),
     batchSize: int(1, 1024).default(8),
     learningRate: z.number().positive().max(1).default(2e-3),
+    /**
+     * The learning rate over the run's rounds (in async mode, versions): constant, or a linear
+     * warm-up then a cosine decay to floor x learningRate at the last round
+     * (packages/core/src/train/lr-schedule.ts). Every task carries its round's rate.
+     */
+    learningRateSchedule: z
+      .object({
+        kind: z.enum(['constant', 'cosine']).default('constant'),
+        warmupRounds: int(0, 100_000).default(0),
+        floor: z.number().min(0).max(1).default(0.1),
+      })
+      .strict()
+      .prefault({}),
     policy: PolicySpecSchema.prefault({ kind: 'on-demand' }),
     allowedBits: z.array(BitsSchema).min(1).default([...ALL_BITS]),
     /** Quantization-aware local training at the assigned precision, never below minTrainBits. */
@@ -117,6 +130,13 @@ export const RunConfigSchema = z
       .strict()
       .nullable()
       .default(null),
+    /**
+     * The weights the run draws its samples (and measures FID-MNIST) with: the exponential moving
+     * average of the committed global models, decay per version with the (1 + n) / (10 + n)
+     * warm-up (packages/core/src/train/ema.ts). 0 = the latest global model itself. Devices
+     * always train from the latest global model; the average is kept in the checkpoint.
+     */
+    emaDecay: z.number().min(0).lt(1).default(0.9),
     eval: z
       .object({
         /** Evaluate FID-MNIST every N rounds (and after the last); 0 = only after the last. */
@@ -126,6 +146,8 @@ export const RunConfigSchema = z
         samples: int(8, 10_000).default(64),
         sampler: z.enum(['ddim', 'ddpm']).default('ddim'),
         steps: int(2, 4000).default(20),
+        /** Classifier-free guidance weight w for the class rows a class-conditional model draws (Ho & Salimans, arXiv 2207.12598). */
+        guidance: z.number().min(0).max(20).default(2),
       })
       .strict()
       .prefault({}),
@@ -141,8 +163,8 @@ export type RunConfig = Omit<ParsedRunConfig, 'aggregation'> & { aggregation: No
 
 /**
  * Named starting points a config can build on ({"preset": "classroom", ...overrides}).
- * classroom: what `npm start` runs: buffered async rounds, time-budgeted local work, FedNova, and
- * a deadline and buffer that keep a room of phones and laptops busy.
+ * classroom: what `npm start` runs: buffered async rounds, time-budgeted local work, FedNova, a
+ * deadline and buffer that keep a room of phones and laptops busy, and a class-conditional model.
  */
 export const RUN_PRESETS = {
   classroom: {
@@ -154,6 +176,8 @@ export const RUN_PRESETS = {
     localSteps: 10,
     deadlineS: 60,
     async: { buffer: 2, maxStaleness: 8 },
+    // class-conditional, so a class can ask the model for one digit ("draw a 7") on the device page
+    model: { classConditional: true },
   },
 } as const satisfies Record<string, RunConfigInput>;
 export type RunPresetName = keyof typeof RUN_PRESETS;

@@ -3,7 +3,7 @@ import type { RoundSummary } from '@fedbit/core';
 
 const COLUMNS = [
   'round', 'policy', 'startedAt', 'wallS', 'participants', 'accepted', 'loss', 'computeJ', 'transmitJ',
-  'energyJ', 'uplinkBytes', 'uplinkBytesFp32', 'downlinkBytes', 'fidMnist', 'classEntropyBits',
+  'receiveJ', 'energyJ', 'uplinkBytes', 'uplinkBytesFp32', 'downlinkBytes', 'fidMnist', 'classEntropyBits',
 ] as const;
 
 function cell(value: unknown): string {

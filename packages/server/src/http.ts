@@ -143,7 +143,15 @@ export function createHttpHandler(options: HttpOptions) {
       return;
     }
     if (method === 'GET' && path === '/api/samples') {
-      const png = await host.samplesPng(coordinator.global, coordinator.completed);
+      const labelText = url.searchParams.get('label');
+      const label = labelText === null ? undefined : Number(labelText);
+      let rendering: Promise<Uint8Array>;
+      try {
+        rendering = host.samplesPng(coordinator.samplingWeights, coordinator.completed, label);
+      } catch (error) {
+        throw new HttpError(400, `label=${labelText?.slice(0, 20)}: ${(error as Error).message}`);
+      }
+      const png = await rendering;
       res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' });
       res.end(Buffer.from(png));
       return;

@@ -34,6 +34,7 @@ export class ServerMetrics {
     this.roundSeconds.observe(summary.wallS);
     this.energy.inc({ kind: 'compute' }, summary.computeJ);
     this.energy.inc({ kind: 'transmit' }, summary.transmitJ);
+    this.energy.inc({ kind: 'receive' }, summary.receiveJ ?? 0);
   }
   updateAccepted(bytes: number, bits: number): void {
     this.updates.inc({ bits: String(bits) });

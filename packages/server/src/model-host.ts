@@ -25,8 +25,9 @@ export type HostSettings = Pick<RunConfig, 'seed' | 'dataset' | 'model' | 'eval'
 export class ModelHost {
   private model: DiffusionModel | null = null;
   private reference: Float32Array | null = null;
-  /** One render per model version, shared by every caller (a render blocks the event loop). */
-  private sampleCache: { round: number; png: Promise<Uint8Array> } | null = null;
+  /** One render per model version and label, shared by every caller (a render blocks the event loop). */
+  private sampleCache = new Map<string, Promise<Uint8Array>>();
+  private sampleCacheRound = -1;
 
   private constructor(
     private readonly runConfig: HostSettings,
@@ -80,30 +81,60 @@ export class ModelHost {
     return exportTfjs(this.modelConfig, weights);
   }
 
-  private async generate(weights: Float32Array, count: number, seed: number): Promise<Float32Array> {
-    this.net.setWeights(weights);
-    const { sampler, steps } = this.runConfig.eval;
-    return sample(this.net, { count, sampler, steps, seed, schedule: this.runConfig.model.schedule });
+  /** The class names a class-conditional model draws on request; null for an unconditional one. */
+  get classNames(): string[] | null {
+    if (this.modelConfig.numClasses === 0) return null;
+    return this.dataset.classNames ?? Array.from({ length: this.modelConfig.numClasses }, (_, i) => String(i));
   }
 
-  /** A PNG grid of images drawn by the global model: rendered once per round, however many ask at once. */
-  samplesPng(weights: Float32Array, round: number): Promise<Uint8Array> {
-    if (this.sampleCache?.round === round) return this.sampleCache.png;
-    const png = this.renderSamples(weights);
-    const entry = { round, png };
-    this.sampleCache = entry;
+  private async generate(weights: Float32Array, count: number, seed: number, labels?: Int32Array): Promise<Float32Array> {
+    this.net.setWeights(weights);
+    const { sampler, steps, guidance } = this.runConfig.eval;
+    return sample(this.net, { count, sampler, steps, seed, schedule: this.runConfig.model.schedule, labels, guidance: labels ? guidance : 0 });
+  }
+
+  /**
+   * A PNG grid of images drawn by the model: 16 images, or for a class-conditional model one row
+   * per class, or (label given) 16 of that class with classifier-free guidance. Rendered once per
+   * round and label, however many ask at once.
+   */
+  samplesPng(weights: Float32Array, round: number, label?: number): Promise<Uint8Array> {
+    if (label !== undefined && !(Number.isInteger(label) && label >= 0 && label < this.modelConfig.numClasses)) {
+      throw new RangeError(
+        this.modelConfig.numClasses === 0
+          ? 'this run\'s model is unconditional: it cannot draw a chosen class (set "model": {"classConditional": true})'
+          : `label must be a class number in 0..${this.modelConfig.numClasses - 1}, got ${label}`,
+      );
+    }
+    if (this.sampleCacheRound !== round) {
+      this.sampleCache.clear();
+      this.sampleCacheRound = round;
+    }
+    const key = label === undefined ? 'all' : String(label);
+    const cached = this.sampleCache.get(key);
+    if (cached) return cached;
+    const png = this.renderSamples(weights, label);
+    this.sampleCache.set(key, png);
     png.catch(() => {
-      if (this.sampleCache === entry) this.sampleCache = null;
+      if (this.sampleCache.get(key) === png) this.sampleCache.delete(key);
     });
     return png;
   }
 
-  private async renderSamples(weights: Float32Array): Promise<Uint8Array> {
-    const count = 16;
-    const images = await this.generate(weights.slice(), count, this.runConfig.seed + 7);
+  private async renderSamples(weights: Float32Array, label?: number): Promise<Uint8Array> {
+    const classes = this.modelConfig.numClasses;
     const { width, channels } = this.dataset;
-    const grid = imageGrid(images, count, width, width, channels, { cols: 4, pad: 2, scale: Math.max(1, Math.round(64 / width)) });
-    return encodePng(grid);
+    const scale = Math.max(1, Math.round(64 / width));
+    let labels: Int32Array | undefined;
+    let cols = 4;
+    if (label !== undefined) labels = new Int32Array(16).fill(label);
+    else if (classes > 0) {
+      cols = 8;
+      labels = Int32Array.from({ length: classes * cols }, (_, i) => Math.floor(i / cols));
+    }
+    const count = labels?.length ?? 16;
+    const images = await this.generate(weights.slice(), count, this.runConfig.seed + 7, labels);
+    return encodePng(imageGrid(images, count, width, width, channels, { cols, pad: 2, scale }));
   }
 
   /** FID-MNIST and diversity of the global model against the held-out split (MNIST only). */

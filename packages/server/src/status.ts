@@ -34,6 +34,8 @@ export function statusOf(coordinator: Coordinator): RunStatus {
       aggregation: config.aggregation.rule,
       asyncBuffer: config.async.buffer,
       maxStaleness: config.async.maxStaleness,
+      emaDecay: config.emaDecay,
+      ...(coordinator.classNames ? { classNames: coordinator.classNames } : {}),
     },
     currentRound: coordinator.currentRound,
     wait: coordinator.waiting,

@@ -17,7 +17,7 @@ function summary(round: number): RoundSummary {
 function state(round: number): CheckpointState {
   return {
     runId: 'r', round, layoutFingerprint: 'f', lossHistory: [0.5], nextShard: 1, savedAt: '',
-    totals: { energyJ: 3 * round, computeJ: round, transmitJ: 2 * round, uplinkBytes: 10 * round, downlinkBytes: 40 * round },
+    totals: { energyJ: 3 * round, computeJ: round, transmitJ: 2 * round, receiveJ: 0, uplinkBytes: 10 * round, downlinkBytes: 40 * round },
     devices: { 'device-a': { name: 'a', energyJ: 3, updateNormSq: 1, shard: 0, uplinkBps: 1e6 } },
     lastSummary: summary(round),
   };
@@ -50,6 +50,20 @@ describe('run store', () => {
     expect(() => decodeCheckpoint(bytes(encodeCheckpoint(badDevice, new Float32Array(1))))).toThrow(/state devices/);
     const nanLoss = { ...good, lossHistory: [Number.NaN] };
     expect(() => decodeCheckpoint(bytes(encodeCheckpoint(nanLoss, new Float32Array(1))))).toThrow(/lossHistory/);
+  });
+
+  it('keeps the sampling EMA next to the model, and refuses a checkpoint whose halves cannot match', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'fedbit-store-')), 'run');
+    const store = RunStore.create(dir, resolveRunConfig({}));
+    store.commitRound({ ...state(3), ema: { decay: 0.9, updates: 3 } }, new Float32Array([1, 2]), new Float32Array([0.5, 1.5]));
+    const back = store.readCheckpoint()!;
+    expect([...back.weights]).toEqual([1, 2]);
+    expect([...back.ema!]).toEqual([0.5, 1.5]);
+    expect(back.state.ema).toEqual({ decay: 0.9, updates: 3 });
+    const odd = bytes(encodeCheckpoint({ ...state(3), ema: { decay: 0.9, updates: 3 } }, new Float32Array(3)));
+    expect(() => decodeCheckpoint(odd, 'ck')).toThrow(/ck: state has an EMA but 3 weights is odd/);
+    const badDecay = bytes(encodeCheckpoint({ ...state(3), ema: { decay: 1.5, updates: 3 } }, new Float32Array(2)));
+    expect(() => decodeCheckpoint(badDecay, 'ck')).toThrow(/ema/);
   });
 
   it('commits rounds atomically and reconciles metrics.jsonl with the checkpoint after a crash', () => {

@@ -92,8 +92,14 @@ export class RunStore {
   }
 
   /** Commits a completed round: the checkpoint first (the commit point), then its metrics lines. */
-  commitRound(state: CheckpointState, weights: Float32Array): void {
-    writeFileAtomic(this.checkpointPath, encodeCheckpoint(state, weights));
+  commitRound(state: CheckpointState, weights: Float32Array, ema?: Float32Array | null): void {
+    let saved = weights;
+    if (ema) {
+      saved = new Float32Array(weights.length * 2);
+      saved.set(weights);
+      saved.set(ema, weights.length);
+    }
+    writeFileAtomic(this.checkpointPath, encodeCheckpoint(state, saved));
     if (state.lastSummary) this.appendMetrics(state.lastSummary);
   }
 

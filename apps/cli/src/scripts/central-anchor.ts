@@ -4,14 +4,20 @@
 // with the same model size, image size and schedule are compared against these numbers.
 //
 //   npx tsx apps/cli/src/scripts/central-anchor.ts [--size tiny|default] [--image-size 16]
-//     [--steps 2000] [--batch 8] [--lr 0.002] [--samples 500] [--sampler ddim|ddpm]
-//     [--sample-steps 20] [--schedule-steps 200] [--seed 1] [--backend wasm|cpu] [--json]
+//     [--steps 2000] [--batch 8] [--lr 0.002] [--lr-schedule constant|cosine] [--warmup 0]
+//     [--lr-floor 0.1] [--ema 0.999,0.9995] [--prediction eps|v] [--eval-at 1000,2000]
+//     [--samples 500] [--sampler ddim|ddpm] [--sample-steps 20] [--schedule-steps 200]
+//     [--seed 1] [--backend wasm|cpu] [--json]
 //
 // Defaults match the server's run defaults (tiny, 16 px, cosine schedule of 200 steps, batch 8,
-// lr 2e-3, DDIM 20 steps, unconditional). With --json the last line is
-// {"fidMnist", "classEntropyBits", "inceptionScore", "steps", "wallS", ...}.
+// lr 2e-3, DDIM 20 steps, unconditional). --ema keeps one weight EMA per decay (the recipe's
+// sampling weights); every evaluation point (--eval-at, and the last step) scores the raw
+// weights and each EMA on the same sampling seeds. With --json each evaluation is one JSON line
+// {"step", "weights": "raw" | "ema-<decay>", "fidMnist", "classEntropyBits", ...}; the last line
+// is the final evaluation of the best weights, with the run's settings.
 import { parseArgs } from 'node:util';
-import { createModel, createTrainer, initBackend, resolveModelConfig, sample, type BackendName, type ModelSize, type SamplerKind } from '@fedbit/diffusion';
+import { learningRateAt, WeightEma, type LrScheduleSpec } from '@fedbit/core';
+import { createModel, createTrainer, initBackend, resolveModelConfig, sample, type BackendName, type DiffusionModel, type ModelSize, type Prediction, type SamplerKind } from '@fedbit/diffusion';
 import { evaluateQuality, loadMnistClassifier, referenceStats } from '@fedbit/diffusion/metrics';
 import { holdout, labelsOf, loadDataset, toFloatImages } from '@fedbit/datasets/node';
 
@@ -22,6 +28,12 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '8' },
     lr: { type: 'string', default: '0.002' },
+    'lr-schedule': { type: 'string', default: 'constant' },
+    warmup: { type: 'string', default: '0' },
+    'lr-floor': { type: 'string', default: '0.1' },
+    ema: { type: 'string', default: '' },
+    prediction: { type: 'string', default: 'eps' },
+    'eval-at': { type: 'string', default: '' },
     samples: { type: 'string', default: '500' },
     sampler: { type: 'string', default: 'ddim' },
     'sample-steps': { type: 'string', default: '20' },
@@ -49,6 +61,21 @@ const steps = int('steps', values.steps, 1, 10_000_000);
 const batch = int('batch', values.batch, 1, 1024);
 const lr = Number(values.lr);
 if (!(lr > 0 && lr < 1)) throw new Error(`--lr: expected a number in (0, 1), got ${values.lr}`);
+const lrSchedule: LrScheduleSpec = {
+  kind: oneOf('lr-schedule', values['lr-schedule'], ['constant', 'cosine'] as const),
+  warmup: int('warmup', values.warmup, 0, 10_000_000),
+  total: steps,
+  floor: Number(values['lr-floor']),
+};
+if (!(lrSchedule.floor! >= 0 && lrSchedule.floor! <= 1)) throw new Error(`--lr-floor: expected a number in [0, 1], got ${values['lr-floor']}`);
+const emaDecays = (values.ema ?? '').split(',').filter((v) => v.trim() !== '').map((v) => {
+  const d = Number(v);
+  if (!(d > 0 && d < 1)) throw new Error(`--ema: expected decays in (0, 1) separated by commas, got ${v}`);
+  return d;
+});
+const prediction = oneOf<Prediction>('prediction', values.prediction, ['eps', 'v']);
+const evalAt = new Set((values['eval-at'] ?? '').split(',').filter((v) => v.trim() !== '').map((v) => int('eval-at', v, 1, steps)));
+evalAt.add(steps);
 const samples = int('samples', values.samples, 16, 100_000);
 const sampler = oneOf<SamplerKind>('sampler', values.sampler, ['ddim', 'ddpm']);
 const sampleSteps = int('sample-steps', values['sample-steps'], 1, 10_000);
@@ -68,8 +95,29 @@ const split = holdout(ds, { seed: 0 }); // the same split the server and devices
 const schedule = { kind: 'cosine' as const, steps: scheduleSteps };
 const config = resolveModelConfig(size, { imageSize: px, channels: 1 });
 const model = createModel(config, seed);
-const trainer = createTrainer(model, { learningRate: lr, batchSize: batch, schedule, seed });
-log(`central anchor: ${size} model, ${px}x${px} MNIST, ${split.train.length} train / ${split.eval.length} held-out, ${steps} steps of batch ${batch}, lr ${lr}, backend ${backend.backend}`);
+const trainer = createTrainer(model, { learningRate: lr, batchSize: batch, schedule, seed, prediction });
+const emas = emaDecays.map((decay) => ({ name: `ema-${decay}`, ema: new WeightEma({ decay }) }));
+const evalModel = createModel(config, seed);
+log(`central anchor: ${size} model, ${px}x${px} MNIST, ${split.train.length} train / ${split.eval.length} held-out, ${steps} steps of batch ${batch}, lr ${lr} (${lrSchedule.kind}, warm-up ${lrSchedule.warmup}), ${prediction}-prediction, EMA ${emaDecays.join(', ') || 'none'}, backend ${backend.backend}`);
+
+const classifier = await loadMnistClassifier();
+const reference = toFloatImages(ds, split.eval);
+const ref = await referenceStats(reference, split.eval.length, px, 1, classifier);
+const per = px * px;
+let sampleS = 0;
+async function evaluate(m: DiffusionModel) {
+  const sampleStarted = performance.now();
+  const generated = new Float32Array(samples * per);
+  const chunk = 100;
+  for (let s = 0; s < samples; s += chunk) {
+    const n = Math.min(chunk, samples - s);
+    generated.set(await sample(m, { count: n, sampler, steps: sampleSteps, seed: seed + 1000 + s, schedule, prediction }), s * per);
+  }
+  sampleS += (performance.now() - sampleStarted) / 1000;
+  return evaluateQuality({ generated, generatedCount: samples, referenceStats: ref, size: px, channels: 1, classifier });
+}
+type Evaluation = { step: number; weights: string; fidMnist: number; classEntropyBits: number; inceptionScore: number };
+const evaluations: Evaluation[] = [];
 
 let state = (seed ^ 0xa5a5a5) >>> 0;
 const rand = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
@@ -88,48 +136,52 @@ for (let s = 1; s <= steps; s++) {
   }
   const idx = order.subarray(cursor, cursor + batch);
   cursor += batch;
+  trainer.setLearningRate(learningRateAt(lr, lrSchedule, s - 1));
   const loss = await trainer.step({ images: toFloatImages(ds, idx), labels: labelsOf(ds, idx), count: idx.length });
   recent += loss;
+  if (emas.length > 0) {
+    const w = model.getWeights();
+    for (const e of emas) e.ema.update(w);
+  }
   if (s % Math.max(1, Math.floor(steps / 20)) === 0 || s === steps) {
     const every = Math.max(1, Math.floor(steps / 20));
     log(`step ${s}/${steps}  loss ${(recent / (s % every === 0 ? every : s % every)).toFixed(4)}  ${((performance.now() - started) / 1000).toFixed(0)} s`);
     recent = 0;
   }
+  if (evalAt.has(s)) {
+    const candidates: Array<[string, Float32Array]> = [['raw', model.getWeights()], ...emas.map((e): [string, Float32Array] => [e.name, e.ema.value as Float32Array])];
+    for (const [name, weights] of candidates) {
+      evalModel.setWeights(weights);
+      const q = await evaluate(evalModel);
+      const row = { step: s, weights: name, fidMnist: q.fidMnist, classEntropyBits: q.classEntropyBits, inceptionScore: q.inceptionScore };
+      evaluations.push(row);
+      log(`  eval @${s} ${name.padEnd(12)} FID-MNIST ${q.fidMnist.toFixed(2)}  class entropy ${q.classEntropyBits.toFixed(3)} bits  IS ${q.inceptionScore.toFixed(3)}`);
+      if (json) console.log(JSON.stringify(row));
+    }
+  }
 }
-const trainS = (performance.now() - started) / 1000;
+const wallS = (performance.now() - started) / 1000;
+const trainS = wallS - sampleS;
 
-const sampleStarted = performance.now();
-const per = px * px;
-const generated = new Float32Array(samples * per);
-const chunk = 100;
-for (let s = 0; s < samples; s += chunk) {
-  const n = Math.min(chunk, samples - s);
-  generated.set(await sample(model, { count: n, sampler, steps: sampleSteps, seed: seed + 1000 + s, schedule }), s * per);
-}
-const sampleS = (performance.now() - sampleStarted) / 1000;
-
-const classifier = await loadMnistClassifier();
-const reference = toFloatImages(ds, split.eval);
-const ref = await referenceStats(reference, split.eval.length, px, 1, classifier);
-const quality = await evaluateQuality({ generated, generatedCount: samples, referenceStats: ref, size: px, channels: 1, classifier });
 // The same number for the first `half` real held-out digits. They are part of the reference, so this
 // is an optimistic floor; it shows the scale, not what a perfect model would score.
 const half = Math.min(samples, split.eval.length);
 const floor = await evaluateQuality({ generated: reference.subarray(0, half * per), generatedCount: half, referenceStats: ref, size: px, channels: 1, classifier });
-const wallS = (performance.now() - started) / 1000;
 classifier.dispose();
 trainer.dispose();
 model.dispose();
+evalModel.dispose();
 
+const last = evaluations.filter((e) => e.step === steps);
+const best = last.reduce((a, b) => (b.fidMnist < a.fidMnist ? b : a));
 log('');
-log(`FID-MNIST (NOT Inception FID; classifier features, vs ${ref.count} held-out digits): ${quality.fidMnist.toFixed(3)}   (${half} held-out digits, themselves in the reference, score ${floor.fidMnist.toFixed(3)})`);
-log(`class entropy of ${samples} samples: ${quality.classEntropyBits.toFixed(3)} bits (balanced = ${Math.log2(10).toFixed(3)})`);
-log(`Inception-Score-like exp(E KL(p(y|x)||p(y))): ${quality.inceptionScore.toFixed(3)} (real held-out: ${floor.inceptionScore.toFixed(3)})`);
+log(`FID-MNIST at step ${steps} (NOT Inception FID; classifier features, vs ${ref.count} held-out digits): ${last.map((e) => `${e.weights} ${e.fidMnist.toFixed(3)}`).join(', ')}   (${half} held-out digits, themselves in the reference, score ${floor.fidMnist.toFixed(3)})`);
+log(`best: ${best.weights}, class entropy of ${samples} samples: ${best.classEntropyBits.toFixed(3)} bits (balanced = ${Math.log2(10).toFixed(3)}), Inception-Score-like ${best.inceptionScore.toFixed(3)} (real held-out: ${floor.inceptionScore.toFixed(3)})`);
 log(`train ${trainS.toFixed(1)} s (${((trainS / steps) * 1000).toFixed(0)} ms/step), sampling ${sampleS.toFixed(1)} s, total ${wallS.toFixed(1)} s`);
 if (json) {
   console.log(JSON.stringify({
-    fidMnist: quality.fidMnist, classEntropyBits: quality.classEntropyBits, inceptionScore: quality.inceptionScore, steps, wallS,
-    size, imageSize: px, batch, learningRate: lr, samples, sampler, sampleSteps, schedule, seed, backend: backend.backend,
-    realFidMnist: floor.fidMnist, realInceptionScore: floor.inceptionScore, trainS, sampleS,
+    fidMnist: best.fidMnist, classEntropyBits: best.classEntropyBits, inceptionScore: best.inceptionScore, weights: best.weights, steps, wallS,
+    size, imageSize: px, batch, learningRate: lr, lrSchedule, ema: emaDecays, prediction, samples, sampler, sampleSteps, schedule, seed, backend: backend.backend,
+    realFidMnist: floor.fidMnist, realInceptionScore: floor.inceptionScore, trainS, sampleS, evaluations,
   }));
 }

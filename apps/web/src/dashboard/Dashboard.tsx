@@ -88,7 +88,7 @@ export default function Dashboard() {
       {status && (
         <section className="totals">
           <span>
-            energy <strong>{formatJoules(status.totals.energyJ)}</strong> modelled (compute {formatJoules(status.totals.computeJ)}, radio {formatJoules(status.totals.transmitJ)})
+            energy <strong>{formatJoules(status.totals.energyJ)}</strong> modelled (compute {formatJoules(status.totals.computeJ)}, sending {formatJoules(status.totals.transmitJ)}, receiving {formatJoules(status.totals.receiveJ)})
           </span>
           <span>
             uplink <strong>{formatBytes(status.totals.uplinkBytes)}</strong>, downlink {formatBytes(status.totals.downlinkBytes)}
@@ -104,7 +104,7 @@ export default function Dashboard() {
           {status && <ConfigForm token={token} status={status} onDone={refresh} />}
           <Exports run={status?.run} />
         </div>
-        <SampleGrid round={completed} />
+        <SampleGrid round={completed} emaDecay={status?.config.emaDecay} classNames={status?.config.classNames} />
       </div>
 
       <DeviceTable devices={status?.devices ?? []} />

@@ -67,7 +67,7 @@ export function DevicePage() {
         <Stat label="Battery" testId="battery" value={battery === null ? '…' : battery.battery === null ? 'not reported by this browser' : formatBattery(battery.battery, battery.charging)} sub={battery?.charging ? 'charging' : battery?.charging === false ? 'on battery' : undefined} />
         <Stat label="Measured uplink" testId="bandwidth" value={formatBps(state.uplinkBps)} sub="from this device's own uploads" />
         <Stat label="Precision this round" testId="bits" value={state.bits === null ? '–' : `${state.bits}-bit`} sub={state.trainBits !== null && state.trainBits < 32 ? `training at ${state.trainBits}-bit` : 'assigned by the aggregator'} />
-        <Stat label="Energy (modelled)" testId="energy" value={formatJoules(state.totals.energyJ)} sub={`modelled J: compute ${formatJoules(state.totals.computeJ)}, radio ${formatJoules(state.totals.transmitJ)}`} />
+        <Stat label="Energy (modelled)" testId="energy" value={formatJoules(state.totals.energyJ)} sub={`modelled J: compute ${formatJoules(state.totals.computeJ)}, sending ${formatJoules(state.totals.transmitJ)}, receiving ${formatJoules(state.totals.receiveJ)}`} />
         <Stat label="Bytes sent" testId="bytes" value={formatBytes(sent)} sub={fp32 > 0 ? `32-bit would be ${formatBytes(fp32)} (${Math.round((sent / fp32) * 100)}%)` : 'none yet'} />
         <Stat label="Global rounds" testId="run-round" value={state.runRound} sub={`global loss ${formatLoss(state.lastGlobalLoss)}`} />
       </section>

@@ -74,7 +74,7 @@ export const initialState: DeviceState = {
   steps: 0,
   losses: [],
   history: [],
-  totals: { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 },
+  totals: { energyJ: 0, computeJ: 0, transmitJ: 0, receiveJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 },
   backendReason: null,
   stepMs: null,
   brief: null,

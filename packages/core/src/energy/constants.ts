@@ -29,6 +29,14 @@ export const DEFAULT_ENERGY_CONSTANTS = Object.freeze({
   /** Uplink transmit power, watts: 23 dBm, 3GPP TS 36.101 UE power class 3 (a handset's maximum). */
   transmitPowerW: 0.2,
   /**
+   * Energy of receiving one bit of the downlink (the global model), joules: 51.97 mW per Mbit/s of
+   * LTE downlink throughput, the rate-proportional term of the measured LTE power model of Huang et
+   * al., "A Close Examination of Performance and Power Characteristics of 4G LTE Networks"
+   * (MobiSys 2012, Table 3), i.e. 5.2e-8 J/bit. As for the uplink, only the radio's share for the
+   * data is charged, not the phone's baseline or the radio's tail time.
+   */
+  receiveEnergyPerBitJ: 5.197e-8,
+  /**
    * Effective training throughput, MAC/s, where a device does not report its own (assumption,
    * round numbers for tfjs in a browser tab: a phone GPU through WebGPU, an integrated laptop
    * GPU, a desktop discrete GPU; far below peak because small kernels are dispatch-bound).
@@ -64,6 +72,7 @@ export const EnergyConstantsSchema = z
     bitsExponent: positive('bitsExponent (alpha)').default(DEFAULT_ENERGY_CONSTANTS.bitsExponent),
     classFactor: perClass('classFactor', DEFAULT_ENERGY_CONSTANTS.classFactor),
     transmitPowerW: positive('transmitPowerW (watts)').default(DEFAULT_ENERGY_CONSTANTS.transmitPowerW),
+    receiveEnergyPerBitJ: positive('receiveEnergyPerBitJ (joules per bit received)').default(DEFAULT_ENERGY_CONSTANTS.receiveEnergyPerBitJ),
     macsPerSecond: perClass('macsPerSecond', DEFAULT_ENERGY_CONSTANTS.macsPerSecond),
     defaultUplinkBps: positive('defaultUplinkBps (bits per second)').default(DEFAULT_ENERGY_CONSTANTS.defaultUplinkBps),
   })

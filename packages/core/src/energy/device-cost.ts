@@ -22,6 +22,8 @@ export interface RoundWork {
   macs: number;
   trainBits: number;
   frameBytes: number;
+  /** Bytes of the global model the device received for this round; absent = 0. */
+  downlinkBytes?: number;
   /** The device's measured (smoothed) uplink rate, bits per second. */
   uplinkBps: number;
 }
@@ -31,6 +33,7 @@ export function deviceCostInput(work: RoundWork, device: DeviceEnergyProfile, co
     macs: work.macs,
     trainBits: work.trainBits,
     frameBytes: work.frameBytes,
+    downlinkBytes: work.downlinkBytes ?? 0,
     uplinkBps: work.uplinkBps,
     transmitPowerW: device.transmitPowerW ?? constants.transmitPowerW,
     macsPerSecond: device.macsPerSecond ?? constants.macsPerSecond[device.deviceClass],

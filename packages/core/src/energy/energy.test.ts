@@ -7,6 +7,7 @@ import {
   dbmToWatts,
   deviceRoundCost,
   macEnergyJ,
+  receiveEnergyJ,
   resolveEnergyConstants,
   transmitEnergyJ,
   wattsToDbm,
@@ -85,5 +86,20 @@ describe('energy model', () => {
     expect(cost.computeS).toBeCloseTo(0.4, 12);
     expect(cost.transmitS).toBeCloseTo(1, 12);
     expect(cost.latencyS).toBeCloseTo(1.4, 12);
+  });
+
+  it('charges the downlink: bits received times the per-bit receive energy, the same for every upload precision', () => {
+    expect(DEFAULT_ENERGY_CONSTANTS.receiveEnergyPerBitJ).toBe(5.197e-8);
+    expect(receiveEnergyJ(1e6, 5e-8)).toBeCloseTo(0.4, 12);
+    expect(receiveEnergyJ(0, 5e-8)).toBe(0);
+    expect(() => receiveEnergyJ(-1, 5e-8)).toThrow(RangeError);
+    const base = { macs: 1e6, frameBytes: 1000, uplinkBps: 1e6, transmitPowerW: 0.2, macsPerSecond: 5e9, deviceClass: 'phone' as const };
+    const model = 302_000; // a tiny model's lossless downlink frame
+    const at4 = deviceRoundCost({ ...base, trainBits: 8, downlinkBytes: model });
+    const at32 = deviceRoundCost({ ...base, trainBits: 32, downlinkBytes: model });
+    expect(at4.receiveJ).toBeCloseTo(model * 8 * 5.197e-8, 12);
+    expect(at4.receiveJ).toBe(at32.receiveJ);
+    expect(at4.energyJ).toBeCloseTo(at4.computeJ + at4.transmitJ + at4.receiveJ, 15);
+    expect(deviceRoundCost({ ...base, trainBits: 8 }).receiveJ).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ export {
   deviceRoundCost,
   macEnergyJ,
   transmitEnergyJ,
+  receiveEnergyJ,
   transmitSeconds,
   wattsToDbm,
   type DeviceRoundCost,

@@ -1,6 +1,7 @@
 // A device's modelled energy and latency for one round (DESIGN.md, "The energy model"):
 //   E_cmp = MACs * e_MAC(n_t) * classFactor,  e_MAC(n) = e_32 * (n/32)^alpha
 //   E_com = p * Z / r                          (Z = frame bytes * 8, r = uplink bits/s)
+//   E_rx  = e_rx * D                           (D = bits of the global model received)
 //   T     = MACs / macsPerSecond + Z / r
 // Pure functions; the constants and their sources are in ./constants.
 import { DEFAULT_ENERGY_CONSTANTS, type DeviceClass, type EnergyConstants } from './constants';
@@ -46,6 +47,13 @@ export function transmitEnergyJ(frameBytes: number, uplinkBps: number, transmitP
   return transmitPowerW * transmitSeconds(frameBytes, uplinkBps);
 }
 
+/** Modelled radio energy of receiving `bytes` of downlink, joules (rate-independent per-bit cost). */
+export function receiveEnergyJ(bytes: number, receiveEnergyPerBitJ: number): number {
+  nonNegative('bytes', bytes);
+  nonNegative('receiveEnergyPerBitJ', receiveEnergyPerBitJ);
+  return bytes * 8 * receiveEnergyPerBitJ;
+}
+
 export interface DeviceRoundInput {
   /** Multiply-adds of the round's local training (model, batch, local steps). */
   macs: number;
@@ -53,6 +61,8 @@ export interface DeviceRoundInput {
   trainBits: number;
   /** Exact bytes of the encoded update frame. */
   frameBytes: number;
+  /** Bytes of the global model the device received for this round (0 when it reused its copy). */
+  downlinkBytes?: number;
   uplinkBps: number;
   transmitPowerW: number;
   /** Effective training throughput of this device. */
@@ -63,7 +73,9 @@ export interface DeviceRoundInput {
 export interface DeviceRoundCost {
   computeJ: number;
   transmitJ: number;
-  /** computeJ + transmitJ: modelled, not measured. */
+  /** Receiving the global model. */
+  receiveJ: number;
+  /** computeJ + transmitJ + receiveJ: modelled, not measured. */
   energyJ: number;
   computeS: number;
   transmitS: number;
@@ -76,9 +88,10 @@ export function deviceRoundCost(input: DeviceRoundInput, constants: EnergyConsta
   positive('macsPerSecond', input.macsPerSecond);
   const computeJ = computeEnergyJ(input.macs, input.trainBits, input.deviceClass, constants);
   const transmitJ = transmitEnergyJ(input.frameBytes, input.uplinkBps, input.transmitPowerW);
+  const receiveJ = receiveEnergyJ(input.downlinkBytes ?? 0, constants.receiveEnergyPerBitJ);
   const computeS = input.macs / input.macsPerSecond;
   const transmitS = transmitSeconds(input.frameBytes, input.uplinkBps);
-  return { computeJ, transmitJ, energyJ: computeJ + transmitJ, computeS, transmitS, latencyS: computeS + transmitS };
+  return { computeJ, transmitJ, receiveJ, energyJ: computeJ + transmitJ + receiveJ, computeS, transmitS, latencyS: computeS + transmitS };
 }
 
 function nonNegative(name: string, value: number): void {

@@ -76,6 +76,8 @@ export const DeviceRoundRecordSchema = z.object({
   uplinkBps: z.number(),
   computeJ: z.number(),
   transmitJ: z.number(),
+  /** Receiving the global model; absent in records written before it was modelled. */
+  receiveJ: z.number().optional(),
   energyJ: z.number(),
   battery: z.number().nullable(),
   charging: z.boolean().nullable(),
@@ -91,6 +93,7 @@ export const RoundSummarySchema = z.object({
   loss: z.number().nullable(),
   computeJ: z.number(),
   transmitJ: z.number(),
+  receiveJ: z.number().optional(),
   energyJ: z.number(),
   uplinkBytes: z.number(),
   /** What the same accepted updates would have sent at 32 bits. */

@@ -8,19 +8,22 @@ export interface RunTotals {
   energyJ: number;
   computeJ: number;
   transmitJ: number;
+  /** Receiving the global model. */
+  receiveJ: number;
   uplinkBytes: number;
   downlinkBytes: number;
 }
 
 export function emptyRunTotals(): RunTotals {
-  return { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, downlinkBytes: 0 };
+  return { energyJ: 0, computeJ: 0, transmitJ: 0, receiveJ: 0, uplinkBytes: 0, downlinkBytes: 0 };
 }
 
 /** Adds a committed round's figures to the totals, in place. */
-export function addToRunTotals(totals: RunTotals, round: RunTotals): RunTotals {
+export function addToRunTotals(totals: RunTotals, round: Omit<RunTotals, 'receiveJ'> & { receiveJ?: number }): RunTotals {
   totals.energyJ += round.energyJ;
   totals.computeJ += round.computeJ;
   totals.transmitJ += round.transmitJ;
+  totals.receiveJ += round.receiveJ ?? 0;
   totals.uplinkBytes += round.uplinkBytes;
   totals.downlinkBytes += round.downlinkBytes;
   return totals;
@@ -31,6 +34,7 @@ export interface DeviceTotals {
   energyJ: number;
   computeJ: number;
   transmitJ: number;
+  receiveJ: number;
   uplinkBytes: number;
   /** What the same updates would have sent at 32 bits. */
   uplinkBytesFp32: number;
@@ -38,7 +42,7 @@ export interface DeviceTotals {
 }
 
 export function emptyDeviceTotals(): DeviceTotals {
-  return { energyJ: 0, computeJ: 0, transmitJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 };
+  return { energyJ: 0, computeJ: 0, transmitJ: 0, receiveJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 };
 }
 
 export interface DeviceStatus {
@@ -100,6 +104,10 @@ export interface RunStatus {
     aggregation?: string;
     asyncBuffer?: number;
     maxStaleness?: number;
+    /** Samples are drawn with the EMA of the committed models at this decay (0 = the latest model). */
+    emaDecay?: number;
+    /** A class-conditional model: the classes it draws on request (GET /api/samples?label=k). */
+    classNames?: string[];
   };
   currentRound: OpenRoundStatus | null;
   /** What the run is waiting for right now, in plain words, or null when it is training. */

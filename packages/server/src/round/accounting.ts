@@ -1,7 +1,7 @@
 // What a round cost and what it did, for the records: one record per selected device (accepted or
 // missed, with its modelled energy from the one energy model in packages/core), the round's
 // summary, the run's totals and the checkpoint state that makes the round survive a crash.
-import { addToRunTotals, costOfRound, frameBytes, type DeviceRoundRecord, type RoundSummary, type UpdateMeta } from '@fedbit/core';
+import { addToRunTotals, costOfRound, frameBytes, receiveEnergyJ, type DeviceRoundRecord, type RoundSummary, type UpdateMeta } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import type { CheckpointState } from '../store';
 import type { RoundContext } from './context';
@@ -20,7 +20,7 @@ export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, by
   const uplinkBps = uplinkOf(ctx, device);
   // The work done: time-budgeted tasks may stop before the steps planned (never after: admit checks).
   const macs = (slot.work.macs * meta.steps) / slot.work.steps;
-  const cost = costOfRound({ macs, trainBits: slot.trainBits, frameBytes: bytes, uplinkBps }, device.telemetry, ctx.config.energy);
+  const cost = costOfRound({ macs, trainBits: slot.trainBits, frameBytes: bytes, downlinkBytes: slot.downlinkBytes ?? 0, uplinkBps }, device.telemetry, ctx.config.energy);
   device.energyJ += cost.energyJ;
   slot.record = {
     ...recordBase(slot),
@@ -32,6 +32,7 @@ export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, by
     uplinkBps,
     computeJ: cost.computeJ,
     transmitJ: cost.transmitJ,
+    receiveJ: cost.receiveJ,
     energyJ: cost.energyJ,
   };
   ctx.metrics.updateAccepted(bytes, slot.assignment.bits);
@@ -51,7 +52,10 @@ function recordBase(slot: Slot): Pick<DeviceRoundRecord, 'deviceId' | 'name' | '
   };
 }
 
-export function missedRecord(slot: Slot): DeviceRoundRecord {
+/** A device that sent nothing back: it still received the model (its receive energy is charged). */
+export function missedRecord(ctx: RoundContext, slot: Slot): DeviceRoundRecord {
+  const receiveJ = receiveEnergyJ(slot.downlinkBytes ?? 0, ctx.config.energy.receiveEnergyPerBitJ);
+  slot.device.energyJ += receiveJ;
   return {
     ...recordBase(slot),
     status: 'missed',
@@ -62,7 +66,8 @@ export function missedRecord(slot: Slot): DeviceRoundRecord {
     uplinkBps: slot.device.uplinkBps.value ?? 0,
     computeJ: 0,
     transmitJ: 0,
-    energyJ: 0,
+    receiveJ,
+    energyJ: receiveJ,
   };
 }
 
@@ -90,6 +95,7 @@ export function roundSummary(ctx: RoundContext, input: SummaryInput): RoundSumma
     loss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : null,
     computeJ: sum((r) => r.computeJ),
     transmitJ: sum((r) => r.transmitJ),
+    receiveJ: sum((r) => r.receiveJ ?? 0),
     energyJ: sum((r) => r.energyJ),
     uplinkBytes: sum((r) => r.frameBytes),
     uplinkBytesFp32: input.accepted * frameBytes(32, ctx.host.paramCount, ctx.config.codec.blockSize),

@@ -16,9 +16,12 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
   const next = new Float32Array(global.length);
   for (let i = 0; i < global.length; i++) next[i] = global[i] + mean[i];
 
+  // The sampling EMA, updated on a copy: it replaces the run's only once the checkpoint is written.
+  const ema = run.ema?.clone() ?? null;
+  ema?.update(next);
   const round = summary.round;
   if ((round === config.rounds && config.eval.final) || (config.eval.every > 0 && round % config.eval.every === 0)) {
-    const quality = await ctx.host.evaluate(next).catch((error: unknown) => {
+    const quality = await ctx.host.evaluate(ema?.value ?? next).catch((error: unknown) => {
       ctx.log.error({ err: (error as Error).message }, 'evaluation failed');
       return null;
     });
@@ -36,7 +39,9 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
     }
     accountSummary(ctx, summary);
     run.completed = round;
-    ctx.store.commitRound(checkpointState(ctx, summary), next);
+    const state = checkpointState(ctx, summary);
+    if (ema) state.ema = { decay: ema.decay, updates: ema.updates };
+    ctx.store.commitRound(state, next, ema?.value);
   } catch (error) {
     run.completed = before.completed;
     run.totals = before.totals;
@@ -45,6 +50,7 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
     throw error;
   }
   global.set(next);
+  run.ema = ema;
   const { modelJson, weightData } = ctx.host.exportTfjs(global);
   ctx.store.writeModel(modelJson, weightData);
   run.summaries.push(summary);

@@ -3,14 +3,14 @@
 // busy in buffered async mode (run-async.ts). It owns the run's state and hands the round engine a
 // RoundContext; the transport reaches it only through the device API (device-api.ts). Readers get
 // getters and a read-only snapshot; nothing public here can be assigned.
-import { createPolicy, frameBytes, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
+import { WeightEma, createPolicy, frameBytes, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
 import type { Logger } from 'pino';
 import type { ConfigPatch, RunConfig } from '../config';
 import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS } from '../constants';
 import { DeviceRegistry, type DeviceDirectory } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
-import type { CheckpointState, RunStore } from '../store';
+import type { Checkpoint, RunStore } from '../store';
 import type { Transport } from '../transport/transport';
 import type { RoundContext } from './context';
 import { DeviceApi } from './device-api';
@@ -29,7 +29,7 @@ export interface CoordinatorOptions {
   metrics: ServerMetrics;
   /** How the engine reaches devices; given here, never assigned later. */
   transport: Transport;
-  resumeFrom?: { state: CheckpointState; weights: Float32Array } | null;
+  resumeFrom?: Checkpoint | null;
 }
 
 export class Coordinator {
@@ -64,6 +64,8 @@ export class Coordinator {
     this.policy = createPolicy(config.policy);
     this.maxUpdateBytes = frameBytes(32, host.paramCount, config.codec.blockSize);
     this.run = options.resumeFrom ? this.resumed(options.resumeFrom, options) : new RunState(host.initialWeights());
+    if (config.emaDecay === 0) this.run.ema = null;
+    else this.run.ema ??= new WeightEma({ decay: config.emaDecay });
     if (this.run.completed >= config.rounds) this.run.phase = 'done';
     const self = this;
     this.context = {
@@ -100,6 +102,10 @@ export class Coordinator {
       throw new Error(`checkpoint holds ${resume.weights.length} weights, this model has ${options.host.paramCount}`);
     }
     const run = new RunState(resume.weights);
+    if (resume.state.ema && resume.ema) {
+      if (resume.ema.length !== resume.weights.length) throw new Error(`checkpoint's EMA holds ${resume.ema.length} weights, its model ${resume.weights.length}`);
+      run.ema = WeightEma.restore({ decay: resume.state.ema.decay }, resume.ema, resume.state.ema.updates);
+    }
     run.completed = resume.state.round;
     run.lossHistory = resume.state.lossHistory;
     run.totals = resume.state.totals;
@@ -123,6 +129,14 @@ export class Coordinator {
   }
   get global(): Float32Array {
     return this.run.global;
+  }
+  /** The classes a class-conditional model draws on request; null when unconditional. */
+  get classNames(): string[] | null {
+    return this.context.host.classNames;
+  }
+  /** The weights samples and FID are drawn with (the EMA of the committed models when the run keeps one). */
+  get samplingWeights(): Float32Array {
+    return this.run.samplingWeights;
   }
   get summaries(): readonly RoundSummary[] {
     return this.run.summaries;

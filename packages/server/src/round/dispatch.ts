@@ -1,7 +1,7 @@
 // Sending one device its task: what to train (the model frame, the steps or time budget, the
 // precision) and the seed its batches and quantization draws follow from. The downlink timing of
 // the acknowledgement feeds the device's measured downlink rate.
-import type { RunMode, Task } from '@fedbit/core';
+import { learningRateAt, type RunMode, type Task } from '@fedbit/core';
 import type { RoundContext } from './context';
 import type { PlannedTask } from './plan';
 import { taskSeed } from './selection';
@@ -16,6 +16,12 @@ export interface TaskEnvelope {
   modelFrame: Uint8Array;
 }
 
+/** The learning rate of the round that trains from model version `round - 1` (the schedule runs over the run's rounds). */
+export function roundLearningRate(config: RoundContext['config'], round: number): number {
+  const { kind, warmupRounds, floor } = config.learningRateSchedule;
+  return learningRateAt(config.learningRate, { kind, warmup: warmupRounds, total: Math.max(config.rounds, warmupRounds + 1), floor }, round - 1);
+}
+
 export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: TaskEnvelope): void {
   const { config } = ctx;
   const { device } = planned;
@@ -25,7 +31,7 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     trainBits: planned.trainBits,
     localSteps: planned.work.steps,
     batchSize: config.batchSize,
-    learningRate: config.learningRate,
+    learningRate: roundLearningRate(config, envelope.version + 1),
     deadlineMs: Math.max(0, envelope.deadlineAt - Date.now()),
     seed: taskSeed(config.seed, envelope.round, device.seat),
     errorFeedback: config.codec.errorFeedback,
@@ -36,6 +42,7 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
   };
   device.state = 'training';
   device.progress = null;
+  planned.downlinkBytes = envelope.modelFrame.byteLength;
   void ctx.transport.sendTask(device, task, envelope.modelFrame).then((ackMs) => {
     if (ackMs != null) ctx.devices.recordDownlink(device, envelope.modelFrame.byteLength, ackMs);
   });

@@ -20,6 +20,8 @@ export interface PlannedTask {
   /** FedAvg weight: the shard size the server itself computed. */
   weight: number;
   work: PlannedWork;
+  /** Bytes of the global model sent with the task (set when it is sent; the device's receive energy). */
+  downlinkBytes?: number;
 }
 
 export function uplinkOf(ctx: RoundContext, device: Device): number {

@@ -113,7 +113,7 @@ export class AsyncEngine {
   gone(deviceId: string): void {
     const task = this.tasks.get(deviceId);
     if (task) {
-      this.records.push(missedRecord(task));
+      this.records.push(missedRecord(this.ctx, task));
       this.tasks.delete(deviceId);
     }
   }
@@ -125,7 +125,7 @@ export class AsyncEngine {
 
   private drop(device: Device, task: AsyncTask, reason: string, id = device.id): void {
     this.ctx.transport.cancel(device, task.no, reason);
-    this.records.push(missedRecord(task));
+    this.records.push(missedRecord(this.ctx, task));
     this.tasks.delete(id);
     if (device.state === 'training') device.state = 'idle';
   }

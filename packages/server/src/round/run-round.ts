@@ -73,7 +73,7 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
     ctx.notify();
     return null;
   }
-  const records = [...open.slots.values()].map((slot) => slot.record ?? missedRecord(slot));
+  const records = [...open.slots.values()].map((slot) => slot.record ?? missedRecord(ctx, slot));
   const summary = roundSummary(ctx, { round, startedAt, records, accepted: accepted.length, downlinkBytes, closedBy });
   run.lastRound = outcome(round, 'committed', accepted.length, open.slots.size, config.quorum, closedBy, config.deadlineS, config.localWork);
   await commitVersion(ctx, summary, mean, picked.length / eligible.length);

@@ -8,7 +8,8 @@ export function EnergyChart({ rounds }: { rounds: RoundSummary[] }) {
     labels: rounds.map((r) => r.round),
     datasets: [
       { label: 'computation (modelled J)', data: rounds.map((r) => r.computeJ), backgroundColor: COLORS.blue },
-      { label: 'transmission (modelled J)', data: rounds.map((r) => r.transmitJ), backgroundColor: COLORS.orange },
+      { label: 'sending updates (modelled J)', data: rounds.map((r) => r.transmitJ), backgroundColor: COLORS.orange },
+      { label: 'receiving the model (modelled J)', data: rounds.map((r) => r.receiveJ ?? 0), backgroundColor: COLORS.grey },
     ],
   };
   return (

@@ -1,0 +1,2 @@
+export * from './ema';
+export * from './lr-schedule';

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import type { RoundSummary } from '@fedbit/core';
+import { DEFAULT_ON_DEMAND_PARAMS, roundErrorBound, type RoundSummary } from '@fedbit/core';
 import { REPO_ROOT } from '@fedbit/server';
 import { UsageError, nameList, parseFlags, seedList, wholeNumber } from './args';
 import { POLICY_NAMES, policyFromName, type PolicyName } from './policies';
@@ -198,6 +198,21 @@ export async function experiment(argv: string[]): Promise<void> {
   );
   writeFileSync(join(outDir, 'cumulative-energy.svg'), lineChart('Cumulative system energy', 'round', 'modelled energy (J)', series((s, acc) => acc + s.energyJ)));
   writeFileSync(join(outDir, 'bytes-per-round.svg'), lineChart('Uplink bytes per round', 'round', 'bytes', series((s) => s.uplinkBytes)));
+  // The on-demand error bound over rounds: errorBound / (eta_t / eta_0) (roundErrorBound in packages/core/src/policy/on-demand.ts).
+  const base0 = preset.config.learningRate ?? 2e-3;
+  const boundOf = (s: RoundSummary) => roundErrorBound(DEFAULT_ON_DEMAND_PARAMS.errorBound, (s.learningRate ?? base0) / base0);
+  const onDemandRun = policies.includes('on-demand') ? runOf('on-demand', seeds[0]) : null;
+  if (onDemandRun) {
+    writeFileSync(
+      join(outDir, 'error-bound.svg'),
+      lineChart('On-demand: relative error bound per round (widens as the learning rate decays)', 'round', 'eps / sum w^2 ||u||^2', [{ name: 'on-demand bound', points: onDemandRun.summaries.map((s) => [s.round, boundOf(s)] as [number, number]) }]),
+    );
+  }
+  const meanBits = (s: RoundSummary) => {
+    const bits = s.devices.filter((d) => d.status === 'accepted').map((d) => d.bits);
+    return bits.length ? bits.reduce((a, b) => a + b, 0) / bits.length : 0;
+  };
+  writeFileSync(join(outDir, 'bits-per-round.svg'), lineChart('Mean upload precision per round', 'round', 'bits', series((s) => meanBits(s))));
   const bitValues = [1, 2, 4, 8, 16, 32];
   const counts = (name: string, i: number) => bitValues.map((b) => runs[i].summaries.flatMap((s) => s.devices.filter((d) => d.status === 'accepted' && d.bits === b)).length);
   writeFileSync(
@@ -253,6 +268,6 @@ by (n/32)^1.25 after Moons et al., transmit power times bits over the measured u
 5.2e-8 J per bit received for the global model after Huang et al., MobiSys 2012).
 FID-MNIST is a Frechet distance in the features of a small MNIST classifier, not the Inception FID.
 
-Plots (first seed): energy-vs-fid.svg, cumulative-energy.svg, bytes-per-round.svg, bits-histogram.svg.
+Plots (first seed): energy-vs-fid.svg, cumulative-energy.svg, bytes-per-round.svg, bits-histogram.svg, bits-per-round.svg, error-bound.svg (with on-demand).
 `;
 }

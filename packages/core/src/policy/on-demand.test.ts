@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_BITS, type Bits } from '../bits';
 import { isLowBattery } from './common';
-import { DEFAULT_ON_DEMAND_PARAMS, onDemandPolicy, onDemandPrice, solveOnDemand, type OnDemandParams } from './on-demand';
+import { DEFAULT_ON_DEMAND_PARAMS, onDemandPolicy, onDemandPrice, roundErrorBound, solveOnDemand, type OnDemandParams } from './on-demand';
 import { demandOf, randomContext, randomErrorBound, randomProfiles, rng } from './test-fixtures';
 import type { DeviceDemand, PolicyContext } from './types';
 
@@ -49,6 +49,23 @@ describe('on-demand policy', () => {
       }
     }
     expect(feasible).toBeGreaterThan(SEEDS.length / 2);
+  });
+
+  it('widens the bound as the learning rate decays, so a later round never takes more bits', () => {
+    expect(roundErrorBound(0.05)).toBe(0.05);
+    expect(roundErrorBound(0.05, 0.1)).toBeCloseTo(0.5, 12);
+    expect(() => roundErrorBound(0.05, 0)).toThrow(RangeError);
+    let fewer = 0;
+    for (const seed of SEEDS) {
+      const { devices, ctx, params } = instance(seed);
+      const early = solveOnDemand(params, devices, { ...ctx, learningRateScale: 1 });
+      const late = solveOnDemand(params, devices, { ...ctx, learningRateScale: 0.1 });
+      expect(late.errorBudget).toBeCloseTo(early.errorBudget * 10, 9);
+      const bits = (sol: typeof early) => devices.reduce((sum, d) => sum + sol.assignments.get(d.id)!.bits, 0);
+      expect(bits(late), `seed ${seed}`).toBeLessThanOrEqual(bits(early));
+      if (bits(late) < bits(early)) fewer++;
+    }
+    expect(fewer).toBeGreaterThan(0);
   });
 
   it('never spends more modelled energy than the cheapest fixed precision meeting the same bound, and often less', () => {

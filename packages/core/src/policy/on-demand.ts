@@ -16,8 +16,13 @@
 // never has more modelled (unpriced) joules than the cheapest of them.
 //
 // Parameters (defaults):
-//   errorBound 0.05      eps = errorBound * sum_k w_k^2 ||u_k||^2: the aggregate's quantization
-//                        variance may be at most 5% of the weighted squared norm of the updates.
+//   errorBound 0.05      eps = errorBound / s_t * sum_k w_k^2 ||u_k||^2: the aggregate's quantization
+//                        variance may be at most 5% of the weighted squared norm of the updates,
+//                        widened by 1/s_t where s_t = eta_t / eta_0 is the round's learning-rate
+//                        scale (roundErrorBound below: the descent lemma gives an admissible
+//                        absolute error proportional to eta_t while ||u||^2 shrinks as eta_t^2, so
+//                        the relative bound grows as 1/eta_t; Kim, Saad et al. tie the admissible
+//                        quantization error to the learning rate in the same way).
 //   preferencePrice      save-battery 2, balanced 1, best-quality 0.5: a save-battery joule counts
 //                        four times a best-quality one (must be non-increasing in that order).
 //   lowBatteryPrice 4    extra multiplier when battery < ctx.lowBatteryThreshold and not charging
@@ -226,9 +231,21 @@ export interface OnDemandSolution {
   source: 'lagrangian' | 'fixed' | 'most-precise';
 }
 
+/**
+ * The relative error bound of a round: errorBound / s_t, s_t = eta_t / eta_0 (the round's
+ * learning-rate scale). With quantization error e unbiased, the descent lemma gives
+ * E F(w + u + e) <= E F(w + u) + (L/2) E||e||^2, so keeping the noise term a fixed fraction of the
+ * round's progress (about eta_t ||grad F||^2) admits E||e||^2 proportional to eta_t; the update's own
+ * ||u||^2 scales as eta_t^2, so relative to ||u||^2 the admissible error scales as 1 / eta_t.
+ */
+export function roundErrorBound(errorBound: number, learningRateScale = 1): number {
+  if (!(learningRateScale > 0 && learningRateScale <= 1e6)) throw new RangeError(`learningRateScale must be in (0, 1e6], got ${learningRateScale}`);
+  return errorBound / learningRateScale;
+}
+
 export function solveOnDemand(params: OnDemandParams, devices: readonly DeviceDemand[], ctx: PolicyContext): OnDemandSolution {
   const slots = devices.map((d) => slotOf(d, ctx, params));
-  const errorBudget = params.errorBound * devices.reduce((sum, d) => sum + d.weight * d.weight * d.updateNormSq, 0);
+  const errorBudget = roundErrorBound(params.errorBound, ctx.learningRateScale) * devices.reduce((sum, d) => sum + d.weight * d.weight * d.updateNormSq, 0);
   // Relative slack for rounding in the sums; the bound is otherwise exact.
   const meets = (err: number) => err <= errorBudget * (1 + 1e-9);
 

@@ -45,6 +45,11 @@ export interface PolicyContext {
   deadlineS: number;
   /** Global training loss per completed round, oldest first (AdaQuantFL, DAdaQuant). */
   lossHistory: number[];
+  /**
+   * This round's learning rate over the run's base rate (1 with a constant rate). On-demand
+   * widens its error bound as the rate decays (roundErrorBound in ./on-demand).
+   */
+  learningRateScale?: number;
   /** Battery level below which a device that is not charging counts as low; default 0.2. */
   lowBatteryThreshold?: number;
 }

@@ -109,6 +109,8 @@ export const RoundSummarySchema = z.object({
   closedBy: z.enum(['all-answered', 'deadline', 'buffer-full', 'stopped']).optional(),
   /** Async: the staleness (versions behind) of each merged update. */
   staleness: z.array(z.number()).optional(),
+  /** The learning rate the round's tasks carried (the run's schedule). */
+  learningRate: z.number().optional(),
   /** Differential privacy: epsilon spent by the run up to and including this round, at the run's delta. */
   epsilon: z.number().optional(),
 });

@@ -6,7 +6,7 @@ import type { Device } from '../devices/registry';
 import type { CheckpointState } from '../store';
 import type { RoundContext } from './context';
 import type { ClosedBy, Slot } from './open-round';
-import { uplinkOf } from './plan';
+import { roundLearningRate, uplinkOf } from './plan';
 
 /** Accounts an accepted update: the device's record (modelled energy of the steps it trained) and its memory for the next plan. */
 export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, bytes: number): DeviceRoundRecord {
@@ -104,6 +104,7 @@ export function roundSummary(ctx: RoundContext, input: SummaryInput): RoundSumma
     devices: records,
     mode: ctx.config.mode,
     closedBy: input.closedBy,
+    learningRate: roundLearningRate(ctx.config, input.round),
     ...(input.staleness ? { staleness: input.staleness } : {}),
   };
 }

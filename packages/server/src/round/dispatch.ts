@@ -1,9 +1,9 @@
 // Sending one device its task: what to train (the model frame, the steps or time budget, the
 // precision) and the seed its batches and quantization draws follow from. The downlink timing of
 // the acknowledgement feeds the device's measured downlink rate.
-import { learningRateAt, type RunMode, type Task } from '@fedbit/core';
+import type { RunMode, Task } from '@fedbit/core';
 import type { RoundContext } from './context';
-import type { PlannedTask } from './plan';
+import { roundLearningRate, type PlannedTask } from './plan';
 import { taskSeed } from './selection';
 
 export interface TaskEnvelope {
@@ -14,12 +14,6 @@ export interface TaskEnvelope {
   mode: RunMode;
   deadlineAt: number;
   modelFrame: Uint8Array;
-}
-
-/** The learning rate of the round that trains from model version `round - 1` (the schedule runs over the run's rounds). */
-export function roundLearningRate(config: RoundContext['config'], round: number): number {
-  const { kind, warmupRounds, floor } = config.learningRateSchedule;
-  return learningRateAt(config.learningRate, { kind, warmup: warmupRounds, total: Math.max(config.rounds, warmupRounds + 1), floor }, round - 1);
 }
 
 export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: TaskEnvelope): void {

@@ -2,7 +2,7 @@
 // packages/core/src/energy/local-work.ts) and the inputs its precision policy reads (deviceDemand,
 // from the energy model, the codec's frame sizes and variance bounds). MACs come from the live
 // config and the planned steps, so a patched localSteps is priced from the next round on.
-import { deviceDemand, frameBytes, normSqPrior, planLocalWork, trainBitsFor, type Assignment, type Bits, type DeviceDemand } from '@fedbit/core';
+import { deviceDemand, frameBytes, learningRateAt, normSqPrior, planLocalWork, trainBitsFor, type Assignment, type Bits, type DeviceDemand } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import type { RoundContext } from './context';
 
@@ -22,6 +22,12 @@ export interface PlannedTask {
   work: PlannedWork;
   /** Bytes of the global model sent with the task (set when it is sent; the device's receive energy). */
   downlinkBytes?: number;
+}
+
+/** The learning rate of the round that trains from model version `round - 1` (the schedule runs over the run's rounds). */
+export function roundLearningRate(config: RoundContext['config'], round: number): number {
+  const { kind, warmupRounds, floor } = config.learningRateSchedule;
+  return learningRateAt(config.learningRate, { kind, warmup: warmupRounds, total: Math.max(config.rounds, warmupRounds + 1), floor }, round - 1);
 }
 
 export function uplinkOf(ctx: RoundContext, device: Device): number {
@@ -78,6 +84,7 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
     allowedBits: config.allowedBits as Bits[],
     deadlineS: config.deadlineS,
     lossHistory: ctx.run.lossHistory,
+    learningRateScale: roundLearningRate(config, round) / config.learningRate,
     lowBatteryThreshold: config.lowBatteryThreshold,
   });
   return picked.map((device, i) => {

@@ -8,12 +8,13 @@ import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_ON_DEMAND_PARAMS, roundErrorBound, type RoundSummary } from '@fedbit/core';
-import { REPO_ROOT } from '@fedbit/server';
+import { REPO_ROOT, type RunConfig } from '@fedbit/server';
 import { UsageError, nameList, parseFlags, seedList, wholeNumber } from './args';
 import { POLICY_NAMES, policyFromName, type PolicyName } from './policies';
 import { barChart, lineChart, scatterChart } from './plots';
 import { PRESETS, type Preset } from './presets';
 import { formatBytes } from './report';
+import { runSamplesPng } from './sample-grid';
 import { pool, runDependencies, runVariant, type VariantRun } from './variants';
 
 
@@ -219,7 +220,12 @@ export async function experiment(argv: string[]): Promise<void> {
     join(outDir, 'bits-histogram.svg'),
     barChart('Assigned precision over devices and rounds', 'bits', 'device-rounds', bitValues.map(String), policies.map((name, i) => ({ name, values: counts(name, i) }))),
   );
-  log(`wrote ${relative(process.cwd(), outDir)}/summary.md, summary.json, configs/ and four plots in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  // What each policy's final model draws (first seed), from the same noise.
+  for (const name of policies) {
+    const config = JSON.parse(readFileSync(join(outDir, 'configs', `${runName(name, seeds[0])}.json`), 'utf8')) as RunConfig;
+    writeFileSync(join(outDir, `samples-${name}.png`), await runSamplesPng(join(outDir, 'runs', runName(name, seeds[0])), config));
+  }
+  log(`wrote ${relative(process.cwd(), outDir)}/summary.md, summary.json, configs/, plots and sample grids in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(readFileSync(join(outDir, 'summary.md'), 'utf8'));
   if (flags.json) process.stdout.write(JSON.stringify({ preset: flags.preset, seeds, policies: results }) + '\n');
 }
@@ -268,6 +274,9 @@ by (n/32)^1.25 after Moons et al., transmit power times bits over the measured u
 5.2e-8 J per bit received for the global model after Huang et al., MobiSys 2012).
 FID-MNIST is a Frechet distance in the features of a small MNIST classifier, not the Inception FID.
 
+${policies.map((p) => `![${p}](samples-${p}.png) ${p}`).join('  \n')}
+
+Sample grids (first seed; 32 images from the same noise, drawn with the weights each run samples with): samples-<policy>.png.
 Plots (first seed): energy-vs-fid.svg, cumulative-energy.svg, bytes-per-round.svg, bits-histogram.svg, bits-per-round.svg, error-bound.svg (with on-demand).
 `;
 }

@@ -6,7 +6,7 @@
 //   npx tsx apps/cli/src/scripts/central-anchor.ts [--size tiny|default] [--image-size 16]
 //     [--steps 2000] [--batch 8] [--lr 0.002] [--lr-schedule constant|cosine] [--warmup 0]
 //     [--lr-floor 0.1] [--ema 0.999,0.9995] [--prediction eps|v] [--eval-at 1000,2000]
-//     [--samples 500] [--sampler ddim|ddpm] [--sample-steps 20] [--schedule-steps 200]
+//     [--samples 500] [--sampler ddim|ddpm] [--sample-steps 20[,50]] [--schedule-steps 200]
 //     [--seed 1] [--backend wasm|cpu] [--json]
 //
 // Defaults match the server's run defaults (tiny, 16 px, cosine schedule of 200 steps, batch 8,
@@ -15,6 +15,7 @@
 // weights and each EMA on the same sampling seeds. With --json each evaluation is one JSON line
 // {"step", "weights": "raw" | "ema-<decay>", "fidMnist", "classEntropyBits", ...}; the last line
 // is the final evaluation of the best weights, with the run's settings.
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { learningRateAt, WeightEma, type LrScheduleSpec } from '@fedbit/core';
 import { createModel, createTrainer, initBackend, resolveModelConfig, sample, type BackendName, type DiffusionModel, type ModelSize, type Prediction, type SamplerKind } from '@fedbit/diffusion';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '500' },
     sampler: { type: 'string', default: 'ddim' },
     'sample-steps': { type: 'string', default: '20' },
+    'save-weights': { type: 'string' },
     'schedule-steps': { type: 'string', default: '200' },
     seed: { type: 'string', default: '1' },
     backend: { type: 'string' },
@@ -78,7 +80,8 @@ const evalAt = new Set((values['eval-at'] ?? '').split(',').filter((v) => v.trim
 evalAt.add(steps);
 const samples = int('samples', values.samples, 16, 100_000);
 const sampler = oneOf<SamplerKind>('sampler', values.sampler, ['ddim', 'ddpm']);
-const sampleSteps = int('sample-steps', values['sample-steps'], 1, 10_000);
+const sampleStepsList = (values['sample-steps'] ?? '20').split(',').map((v) => int('sample-steps', v, 1, 10_000));
+const sampleSteps = sampleStepsList[0];
 const scheduleSteps = int('schedule-steps', values['schedule-steps'], 10, 4000);
 const seed = int('seed', values.seed, 0, 2 ** 31 - 1);
 const backendName = values.backend === undefined ? undefined : oneOf<BackendName>('backend', values.backend, ['wasm', 'cpu']);
@@ -105,7 +108,7 @@ const reference = toFloatImages(ds, split.eval);
 const ref = await referenceStats(reference, split.eval.length, px, 1, classifier);
 const per = px * px;
 let sampleS = 0;
-async function evaluate(m: DiffusionModel) {
+async function evaluate(m: DiffusionModel, sampleSteps: number) {
   const sampleStarted = performance.now();
   const generated = new Float32Array(samples * per);
   const chunk = 100;
@@ -116,7 +119,7 @@ async function evaluate(m: DiffusionModel) {
   sampleS += (performance.now() - sampleStarted) / 1000;
   return evaluateQuality({ generated, generatedCount: samples, referenceStats: ref, size: px, channels: 1, classifier });
 }
-type Evaluation = { step: number; weights: string; fidMnist: number; classEntropyBits: number; inceptionScore: number };
+type Evaluation = { step: number; weights: string; sampleSteps: number; fidMnist: number; classEntropyBits: number; inceptionScore: number };
 const evaluations: Evaluation[] = [];
 
 let state = (seed ^ 0xa5a5a5) >>> 0;
@@ -152,11 +155,18 @@ for (let s = 1; s <= steps; s++) {
     const candidates: Array<[string, Float32Array]> = [['raw', model.getWeights()], ...emas.map((e): [string, Float32Array] => [e.name, e.ema.value as Float32Array])];
     for (const [name, weights] of candidates) {
       evalModel.setWeights(weights);
-      const q = await evaluate(evalModel);
-      const row = { step: s, weights: name, fidMnist: q.fidMnist, classEntropyBits: q.classEntropyBits, inceptionScore: q.inceptionScore };
-      evaluations.push(row);
-      log(`  eval @${s} ${name.padEnd(12)} FID-MNIST ${q.fidMnist.toFixed(2)}  class entropy ${q.classEntropyBits.toFixed(3)} bits  IS ${q.inceptionScore.toFixed(3)}`);
-      if (json) console.log(JSON.stringify(row));
+      for (const k of sampleStepsList) {
+        const q = await evaluate(evalModel, k);
+        const row = { step: s, weights: name, sampleSteps: k, fidMnist: q.fidMnist, classEntropyBits: q.classEntropyBits, inceptionScore: q.inceptionScore };
+        evaluations.push(row);
+        log(`  eval @${s} ${name.padEnd(12)} ${String(k).padStart(3)} sampling steps  FID-MNIST ${q.fidMnist.toFixed(2)}  class entropy ${q.classEntropyBits.toFixed(3)} bits  IS ${q.inceptionScore.toFixed(3)}`);
+        if (json) console.log(JSON.stringify(row));
+      }
+    }
+    if (s === steps && values['save-weights']) {
+      const best = emas.length > 0 ? (emas[0].ema.value as Float32Array) : model.getWeights();
+      writeFileSync(values['save-weights'], new Uint8Array(best.buffer, best.byteOffset, best.byteLength));
+      log(`  wrote ${emas.length > 0 ? emas[0].name : 'raw'} weights to ${values['save-weights']}`);
     }
   }
 }

@@ -9,8 +9,10 @@
 //     [--samples 500] [--sampler ddim|ddpm] [--sample-steps 20[,50]] [--schedule-steps 200]
 //     [--seed 1] [--backend wasm|cpu] [--json]
 //
-// Defaults match the server's run defaults (tiny, 16 px, cosine schedule of 200 steps, batch 8,
-// lr 2e-3, DDIM 20 steps, unconditional). --ema keeps one weight EMA per decay (the recipe's
+// Defaults are the training recipe of docs/RESULTS.md (tiny, 16 px, cosine noise schedule of 200
+// steps, batch 8, lr 2e-3 with 200 warm-up steps and a cosine decay to 0.1x, weight EMA 0.999 with
+// warm-up, epsilon prediction, DDIM 20 steps, unconditional); --lr-schedule constant --ema ''
+// gives the recipe before 2026-11-22. --ema keeps one weight EMA per decay (the recipe's
 // sampling weights); every evaluation point (--eval-at, and the last step) scores the raw
 // weights and each EMA on the same sampling seeds. With --json each evaluation is one JSON line
 // {"step", "weights": "raw" | "ema-<decay>", "fidMnist", "classEntropyBits", ...}; the last line
@@ -29,10 +31,10 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '8' },
     lr: { type: 'string', default: '0.002' },
-    'lr-schedule': { type: 'string', default: 'constant' },
-    warmup: { type: 'string', default: '0' },
+    'lr-schedule': { type: 'string', default: 'cosine' },
+    warmup: { type: 'string', default: '200' },
     'lr-floor': { type: 'string', default: '0.1' },
-    ema: { type: 'string', default: '' },
+    ema: { type: 'string', default: '0.999' },
     prediction: { type: 'string', default: 'eps' },
     'eval-at': { type: 'string', default: '' },
     samples: { type: 'string', default: '500' },

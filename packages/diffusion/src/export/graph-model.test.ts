@@ -61,7 +61,7 @@ async function compare(cfg: ModelConfig, labels?: number[]): Promise<number> {
     scale.dispose();
     tf.dispose([eps, ours]);
     expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([x, t, label].filter((v): v is tf.Tensor => v !== null));
+    tf.dispose(label ? [x, t, label] : [x, t]);
     graph.dispose();
     console.log(`graph vs predictNoise: max |diff| ${diff.toExponential(2)}`);
     return diff;

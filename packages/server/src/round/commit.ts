@@ -45,8 +45,7 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
     throw error;
   }
   global.set(next);
-  const { modelJson, weightData } = ctx.host.exportTfjs(global);
-  ctx.store.writeModel(modelJson, weightData);
+  ctx.store.writeModel(ctx.host.modelFiles(global));
   run.summaries.push(summary);
   run.commitTimes.push(Date.now());
   ctx.metrics.roundCompleted(summary);

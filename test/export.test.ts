@@ -12,7 +12,8 @@ import { mulberry32, normalFrom } from '@fedbit/core';
 import { createModel, importTfjs, type DiffusionModel } from '@fedbit/diffusion';
 import { REPO_ROOT, type RunningServer } from '@fedbit/server';
 import { startTestServer } from './helpers';
-import { denoiseOnce, type DenoiseInput } from './export/plain-tfjs';
+import { denoiseOnce, sampleDdim, type DenoiseInput } from './export/plain-tfjs';
+import { makeSchedule } from '@fedbit/diffusion';
 
 const python = (args: string[]) => spawnSync('python3', args, { encoding: 'utf8', cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
 const hasNumpy = python(['-c', 'import numpy']).status === 0;
@@ -73,6 +74,17 @@ describe('the exported model', () => {
     expect(first.leakedTensors).toBe(0);
     const second = await denoiseOnce(`${server.url}/api/model/model.json`, input);
     expect(second.eps).toEqual(first.eps);
+  });
+
+  it('the DDIM loop of docs/EXPORT.md runs on the loaded graph model with its own metadata and frees its tensors', async () => {
+    const { images, shape, leakedTensors } = await sampleDdim(`${server.url}/api/model/model.json`, 2, 3);
+    expect(shape).toEqual([2, 16, 16, 1]);
+    expect(images.every((v) => v >= 0 && v <= 1)).toBe(true);
+    expect(leakedTensors).toBe(0);
+    // the doc's schedule is the trainer's
+    const model = await fetch(`${server.url}/api/model/model.json`).then((r) => r.json());
+    expect(model.userDefinedMetadata.fedbit.schedule).toEqual({ kind: 'cosine', steps: 100 });
+    expect(makeSchedule({ kind: 'cosine', steps: 100 }).alphaBars[99]).toBeGreaterThan(0);
   });
 
   it('the safetensors file holds every weight in PyTorch layout, and a NumPy forward pass over it equals predictNoise within 1e-5', async () => {

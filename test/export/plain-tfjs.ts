@@ -41,7 +41,7 @@ export async function sampleDdim(modelUrl: string, n: number, S: number): Promis
   const abar = alphaBars(schedule.kind, T);
   const taus = Array.from({ length: S }, (_, i) => Math.round((i * (T - 1)) / (S - 1)));
   // a class-conditional model needs a label: numClasses means "no label"
-  const label = config.numClasses > 0 ? { label: tf.fill([n], config.numClasses, 'int32') } : {};
+  const label: Record<string, tf.Tensor> = config.numClasses > 0 ? { label: tf.fill([n], config.numClasses, 'int32') } : {};
   let x = tf.randomNormal([n, config.imageSize, config.imageSize, config.channels]);
   for (let i = S - 1; i >= 0; i--) {
     const ab = abar[taus[i]];

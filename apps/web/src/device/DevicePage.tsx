@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { BACKENDS, type Backend, type Preference } from '@fedbit/core/vocabulary';
 import { formatBattery, formatBps, formatBytes, formatJoules, formatLoss } from '../shared/format';
 import { BackendCard } from './BackendCard';
+import { DataCard, dataNote, useDataChoice } from './DataCard';
 import { claimDevice, defaultName, rememberName } from './identity';
 import { JoinCard } from './JoinCard';
 import { PreferenceSelect } from './PreferenceSelect';
@@ -27,10 +28,13 @@ export function DevicePage() {
   const battery = useBattery();
   const { state, join, leave } = useTrainingWorker(preference, battery);
   const joined = state.phase !== 'not-joined' && state.phase !== 'starting' && state.phase !== 'left';
+  const data = useDataChoice();
+  const ownDrawings = data.mode === 'drawn';
 
   const onJoin = async (joinCode: string, deviceName: string) => {
     rememberName(deviceName);
-    join({ url: location.origin, joinCode, name: deviceName, ...(await claimDevice()), userAgent: navigator.userAgent, backend });
+    const drawings = ownDrawings ? data.drawings.map(({ label, pixels }) => ({ label, pixels })) : undefined;
+    join({ url: location.origin, joinCode, name: deviceName, ...(await claimDevice()), userAgent: navigator.userAgent, backend, drawings });
   };
 
   const sent = state.totals.uplinkBytes;
@@ -49,7 +53,16 @@ export function DevicePage() {
       )}
 
       {state.phase === 'not-joined' || state.phase === 'starting' || state.phase === 'left' ? (
-        <JoinCard initialCode={code} initialName={name} preference={preference} onPreference={setPreference} onJoin={(c, n) => void onJoin(c, n)} busy={state.phase === 'starting'} />
+        <JoinCard
+          initialCode={code}
+          initialName={name}
+          preference={preference}
+          onPreference={setPreference}
+          onJoin={(c, n) => void onJoin(c, n)}
+          busy={state.phase === 'starting'}
+          dataNote={dataNote(data.mode, data.drawings.length)}
+          notReady={ownDrawings && data.drawings.length === 0 ? 'Draw and save at least one digit below, or choose the organiser’s digits.' : null}
+        />
       ) : (
         <div className="card row">
           <PreferenceSelect value={preference} onChange={setPreference} />
@@ -58,6 +71,8 @@ export function DevicePage() {
           </button>
         </div>
       )}
+
+      <DataCard choice={data} locked={state.phase !== 'not-joined' && state.phase !== 'left'} />
 
       <StepProgress phase={state.phase} round={state.round} step={state.step} steps={state.steps} message={state.message} />
       {joined && <WaitNotice state={state} />}

@@ -1,10 +1,10 @@
 // The classroom path in a real browser: the dashboard's QR code image is decoded (jsQR over its
 // pixels, as a phone's camera would read it), and a phone-sized tab opens that URL and joins with
-// one tap, the join code coming from the link.
+// one tap, the join code coming from the link. The dashboard also fits a phone's width.
 import jsQR from 'jsqr';
 import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '@fedbit/server';
-import { ADMIN_TOKEN, PHONE, browserRoom, imageRendered, openPage, startE2eServer, status, waitFor } from './harness';
+import { ADMIN_TOKEN, PHONE, browserRoom, imageRendered, openPage, screenshot, startE2eServer, status, waitFor } from './harness';
 
 const skip = process.env.FEDBIT_SKIP_E2E === '1';
 
@@ -46,5 +46,12 @@ describe.skipIf(skip)('the QR code in a real browser', () => {
     await waitFor('the aggregator to list the phone', async () => (await status(server)).devices.find((d) => d.id === deviceId), 30_000);
     await waitFor('the dashboard to list the phone', async () => ((await dashboard.getByTestId('device-row').count()) === 1 ? true : undefined), 30_000);
     expect(await dashboard.getByTestId('device-row').getAttribute('data-device-id')).toBe(deviceId);
+
+    // The same dashboard on a phone (390 px wide) fits its width: nothing scrolls sideways.
+    const small = await openPage(await room.context(PHONE), `${server.url}/dashboard#token=${ADMIN_TOKEN}`, room.log, 'dashboard-phone');
+    await waitFor('the phone dashboard to list the phone', async () => ((await small.getByTestId('device-row').count()) === 1 ? true : undefined), 30_000);
+    const widths = await small.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: document.documentElement.clientWidth }));
+    expect(widths.page).toBeLessThanOrEqual(widths.viewport);
+    await screenshot(small, 'dashboard-390.png');
   });
 });

@@ -16,6 +16,13 @@ import { useBattery } from './useBattery';
 import { useTrainingWorker } from './useTrainingWorker';
 import { WaitNotice } from './WaitNotice';
 
+/** What the two precisions mean, in words: the aggregator sets both, and they do not contradict. */
+function precisionNote(bits: number | null, trainBits: number | null): string {
+  if (bits === null) return 'set by the aggregator for each round';
+  if (trainBits !== null && trainBits < 32 && trainBits !== bits) return `set by the aggregator: trains with ${trainBits}-bit weights, then sends its changes at ${bits} bits`;
+  return `set by the aggregator: sends its changes at ${bits} bits`;
+}
+
 export function DevicePage() {
   const code = useMemo(() => new URLSearchParams(location.search).get('code'), []);
   // ?backend=webgpu|webgl|wasm|cpu fixes the backend (a person who knows better, or a test); unknown values are ignored.
@@ -81,14 +88,14 @@ export function DevicePage() {
       <section className="stats">
         <Stat label="Battery" testId="battery" value={battery === null ? '…' : battery.battery === null ? 'not reported by this browser' : formatBattery(battery.battery, battery.charging)} sub={battery?.charging ? 'charging' : battery?.charging === false ? 'on battery' : undefined} />
         <Stat label="Measured uplink" testId="bandwidth" value={formatBps(state.uplinkBps)} sub="from this device's own uploads" />
-        <Stat label="Precision this round" testId="bits" value={state.bits === null ? '–' : `${state.bits}-bit`} sub={state.trainBits !== null && state.trainBits < 32 ? `training at ${state.trainBits}-bit` : 'assigned by the aggregator'} />
-        <Stat label="Energy (modelled)" testId="energy" value={formatJoules(state.totals.energyJ)} sub={`modelled J: compute ${formatJoules(state.totals.computeJ)}, radio ${formatJoules(state.totals.transmitJ)}`} />
+        <Stat label="Upload precision" testId="bits" value={state.bits === null ? '–' : `${state.bits}-bit`} sub={precisionNote(state.bits, state.trainBits)} />
+        <Stat label="Energy (estimated)" testId="energy" value={formatJoules(state.totals.energyJ)} sub={`computed from a model, not measured: computing ${formatJoules(state.totals.computeJ)}, radio ${formatJoules(state.totals.transmitJ)}`} />
         <Stat label="Bytes sent" testId="bytes" value={formatBytes(sent)} sub={fp32 > 0 ? `32-bit would be ${formatBytes(fp32)} (${Math.round((sent / fp32) * 100)}%)` : 'none yet'} />
-        <Stat label="Global rounds" testId="run-round" value={state.runRound} sub={`global loss ${formatLoss(state.lastGlobalLoss)}`} />
+        <Stat label="Shared model: rounds" testId="run-round" value={state.runRound} sub={`its error on the last round ${formatLoss(state.lastGlobalLoss)} (lower is better)`} />
       </section>
 
       <div className="card">
-        <h2>Local loss {state.losses.length > 0 && <span className="muted">· {formatLoss(state.losses[state.losses.length - 1])}</span>}</h2>
+        <h2>This device's training error (lower is better) {state.losses.length > 0 && <span className="muted">· {formatLoss(state.losses[state.losses.length - 1])}</span>}</h2>
         <Sparkline values={state.losses} label="Local training loss" />
         <RoundHistory history={state.history} />
       </div>

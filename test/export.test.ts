@@ -70,6 +70,7 @@ describe('the exported model', () => {
     expect([...source.matchAll(/from '([^']+)'/g)].map((m) => m[1])).toEqual(['@tensorflow/tfjs']);
 
     const first = await denoiseOnce(`${server.url}/api/model`, input);
+    console.log(`tf.loadGraphModel vs predictNoise (${tf.getBackend()}): max |diff| ${maxAbsDiff(first.eps, expected).toExponential(2)}`);
     expect(maxAbsDiff(first.eps, expected)).toBeLessThan(1e-5);
     expect(first.leakedTensors).toBe(0);
     const second = await denoiseOnce(`${server.url}/api/model/model.json`, input);
@@ -97,6 +98,7 @@ describe('the exported model', () => {
     const run = python(['python/check_step.py', path, join(dir, 'inputs.json'), '--backend', 'numpy']);
     expect(run.stderr).toBe('');
     const { eps } = JSON.parse(run.stdout) as { eps: number[] };
+    console.log(`NumPy forward over model.safetensors vs predictNoise: max |diff| ${maxAbsDiff(eps, expected).toExponential(2)}`);
     expect(maxAbsDiff(eps, expected)).toBeLessThan(1e-5);
   });
 

@@ -2,7 +2,7 @@
 // with SIGKILL mid-run, restarted with --resume, and every completed round is still there; the
 // devices reconnect by themselves and the run finishes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -98,6 +98,8 @@ describe('kill -9 and --resume', () => {
     expect(checkpoint.ema?.length).toBe(checkpoint.weights.length);
     expect(checkpoint.ema).not.toEqual(checkpoint.weights);
     const model = JSON.parse(readFileSync(join(runDir, 'model', 'model.json'), 'utf8'));
-    expect(model.weightsManifest[0].paths).toEqual(['weights.bin']);
+    expect(model.format).toBe('graph-model');
+    for (const path of model.weightsManifest[0].paths) expect(existsSync(join(runDir, 'model', path))).toBe(true);
+    expect(existsSync(join(runDir, 'model', 'model.safetensors'))).toBe(true);
   });
 });

@@ -103,14 +103,14 @@ describe('rounds on loopback', () => {
     expect(status.devices).toHaveLength(3);
     expect(status.devices.every((d) => d.backend === 'wasm' && d.energyJ > 0)).toBe(true);
 
-    // Observability: Prometheus metrics, per-round CSV, the model in the tfjs format, a PNG grid.
+    // Observability: Prometheus metrics, per-round CSV, the model in our own format (test/export.test.ts checks the standard ones), a PNG grid.
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/^fedbit_rounds_completed_total 2$/m);
     expect(metrics).toMatch(/fedbit_updates_accepted_total\{bits="\d+"\} \d+/);
     const csv = (await (await fetch(`${server.url}/api/rounds?format=csv`)).text()).trim().split('\n');
     expect(csv).toHaveLength(3);
     expect(csv[0].split(',')).toContain('energyJ');
-    const modelJson = (await (await fetch(`${server.url}/api/model`)).json()) as { weightsManifest: Array<{ weights: Array<{ shape: number[] }> }> };
+    const modelJson = (await (await fetch(`${server.url}/api/model/fedbit-ddpm.json`)).json()) as { weightsManifest: Array<{ weights: Array<{ shape: number[] }> }> };
     const declared = modelJson.weightsManifest[0].weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
     expect(declared).toBe(server.host.paramCount);
     const png = new Uint8Array(await (await fetch(`${server.url}/api/samples`)).arrayBuffer());

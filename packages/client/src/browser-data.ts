@@ -1,5 +1,7 @@
-// Browser devices fetch the dataset binary from the aggregator once, then keep only their shard in use.
-import { decodeDataset } from '@fedbit/datasets';
+// Where a browser device's images come from: the dataset binary fetched from the aggregator once
+// (then only its shard is used), or digits drawn by the person in this tab (all of them are used,
+// and nothing is fetched).
+import { decodeDataset, drawnDataset, type Drawing } from '@fedbit/datasets';
 import type { DataProvider } from './train-env';
 
 export function httpData(baseUrl: string): DataProvider {
@@ -8,6 +10,16 @@ export function httpData(baseUrl: string): DataProvider {
       const response = await fetch(new URL(`/data/${name}-${size}.bin`, baseUrl));
       if (!response.ok) throw new Error(`dataset ${name}-${size} could not be fetched: HTTP ${response.status}`);
       return decodeDataset(new Uint8Array(await response.arrayBuffer()));
+    },
+  };
+}
+
+/** The person's own drawings, resized to the run's image size; never sent anywhere. */
+export function drawnData(drawings: readonly Drawing[]): DataProvider {
+  return {
+    own: true,
+    async load(name, size) {
+      return drawnDataset(drawings, size, name === 'emoji' ? 3 : 1, name);
     },
   };
 }

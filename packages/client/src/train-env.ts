@@ -1,6 +1,7 @@
 // What a device trains with for a whole run, built once from the aggregator's welcome: the model it
 // described (checked against the aggregator's layout, so an update means the same weights on both
-// sides), the dataset, this device's own shard (the one shard plan, @fedbit/datasets shardOf) and
+// sides), the dataset, this device's own shard (the one shard plan, @fedbit/datasets shardOf; or
+// all of the device's own drawn data) and
 // the error-feedback residual carried from task to task.
 import { ErrorFeedback, type Welcome } from '@fedbit/core';
 import { createModel, layoutFingerprint, type DiffusionModel, type ModelConfig } from '@fedbit/diffusion';
@@ -9,6 +10,11 @@ import type { Attack } from './attack';
 
 export interface DataProvider {
   load(name: 'mnist' | 'emoji', size: number): Promise<ImageDataset>;
+  /**
+   * true: the data is this device's own (drawn in the tab): it trains on all of it, instead of
+   * its shard of a shipped dataset. It stays on the device either way: only updates go up.
+   */
+  readonly own?: boolean;
 }
 
 export interface TrainEnv {
@@ -33,5 +39,6 @@ export async function buildTrainEnv(config: ModelConfig, welcome: Welcome, data:
     throw new Error(`model layout ${layout} differs from the aggregator's ${welcome.layoutFingerprint}: update this device's app`);
   }
   const dataset = await data.load(welcome.shard.dataset, welcome.shard.imageSize);
-  return { model, dataset, shard: shardOf(dataset, welcome.shard), schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown, attack };
+  const shard = data.own ? Int32Array.from({ length: dataset.count }, (_, i) => i) : shardOf(dataset, welcome.shard);
+  return { model, dataset, shard, schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown, attack };
 }

@@ -7,3 +7,4 @@ export { DEFAULT_DIRICHLET_ALPHA, partition, type PartitionKind, type PartitionO
 export { defaultEvalCount, holdout, type HoldoutOptions, type Split } from './holdout';
 export { encodePng, imageGrid, type GridOptions, type RasterImage } from './png';
 export { HOLDOUT_SEED, shardOf, shardPlan, type ShardPlan, type ShardPlanSpec } from './shard';
+export { DRAWN_SIZE, drawingProblem, drawnDataset, frameDrawing, type Drawing } from './drawn';

@@ -9,3 +9,4 @@ export { sample, samplingTimesteps, type SampleOptions, type SamplerKind } from 
 export { makeSchedule, type NoiseSchedule, type ScheduleKind, type ScheduleSpec } from './schedule';
 export { exportTfjs, importTfjs, TFJS_FORMAT, WEIGHTS_FILE, type TfjsModelJson } from './tfjs-format';
 export { createTrainer, type Prediction, type TrainBatch, type Trainer, type TrainerOptions } from './trainer';
+export * from './export';

@@ -6,6 +6,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { describeZodError } from '@fedbit/core';
 import { datasetPath } from '@fedbit/datasets/node';
+import { GRAPH_MODEL_FILE, isModelFile, type ModelFileName } from '@fedbit/diffusion';
 import { z } from 'zod';
 import { ConfigPatchSchema } from './config';
 import type { ModelHost } from './model-host';
@@ -106,6 +107,16 @@ function staticFile(root: string, urlPath: string): string | null {
   return existsSync(path) && statSync(path).isFile() ? path : null;
 }
 
+/**
+ * GET /api/model (the graph model's model.json) and /api/model/<file> for every published file.
+ * /api/<file> serves them too, so the weight paths in a model.json fetched as /api/model resolve.
+ */
+function modelFileOf(path: string): ModelFileName | null {
+  if (path === '/api/model') return GRAPH_MODEL_FILE;
+  const name = path.startsWith('/api/model/') ? path.slice('/api/model/'.length) : path.slice('/api/'.length);
+  return isModelFile(name) ? name : null;
+}
+
 export function createHttpHandler(options: HttpOptions) {
   const { coordinator, host, metrics, log } = options;
 
@@ -132,14 +143,16 @@ export function createHttpHandler(options: HttpOptions) {
       }
       return sendJson(res, 200, { run: coordinator.runId, rounds: coordinator.summaries });
     }
-    if (method === 'GET' && (path === '/api/model' || path === '/api/model/model.json')) {
-      const { modelJson } = host.exportTfjs(coordinator.global);
-      return sendJson(res, 200, modelJson);
-    }
-    if (method === 'GET' && (path === '/api/weights.bin' || path === '/api/model/weights.bin')) {
-      const { weightData } = host.exportTfjs(coordinator.global);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': weightData.byteLength, 'cache-control': 'no-store' });
-      res.end(Buffer.from(weightData));
+    const modelFile = method === 'GET' ? modelFileOf(path) : null;
+    if (modelFile) {
+      const bytes = host.modelFile(modelFile, coordinator.global);
+      res.writeHead(200, {
+        'content-type': TYPES[extname(modelFile)] ?? 'application/octet-stream',
+        'content-length': bytes.byteLength,
+        'content-disposition': `attachment; filename="${modelFile}"`,
+        'cache-control': 'no-store',
+      });
+      res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return;
     }
     if (method === 'GET' && path === '/api/samples') {

@@ -1,15 +1,17 @@
 // The aggregator's copy of the diffusion model: it creates the initial global weights, counts the
-// multiply-accumulates the energy model needs, exports the TensorFlow.js format, draws the sample
+// multiply-accumulates the energy model needs, exports the model files (TensorFlow.js graph model, safetensors, our own format), draws the sample
 // grid and measures FID-MNIST. The model runs on tfjs's wasm backend in Node.
 import {
   createModel,
-  exportTfjs,
+  exportModelFile,
+  exportModelFiles,
   initBackend,
   layoutFingerprint,
   macsPerTrainStep,
   resolveModelConfig,
   sample,
   type ModelConfig,
+  type ModelFileName,
   type DiffusionModel,
 } from '@fedbit/diffusion';
 import { evaluateQuality, type QualityReport } from '@fedbit/diffusion/metrics';
@@ -77,8 +79,14 @@ export class ModelHost {
     return this.net.getWeights();
   }
 
-  exportTfjs(weights: Float32Array): { modelJson: object; weightData: ArrayBuffer } {
-    return exportTfjs(this.modelConfig, weights);
+  /** One file of the published model (packages/diffusion/src/export/files.ts). */
+  modelFile(name: ModelFileName, weights: Float32Array): Uint8Array {
+    return exportModelFile(name, this.modelConfig, weights, { schedule: this.runConfig.model.schedule });
+  }
+
+  /** Every file of the published model, in the order they are safe to write. */
+  modelFiles(weights: Float32Array): { name: ModelFileName; bytes: Uint8Array }[] {
+    return exportModelFiles(this.modelConfig, weights, { schedule: this.runConfig.model.schedule });
   }
 
   /** The class names a class-conditional model draws on request; null for an unconditional one. */

@@ -5,7 +5,8 @@
 //                     atomically (temporary file, fsync, rename, fsync of the directory), so state and
 //                     weights can never disagree
 //   metrics.jsonl     a line per round ({"type":"round"}) and per device-round ({"type":"device"})
-//   model/            the latest global model in the TensorFlow.js format (model.json + weights.bin)
+//   model/            the latest global model: model.json + group1-shard1of1.bin (TensorFlow.js graph
+//                     model), model.safetensors (PyTorch), fedbit-ddpm.json + weights.bin (our format)
 //
 // A round counts as completed once its checkpoint is renamed into place. metrics.jsonl is appended
 // after that; on resume, lines of rounds past the checkpoint are dropped and a missing line for the
@@ -103,10 +104,9 @@ export class RunStore {
     if (state.lastSummary) this.appendMetrics(state.lastSummary);
   }
 
-  writeModel(modelJson: object, weightData: ArrayBuffer): void {
-    // weights.bin first: a model.json is only ever next to the weights it describes.
-    writeFileAtomic(join(this.dir, 'model', 'weights.bin'), [new Uint8Array(weightData)]);
-    writeFileAtomic(join(this.dir, 'model', 'model.json'), [new TextEncoder().encode(JSON.stringify(modelJson))]);
+  /** Files in the order given: the caller puts weights before the JSON that points at them. */
+  writeModel(files: { name: string; bytes: Uint8Array }[]): void {
+    for (const file of files) writeFileAtomic(join(this.dir, 'model', file.name), [file.bytes]);
   }
 
   readSummaries(): RoundSummary[] {

@@ -11,11 +11,18 @@ export function Exports({ run }: { run: string | undefined }) {
         Metrics (JSON)
       </a>
       <a data-testid="export-model" href="/api/model/model.json" download="model.json">
-        Global model: model.json
+        Global model for TensorFlow.js: model.json
       </a>
-      <a data-testid="export-weights" href="/api/model/weights.bin" download="weights.bin">
-        weights.bin
+      <a data-testid="export-weights" href="/api/model/group1-shard1of1.bin" download="group1-shard1of1.bin">
+        group1-shard1of1.bin
       </a>
+      <a data-testid="export-safetensors" href="/api/model/model.safetensors" download="model.safetensors">
+        For PyTorch: model.safetensors
+      </a>
+      <p className="small muted">
+        Keep model.json and group1-shard1of1.bin in one folder and load it with <code>tf.loadGraphModel</code>; the
+        PyTorch module and a sampler are in the repository's <code>python/</code> folder (docs/EXPORT.md).
+      </p>
       <p className="small muted">Energy figures are modelled joules from the energy model, not measurements.</p>
     </div>
   );

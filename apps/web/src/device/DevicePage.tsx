@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { BACKENDS, type Backend, type Preference } from '@fedbit/core/vocabulary';
 import { formatBattery, formatBps, formatBytes, formatJoules, formatLoss } from '../shared/format';
 import { BackendCard } from './BackendCard';
+import { DataCard, dataNote, useDataChoice } from './DataCard';
 import { claimDevice, defaultName, rememberName } from './identity';
 import { JoinCard } from './JoinCard';
 import { PreferenceSelect } from './PreferenceSelect';
@@ -14,6 +15,13 @@ import { StepProgress } from './StepProgress';
 import { useBattery } from './useBattery';
 import { useTrainingWorker } from './useTrainingWorker';
 import { WaitNotice } from './WaitNotice';
+
+/** What the two precisions mean, in words: the aggregator sets both, and they do not contradict. */
+function precisionNote(bits: number | null, trainBits: number | null): string {
+  if (bits === null) return 'set by the aggregator for each round';
+  if (trainBits !== null && trainBits < 32 && trainBits !== bits) return `set by the aggregator: trains with ${trainBits}-bit weights, then sends its changes at ${bits} bits`;
+  return `set by the aggregator: sends its changes at ${bits} bits`;
+}
 
 export function DevicePage() {
   const code = useMemo(() => new URLSearchParams(location.search).get('code'), []);
@@ -27,10 +35,13 @@ export function DevicePage() {
   const battery = useBattery();
   const { state, join, leave } = useTrainingWorker(preference, battery);
   const joined = state.phase !== 'not-joined' && state.phase !== 'starting' && state.phase !== 'left';
+  const data = useDataChoice();
+  const ownDrawings = data.mode === 'drawn';
 
   const onJoin = async (joinCode: string, deviceName: string) => {
     rememberName(deviceName);
-    join({ url: location.origin, joinCode, name: deviceName, ...(await claimDevice()), userAgent: navigator.userAgent, backend });
+    const drawings = ownDrawings ? data.drawings.map(({ label, pixels }) => ({ label, pixels })) : undefined;
+    join({ url: location.origin, joinCode, name: deviceName, ...(await claimDevice()), userAgent: navigator.userAgent, backend, drawings });
   };
 
   const sent = state.totals.uplinkBytes;
@@ -49,7 +60,16 @@ export function DevicePage() {
       )}
 
       {state.phase === 'not-joined' || state.phase === 'starting' || state.phase === 'left' ? (
-        <JoinCard initialCode={code} initialName={name} preference={preference} onPreference={setPreference} onJoin={(c, n) => void onJoin(c, n)} busy={state.phase === 'starting'} />
+        <JoinCard
+          initialCode={code}
+          initialName={name}
+          preference={preference}
+          onPreference={setPreference}
+          onJoin={(c, n) => void onJoin(c, n)}
+          busy={state.phase === 'starting'}
+          dataNote={dataNote(data.mode, data.drawings.length)}
+          notReady={ownDrawings && data.drawings.length === 0 ? 'Draw and save at least one digit below, or choose the organiser’s digits.' : null}
+        />
       ) : (
         <div className="card row">
           <PreferenceSelect value={preference} onChange={setPreference} />
@@ -59,6 +79,8 @@ export function DevicePage() {
         </div>
       )}
 
+      <DataCard choice={data} locked={state.phase !== 'not-joined' && state.phase !== 'left'} />
+
       <StepProgress phase={state.phase} round={state.round} step={state.step} steps={state.steps} message={state.message} />
       {joined && <WaitNotice state={state} />}
       <BackendCard backend={state.backend} adapter={state.adapter} reason={state.backendReason} stepMs={state.stepMs} />
@@ -66,14 +88,14 @@ export function DevicePage() {
       <section className="stats">
         <Stat label="Battery" testId="battery" value={battery === null ? '…' : battery.battery === null ? 'not reported by this browser' : formatBattery(battery.battery, battery.charging)} sub={battery?.charging ? 'charging' : battery?.charging === false ? 'on battery' : undefined} />
         <Stat label="Measured uplink" testId="bandwidth" value={formatBps(state.uplinkBps)} sub="from this device's own uploads" />
-        <Stat label="Precision this round" testId="bits" value={state.bits === null ? '–' : `${state.bits}-bit`} sub={state.trainBits !== null && state.trainBits < 32 ? `training at ${state.trainBits}-bit` : 'assigned by the aggregator'} />
-        <Stat label="Energy (modelled)" testId="energy" value={formatJoules(state.totals.energyJ)} sub={`modelled J: compute ${formatJoules(state.totals.computeJ)}, sending ${formatJoules(state.totals.transmitJ)}, receiving ${formatJoules(state.totals.receiveJ)}`} />
+        <Stat label="Upload precision" testId="bits" value={state.bits === null ? '–' : `${state.bits}-bit`} sub={precisionNote(state.bits, state.trainBits)} />
+        <Stat label="Energy (estimated)" testId="energy" value={formatJoules(state.totals.energyJ)} sub={`computed from a model, not measured: computing ${formatJoules(state.totals.computeJ)}, sending ${formatJoules(state.totals.transmitJ)}, receiving the model ${formatJoules(state.totals.receiveJ)}`} />
         <Stat label="Bytes sent" testId="bytes" value={formatBytes(sent)} sub={fp32 > 0 ? `32-bit would be ${formatBytes(fp32)} (${Math.round((sent / fp32) * 100)}%)` : 'none yet'} />
-        <Stat label="Global rounds" testId="run-round" value={state.runRound} sub={`global loss ${formatLoss(state.lastGlobalLoss)}`} />
+        <Stat label="Shared model: rounds" testId="run-round" value={state.runRound} sub={`its error on the last round ${formatLoss(state.lastGlobalLoss)} (lower is better)`} />
       </section>
 
       <div className="card">
-        <h2>Local loss {state.losses.length > 0 && <span className="muted">· {formatLoss(state.losses[state.losses.length - 1])}</span>}</h2>
+        <h2>This device's training error (lower is better) {state.losses.length > 0 && <span className="muted">· {formatLoss(state.losses[state.losses.length - 1])}</span>}</h2>
         <Sparkline values={state.losses} label="Local training loss" />
         <RoundHistory history={state.history} />
       </div>

@@ -9,15 +9,19 @@ interface Props {
   onPreference: (value: Preference) => void;
   onJoin: (code: string, name: string) => void;
   busy: boolean;
+  /** What happens to this device's images, true to the data source chosen. */
+  dataNote: string;
+  /** Why joining must wait (e.g. draw mode with no drawing yet); null when it need not. */
+  notReady: string | null;
 }
 
 /** One tap to join: the code comes from the link; only without one does the person type it. */
-export function JoinCard({ initialCode, initialName, preference, onPreference, onJoin, busy }: Props) {
+export function JoinCard({ initialCode, initialName, preference, onPreference, onJoin, busy, dataNote, notReady }: Props) {
   const [code, setCode] = useState(initialCode ?? '');
   const [name, setName] = useState(initialName);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (code.trim() && name.trim()) onJoin(code.trim(), name.trim());
+    if (code.trim() && name.trim() && !notReady) onJoin(code.trim(), name.trim());
   };
   return (
     <form className="card" onSubmit={submit} style={{ display: 'grid', gap: '0.7rem' }}>
@@ -32,11 +36,12 @@ export function JoinCard({ initialCode, initialName, preference, onPreference, o
         <input data-testid="device-name" value={name} maxLength={64} onChange={(e) => setName(e.target.value)} required />
       </label>
       <PreferenceSelect value={preference} onChange={onPreference} />
-      <button type="submit" className="primary big" data-testid="join" disabled={busy || !code.trim() || !name.trim()}>
+      <button type="submit" className="primary big" data-testid="join" disabled={busy || !code.trim() || !name.trim() || notReady !== null}>
         {busy ? 'Joining…' : 'Join training'}
       </button>
-      <p className="small muted" style={{ margin: 0 }}>
-        Your images never leave this device: it trains on its own share of the data and sends only a compressed model update.
+      {notReady && <p className="small notice" style={{ margin: 0 }}>{notReady}</p>}
+      <p className="small muted" data-testid="data-note" style={{ margin: 0 }}>
+        {dataNote}
       </p>
     </form>
   );

@@ -11,7 +11,7 @@ export function RoundHistory({ history }: { history: RoundRecord[] }) {
           round {r.round}: {r.bits}-bit
           {r.bytes !== null && (
             <>
-              , sent {formatBytes(r.bytes)} (32-bit: {formatBytes(r.fp32Bytes)}), {formatJoules(r.energyJ)} modelled
+              , sent {formatBytes(r.bytes)} (32-bit: {formatBytes(r.fp32Bytes)}), {formatJoules(r.energyJ)} (estimated)
             </>
           )}
           {r.accepted === false && ' — not accepted'}

@@ -2,6 +2,7 @@
 // read (battery, the person's choice); the worker owns tfjs and the socket.
 import type { RuntimeEvent } from '@fedbit/client';
 import type { Backend, DeviceTotals, Preference } from '@fedbit/core';
+import type { Drawing } from '@fedbit/datasets/drawn';
 
 export interface PageTelemetry {
   battery: number | null;
@@ -18,6 +19,8 @@ export interface JoinOptions {
   userAgent: string;
   /** Train on this backend instead of the fastest one measured at join. */
   backend?: Backend;
+  /** The person's own drawings: trained on instead of the organiser's dataset (they stay in the tab). */
+  drawings?: Drawing[];
 }
 
 export type ToWorker =

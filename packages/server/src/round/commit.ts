@@ -51,8 +51,7 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
   }
   global.set(next);
   run.ema = ema;
-  const { modelJson, weightData } = ctx.host.exportTfjs(global);
-  ctx.store.writeModel(modelJson, weightData);
+  ctx.store.writeModel(ctx.host.modelFiles(global));
   run.summaries.push(summary);
   run.commitTimes.push(Date.now());
   ctx.metrics.roundCompleted(summary);

@@ -71,4 +71,19 @@ describe('the command line', () => {
       blocker.close();
     }
   });
+
+  it('an experiment run again into the same folder reuses its finished runs and gives the same table', () => {
+    const out = join(dir, 'experiment');
+    const first = cli('experiment', '--preset', 'smoke', '--policies', 'fedavg-32', '--out', out, '--json');
+    expect(first.code, first.err).toBe(0);
+    const again = cli('experiment', '--preset', 'smoke', '--policies', 'fedavg-32', '--out', out, '--json');
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toMatch(/reusing the finished run in .*fedavg-32-seed1/);
+    const figures = (text: string) => {
+      const { policies } = JSON.parse(text.trim().split('\n').at(-1)!) as { policies: Record<string, { energyJ: number; fid: number; uplinkBytes: number }> };
+      const r = policies['fedavg-32'];
+      return [r.energyJ, r.fid, r.uplinkBytes];
+    };
+    expect(figures(again.out)).toEqual(figures(first.out));
+  }, 180_000);
 });

@@ -2,12 +2,12 @@
 // small worker pool (so `--parallel 2` uses both cores) and the record of what a run depends on.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoundSummary } from '@fedbit/core';
 import type { DeviceProfile } from '@fedbit/client';
 import { REPO_ROOT, RunStore, resolveRunConfig, type RunConfigInput } from '@fedbit/server';
-import type { simulationJson } from './report';
+import { simulationJson } from './report';
 
 export type RunJson = ReturnType<typeof simulationJson>;
 
@@ -34,6 +34,8 @@ export function runVariant(name: string, variant: Variant, outDir: string): Prom
     writeFileSync(profilesPath, JSON.stringify(variant.profiles, null, 2) + '\n');
     args.push('--profiles', profilesPath);
   }
+  const done = finishedRun(runDir, config, variant);
+  if (done) return Promise.resolve(done);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -47,6 +49,33 @@ export function runVariant(name: string, variant: Variant, outDir: string): Prom
       resolve({ json: JSON.parse(last) as RunJson, summaries: store.readSummaries() });
     });
   });
+}
+
+/**
+ * A run an earlier, interrupted invocation of the same experiment already finished: its run
+ * directory holds a checkpoint at the last round and the same resolved config. Its figures are
+ * read back from its records (wall time: the sum of its rounds'), so an experiment stopped midway
+ * continues where it stopped instead of refusing the existing run directory.
+ */
+function finishedRun(runDir: string, config: ReturnType<typeof resolveRunConfig>, variant: Variant): VariantRun | null {
+  if (!existsSync(join(runDir, 'checkpoint.bin'))) return null;
+  const { store, config: saved, checkpoint } = RunStore.open(runDir);
+  // simulate sets the rounds from --rounds and starts the run itself once every device has reported
+  const same = canonical({ ...(saved as object), rounds: 0, autoStart: false }) === canonical({ ...config, rounds: 0, autoStart: false });
+  if (!checkpoint || checkpoint.state.round < variant.rounds || !same) {
+    throw new Error(`${runDir} holds another or an unfinished run (round ${checkpoint?.state.round ?? 0} of ${variant.rounds}); remove it or choose another --out`);
+  }
+  const summaries = store.readSummaries();
+  const json = simulationJson({ runDir, summaries, profiles: new Array(variant.devices), paramCount: checkpoint.weights.length, wallS: summaries.reduce((a, s) => a + s.wallS, 0) });
+  process.stderr.write(`  reusing the finished run in ${runDir}\n`);
+  return { json, summaries };
+}
+
+/** JSON with object keys sorted, so two equal configs compare equal whatever order their keys were written in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
 }
 
 /** What a run's figures are a function of: a rerun with the same values gives the same table (wall times aside). */

@@ -74,11 +74,12 @@ describe('the command line', () => {
 
   it('an experiment run again into the same folder reuses its finished runs and gives the same table', () => {
     const out = join(dir, 'experiment');
-    const first = cli('experiment', '--preset', 'smoke', '--policies', 'fedavg-32', '--out', out, '--json');
+    // seed 2, not the preset's: the saved run holds the seed simulate was given
+    const first = cli('experiment', '--preset', 'smoke', '--policies', 'fedavg-32', '--seeds', '2', '--out', out, '--json');
     expect(first.code, first.err).toBe(0);
-    const again = cli('experiment', '--preset', 'smoke', '--policies', 'fedavg-32', '--out', out, '--json');
+    const again = cli('experiment', '--preset', 'smoke', '--policies', 'fedavg-32', '--seeds', '2', '--out', out, '--json');
     expect(again.code, again.err).toBe(0);
-    expect(again.err).toMatch(/reusing the finished run in .*fedavg-32-seed1/);
+    expect(again.err).toMatch(/reusing the finished run in .*fedavg-32-seed2/);
     const figures = (text: string) => {
       const { policies } = JSON.parse(text.trim().split('\n').at(-1)!) as { policies: Record<string, { energyJ: number; fid: number; uplinkBytes: number }> };
       const r = policies['fedavg-32'];

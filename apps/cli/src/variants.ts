@@ -60,8 +60,9 @@ export function runVariant(name: string, variant: Variant, outDir: string): Prom
 function finishedRun(runDir: string, config: ReturnType<typeof resolveRunConfig>, variant: Variant): VariantRun | null {
   if (!existsSync(join(runDir, 'checkpoint.bin'))) return null;
   const { store, config: saved, checkpoint } = RunStore.open(runDir);
-  // simulate sets the rounds from --rounds and starts the run itself once every device has reported
-  const same = canonical({ ...(saved as object), rounds: 0, autoStart: false }) === canonical({ ...config, rounds: 0, autoStart: false });
+  // simulate sets the rounds and seed from --rounds and --seed and starts the run itself once every device has reported
+  const runs = (c: object) => canonical({ ...c, rounds: 0, autoStart: false, seed: variant.seed });
+  const same = runs(saved as object) === runs(config);
   if (!checkpoint || checkpoint.state.round < variant.rounds || !same) {
     throw new Error(`${runDir} holds another or an unfinished run (round ${checkpoint?.state.round ?? 0} of ${variant.rounds}); remove it or choose another --out`);
   }

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { ensureGradients } from './gradients';
 import { installNodeWebGpu } from './node-webgpu';
+import { registerAdamKernels } from './webgpu/adam-kernels';
+import { useWriteBufferUploads } from './webgpu/uploads';
 import { gpu, isNode } from './runtime';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -34,6 +36,7 @@ async function trySet(name: BackendName, options: BackendOptions): Promise<strin
         if (!gpu() && isNode()) await installNodeWebGpu();
         if (!gpu()) return 'no navigator.gpu (WebGPU needs a secure context: https or http://localhost)';
         await import('@tensorflow/tfjs-backend-webgpu');
+        registerAdamKernels();
         break;
       case 'webgl':
         if (isNode() || !hasDocument()) return 'no document or OffscreenCanvas';
@@ -55,7 +58,9 @@ async function trySet(name: BackendName, options: BackendOptions): Promise<strin
     const ok = await tf.setBackend(name);
     if (!ok) return failed;
     await tf.ready();
-    return tf.getBackend() === name ? null : failed;
+    if (tf.getBackend() !== name) return failed;
+    if (name === 'webgpu') useWriteBufferUploads(tf.backend());
+    return null;
   } catch (error) {
     return (error as Error).message;
   }

@@ -46,7 +46,7 @@ describe('trainer on wasm', () => {
     const start = tf.memory().numTensors;
     const model = createModel(cfg, 2);
     const afterModel = tf.memory().numTensors;
-    expect(afterModel - start).toBe(model.layout.entries.length);
+    expect(afterModel - start).toBe(model.layout.entries.length + model.constantCount);
     const trainer = createTrainer(model, { learningRate: 1e-3, batchSize: 4, schedule: { kind: 'linear', steps: 100 }, seed: 2, trainBits: 8, quantizeActivations: true });
     let at2 = 0;
     for (let i = 1; i <= 20; i++) {

@@ -5,7 +5,7 @@
 // second, parameters, MACs per step (the figure the energy model uses), how many tensors a step
 // leaves behind (should be 0), every step's loss (same seed: comparable across backends and
 // commits), and on webgpu what a step asks of the GPU, counted at the WebGPU API
-// (packages/diffusion/src/webgpu-counters.ts): compute dispatches (GPUComputePassEncoder
+// (packages/diffusion/src/webgpu/counters.ts): compute dispatches (GPUComputePassEncoder
 // .dispatchWorkgroups), uploads of CPU-side data (buffers created mapped + non-uniform
 // GPUQueue.writeBuffer), uniform writes and submits, per step.
 // `npm run bench:train [-- --backend webgpu,wasm --steps 10 --json]`

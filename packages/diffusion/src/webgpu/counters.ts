@@ -2,7 +2,7 @@
 // not depend on which tfjs code path made the calls): compute dispatches, submits, and uploads of
 // CPU-side data. An upload is either a buffer created mapped (tfjs-backend-webgpu 4.22's path:
 // a staging or storage buffer with mappedAtCreation, then a copy) or a queue.writeBuffer into a
-// buffer that is not a uniform buffer (the path of ./webgpu-uploads.ts). Uniform writes (one per
+// buffer that is not a uniform buffer (the path of ./uploads.ts). Uniform writes (one per
 // dispatch: shapes and strides) are counted apart. Wraps methods of the GPUDevice, GPUQueue and
 // GPUComputePassEncoder prototypes once; counting costs one increment per call.
 

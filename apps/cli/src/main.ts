@@ -8,6 +8,7 @@ import { describeZodError } from '@fedbit/core';
 import { UsageError, nameList, parseFlags, wholeNumber } from './args';
 import { POLICY_NAMES, policyFromName } from './policies';
 import { runSimulation } from './simulate';
+import { ensureNodeWebGpu } from './node-gpu';
 import { formatSimulationSummary, simulationJson } from './report';
 
 const USAGE = `fedbit: federated training of a small quantized diffusion model in the browser
@@ -154,6 +155,7 @@ async function simulate(argv: string[]): Promise<void> {
       'run-dir': { type: 'string', placeholder: 'dir', description: 'where the in-process aggregator keeps the run' },
       'no-shaping': { type: 'boolean', description: 'upload at loopback speed instead of each profile\'s link rate' },
       'link-rates': { type: 'string', default: 'profile', placeholder: 'profile|measured', description: 'what uploads report: the profile rate (reproducible) or the time they took here' },
+      backend: { type: 'string', default: 'wasm', placeholder: 'wasm|webgpu|cpu', description: 'tfjs backend of every simulated device (webgpu: the optional npm package webgpu, on this machine\'s GPU or SwiftShader)' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       preset: { type: 'string', placeholder: 'room', description: 'a stress room instead: classroom-stress or paper-modes' },
       minutes: { type: 'string', default: '3', placeholder: 'n', description: 'with --preset: minutes per round mode' },
@@ -172,6 +174,7 @@ async function simulate(argv: string[]): Promise<void> {
       'run-dir': z.string().optional(),
       'no-shaping': z.boolean(),
       'link-rates': z.enum(['profile', 'measured'], { message: 'expected profile (uploads report the profile rate: reproducible) or measured (the time they took here)' }),
+      backend: z.enum(['wasm', 'webgpu', 'cpu'], { message: 'expected wasm, webgpu or cpu' }),
       json: z.boolean(),
       preset: z.enum(['classroom-stress', 'paper-modes'], { message: 'expected classroom-stress or paper-modes' }).optional(),
       minutes: wholeNumber(1, 120),
@@ -180,7 +183,12 @@ async function simulate(argv: string[]): Promise<void> {
     {
       usage: 'npm run simulate --',
       summary: 'an aggregator and N headless devices over real Socket.IO on loopback, with a summary table',
-      examples: ['npm run simulate -- --devices 10 --rounds 5', 'npm run simulate -- --policy fixed-4 --json', 'npm run simulate -- --preset classroom-stress --minutes 3'],
+      examples: [
+        'npm run simulate -- --devices 10 --rounds 5',
+        'npm run simulate -- --policy fixed-4 --json',
+        'npm run simulate -- --devices 2 --rounds 1 --backend webgpu',
+        'npm run simulate -- --preset classroom-stress --minutes 3',
+      ],
     },
   );
   if (!flags) return;
@@ -194,6 +202,7 @@ async function simulate(argv: string[]): Promise<void> {
     if (flags.json) process.stdout.write(JSON.stringify({ modes: results }) + '\n');
     return;
   }
+  if (flags.backend === 'webgpu') await ensureNodeWebGpu((line) => process.stderr.write(line + '\n'));
   const fileConfig = flags.config ? (readJsonFile(flags.config, '--config') as RunConfigInput) : {};
   if (flags.config) resolveRunConfig(fileConfig, `config file ${flags.config}`);
   let profiles;
@@ -212,6 +221,7 @@ async function simulate(argv: string[]): Promise<void> {
     runDir: flags['run-dir'],
     shaping: !flags['no-shaping'],
     linkRates: flags['link-rates'],
+    backend: flags.backend,
     progress: !flags.json && process.stderr.isTTY,
     config: {
       ...fileConfig,

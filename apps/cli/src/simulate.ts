@@ -27,6 +27,8 @@ export interface SimulationOptions {
   shaping?: boolean;
   /** 'profile' (default): uploads report the profile's link rate exactly; 'measured': the time they took here (depends on the machine's load). */
   linkRates?: 'measured' | 'profile';
+  /** The tfjs backend of every device (default wasm; webgpu needs navigator.gpu: see node-gpu.ts). */
+  backend?: 'wasm' | 'webgpu' | 'cpu';
   progress?: boolean;
   logLevel?: string;
   onRound?: (summary: RoundSummary) => void;
@@ -101,7 +103,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   const runtimes = profiles
     .slice(0, options.devices)
-    .map((profile) => simulatedDevice({ url: url!, joinCode: joinCode!, profile, shaping: options.shaping, linkRates: options.linkRates ?? 'profile', runtime: { telemetryIntervalMs: 5000 } }));
+    .map((profile) => simulatedDevice({ url: url!, joinCode: joinCode!, profile, shaping: options.shaping, linkRates: options.linkRates ?? 'profile', runtime: { telemetryIntervalMs: 5000, ...(options.backend ? { backend: options.backend } : {}) } }));
 
   const finished = new Promise<void>((resolve, reject) => {
     runtimes.forEach((runtime, index) => {

@@ -5,6 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { ensureGradients } from './gradients';
+import { installNodeWebGpu } from './node-webgpu';
+import { registerAdamKernels } from './webgpu/adam-kernels';
+import { useWriteBufferUploads } from './webgpu/uploads';
 import { gpu, isNode } from './runtime';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -23,15 +26,20 @@ function hasDocument(): boolean {
   return typeof (globalThis as { document?: unknown }).document !== 'undefined' || typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined';
 }
 
-async function trySet(name: BackendName, options: BackendOptions): Promise<boolean> {
+/** Starts one backend: null when it runs, else why not. */
+async function trySet(name: BackendName, options: BackendOptions): Promise<string | null> {
+  const failed = 'not available here';
   try {
     switch (name) {
       case 'webgpu':
-        if (!gpu()) return false;
+        // In Node, navigator.gpu comes from the optional `webgpu` package (Dawn); its refusal says why.
+        if (!gpu() && isNode()) await installNodeWebGpu();
+        if (!gpu()) return 'no navigator.gpu (WebGPU needs a secure context: https or http://localhost)';
         await import('@tensorflow/tfjs-backend-webgpu');
+        registerAdamKernels();
         break;
       case 'webgl':
-        if (isNode() || !hasDocument()) return false;
+        if (isNode() || !hasDocument()) return 'no document or OffscreenCanvas';
         await import('@tensorflow/tfjs-backend-webgl');
         break;
       case 'wasm': {
@@ -46,13 +54,15 @@ async function trySet(name: BackendName, options: BackendOptions): Promise<boole
         throw new Error(`unknown backend ${String(never)}`);
       }
     }
-    if (tf.findBackendFactory(name) === null) return false;
+    if (tf.findBackendFactory(name) === null) return failed;
     const ok = await tf.setBackend(name);
-    if (!ok) return false;
+    if (!ok) return failed;
     await tf.ready();
-    return tf.getBackend() === name;
-  } catch {
-    return false;
+    if (tf.getBackend() !== name) return failed;
+    if (name === 'webgpu') useWriteBufferUploads(tf.backend());
+    return null;
+  } catch (error) {
+    return (error as Error).message;
   }
 }
 
@@ -90,8 +100,11 @@ const starting = new Map<string, Promise<BackendInfo>>();
 async function startBackend(prefer: BackendName | undefined, options: BackendOptions): Promise<BackendInfo> {
   await ensureGradients();
   const order: BackendName[] = prefer ? [prefer] : isNode() ? ['wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+  let why = '';
   for (const name of order) {
-    if (await trySet(name, options)) {
+    const failure = await trySet(name, options);
+    why = failure ?? '';
+    if (failure === null) {
       const info: BackendInfo = { backend: name };
       if (name === 'webgpu') {
         const adapter = await adapterInfo();
@@ -103,7 +116,7 @@ async function startBackend(prefer: BackendName | undefined, options: BackendOpt
   if (prefer) {
     throw new Error(
       `the tfjs backend '${prefer}' could not start here` +
-        (prefer === 'webgpu' ? ' (WebGPU needs a secure context: https or http://localhost)' : '') +
+        (why ? ` (${why})` : '') +
         (prefer === 'wasm' && !isNode() ? ' (check that wasmPath points at the served tfjs-backend-wasm*.wasm files)' : '') +
         `; call initBackend() without a preference to fall back automatically`,
     );

@@ -136,12 +136,15 @@ export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: 1 |
   return f(x, filter) as tf.Tensor4D;
 }
 
-/** Nearest-neighbour 2x upsampling, cropped to (height, width), with a correct gradient on every backend. */
-export function upsample2x(x: tf.Tensor4D, height?: number, width?: number): tf.Tensor4D {
+/**
+ * Nearest-neighbour 2x upsampling, cropped to (height, width), with a correct gradient on every
+ * backend. `four`: a kept scalar 4 (a model passes its own, so the gradient uploads no new scalar).
+ */
+export function upsample2x(x: tf.Tensor4D, height?: number, width?: number, four?: tf.Scalar): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
     value: tf.image.resizeNearestNeighbor(args[0] as tf.Tensor4D, [2 * h, 2 * w]),
-    gradFunc: (dy: tf.Tensor4D) => tf.mul(tf.avgPool(dy, 2, 2, 'valid'), 4),
+    gradFunc: (dy: tf.Tensor4D) => tf.mul(tf.avgPool(dy, 2, 2, 'valid'), four ?? 4),
   }));
   const up = f(x) as tf.Tensor4D;
   const th = height ?? 2 * h;

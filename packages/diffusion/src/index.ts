@@ -1,4 +1,6 @@
 export { initBackend, type BackendInfo, type BackendName, type BackendOptions } from './backend';
+export { installNodeWebGpu, SWIFTSHADER_ICD, SWIFTSHADER_LIB_DIR } from './node-webgpu';
+export { countWebGpuCalls, diffCounts, webGpuCounts, type WebGpuCounts } from './webgpu/counters';
 export { resolveModelConfig, validateModelConfig, type ModelConfig, type ModelSize, type ResolveOptions } from './config';
 export { conv2dTrainable, upsample2x, setConvGradient, getConvGradient, samePadding, type ConvGradient } from './conv';
 export { layoutFingerprint, sameLayout, type LayoutEntry, type WeightLayout } from './layout';

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from './config';
 import { conv2dTrainable, upsample2x } from './conv';
+import { groupNorm, silu, type NormConstants } from './norm';
 import { buildLayout, type WeightLayout } from './layout';
 import { traceNet, unet, type NetOps, type ParamSpec } from './net';
 import { fakeQuant } from './quant';
@@ -17,6 +18,8 @@ export interface ForwardOptions {
 
 export interface DiffusionModel {
   readonly config: ModelConfig;
+  /** Tensors the model holds besides its variables (constants of its forward and backward passes). */
+  readonly constantCount: number;
   readonly layout: WeightLayout;
   readonly paramCount: number;
   /** The trainable variables in layout order. */
@@ -83,10 +86,17 @@ function initValues(spec: ParamSpec, size: number, gen: () => number): Float32Ar
   return v;
 }
 
+/** Scalars of the forward and backward passes, made once per model, not per call: on WebGPU each new one is an upload. */
+interface ModelConstants extends NormConstants {
+  /** The 2x2 block sum of upsampling's gradient. */
+  four: tf.Scalar;
+}
+
 class TfOps implements NetOps<tf.Tensor> {
   constructor(
     private readonly weights: Map<string, tf.Tensor>,
     private readonly actBits: number,
+    private readonly constants: ModelConstants,
   ) {}
   private p(name: string): tf.Tensor {
     const w = this.weights.get(name);
@@ -108,14 +118,10 @@ class TfOps implements NetOps<tf.Tensor> {
     return tf.matMul(oneHot as tf.Tensor2D, this.p(`${name}.table`) as tf.Tensor2D);
   }
   groupNorm(name: string, x: tf.Tensor, groups: number): tf.Tensor {
-    const [n, h, w, c] = x.shape;
-    const grouped = tf.reshape(x, [n, h * w, groups, c / groups]);
-    const { mean, variance } = tf.moments(grouped, [1, 3], true);
-    const normed = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, 1e-5)));
-    return tf.add(tf.mul(tf.reshape(normed, [n, h, w, c]), this.p(`${name}.gamma`)), this.p(`${name}.beta`));
+    return groupNorm(x as tf.Tensor4D, this.p(`${name}.gamma`), this.p(`${name}.beta`), groups, this.constants);
   }
   silu(x: tf.Tensor): tf.Tensor {
-    return tf.mul(x, tf.sigmoid(x));
+    return silu(x, this.constants);
   }
   add(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     return tf.add(a, b);
@@ -128,7 +134,7 @@ class TfOps implements NetOps<tf.Tensor> {
     return tf.concat([a, b], 3);
   }
   upsample(x: tf.Tensor, height: number, width: number): tf.Tensor {
-    return upsample2x(x as tf.Tensor4D, height, width);
+    return upsample2x(x as tf.Tensor4D, height, width, this.constants.four);
   }
 }
 
@@ -144,12 +150,15 @@ export function createModel(configIn: ModelConfig, seed: number): DiffusionModel
   const gen = normal(seed);
   const variables = layout.entries.map((e, i) => tf.tidy(() => tf.variable(tf.tensor(initValues(specs[i], e.size, gen), e.shape), true)));
   let disposed = false;
+  // Made with the variables and disposed with them (like them, used from any backend).
+  const constants: ModelConstants = { eps: tf.scalar(1e-5), one: tf.scalar(1), four: tf.scalar(4) };
   const alive = () => {
     if (disposed) throw new Error('this DiffusionModel was disposed');
   };
 
   const model: DiffusionModel = {
     config,
+    constantCount: Object.keys(constants).length,
     layout,
     paramCount: layout.total,
     variables,
@@ -189,7 +198,7 @@ export function createModel(configIn: ModelConfig, seed: number): DiffusionModel
         const oneHot = config.numClasses > 0 ? tf.tensor2d(labelOneHot(labels, n, config.numClasses), [n, config.numClasses + 1]) : null;
         const weights = new Map<string, tf.Tensor>();
         layout.entries.forEach((e, i) => weights.set(e.name, bits < 32 ? fakeQuant(variables[i], bits) : variables[i]));
-        const ops = new TfOps(weights, options.quantizeActivations ? bits : 32);
+        const ops = new TfOps(weights, options.quantizeActivations ? bits : 32, constants);
         return unet(ops, config, x, feats, oneHot) as tf.Tensor4D;
       });
     },
@@ -197,6 +206,7 @@ export function createModel(configIn: ModelConfig, seed: number): DiffusionModel
       if (disposed) return;
       disposed = true;
       for (const v of variables) v.dispose();
+      tf.dispose([constants.eps, constants.one, constants.four]);
     },
   };
   return model;

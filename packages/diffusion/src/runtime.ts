@@ -18,8 +18,12 @@ export function gpu(): GpuLike | undefined {
   return nav?.gpu;
 }
 
-/** Node (or another server runtime) without WebGPU. */
+/**
+ * Node (no DOM), whether or not WebGPU has been installed there: the npm `webgpu` package puts a
+ * `navigator.gpu` into Node, and Node still cannot take the browser's paths (directory imports,
+ * fetched .wasm files). A browser page or worker has no `process.versions.node`.
+ */
 export function isNode(): boolean {
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof proc?.versions?.node === 'string' && gpu() === undefined && typeof (globalThis as { document?: unknown }).document === 'undefined';
+  return typeof proc?.versions?.node === 'string' && typeof (globalThis as { document?: unknown }).document === 'undefined';
 }

@@ -1,11 +1,13 @@
 // Local training of the denoiser with the epsilon-prediction objective of DDPM (Ho et al.,
 // arXiv 2006.11239, Algorithm 1): x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps with t uniform,
-// loss = mean (eps - eps_theta(x_t, t))^2, optimised with Adam. Optional quantization-aware
+// loss = mean (eps - eps_theta(x_t, t))^2, optimised with Adam (./adam.ts: tfjs's arithmetic, its
+// constants kept on the device). Optional quantization-aware
 // training (fake-quantized weights/activations, straight-through gradients; Kim, Saad et al.,
 // arXiv 2111.07911) and label dropout for classifier-free guidance (Ho & Salimans, arXiv
 // 2207.12598). Timesteps, noise and label dropout come from a seeded JavaScript generator, so a
 // step is reproducible on every backend.
 import * as tf from '@tensorflow/tfjs-core';
+import { Adam } from './adam';
 import { assertGradients } from './gradients';
 import type { DiffusionModel } from './model';
 import { normal, uniform } from './rng';
@@ -61,7 +63,8 @@ export function createTrainer(model: DiffusionModel, options: TrainerOptions): T
   const gauss = normal(options.seed ^ 0x5eed);
   const pixels = config.imageSize * config.imageSize * config.channels;
   let learningRate = options.learningRate;
-  let optimizer = tf.train.adam(learningRate);
+  const newOptimizer = () => new Adam(model.variables);
+  let optimizer = newOptimizer();
   const prediction = options.prediction ?? 'eps';
   let disposed = false;
 
@@ -103,14 +106,10 @@ export function createTrainer(model: DiffusionModel, options: TrainerOptions): T
     const loss = tf.tidy(() => {
       const x = tf.tensor4d(xt, shape);
       const target = tf.tensor4d(eps, shape);
-      const value = optimizer.minimize(
-        () => {
-          const pred = model.predictNoise(x, t, labels, { trainBits: bits, quantizeActivations: options.quantizeActivations });
-          return tf.mean(tf.squaredDifference(pred, target)) as tf.Scalar;
-        },
-        true,
-        model.variables as tf.Variable[],
-      );
+      const value = optimizer.minimize(() => {
+        const pred = model.predictNoise(x, t, labels, { trainBits: bits, quantizeActivations: options.quantizeActivations });
+        return tf.mean(tf.squaredDifference(pred, target)) as tf.Scalar;
+      }, learningRate);
       if (!value) throw new Error('optimizer returned no loss');
       return value;
     });
@@ -127,13 +126,12 @@ export function createTrainer(model: DiffusionModel, options: TrainerOptions): T
     step,
     resetOptimizer() {
       optimizer.dispose();
-      optimizer = tf.train.adam(learningRate);
+      optimizer = newOptimizer();
     },
     setLearningRate(lr: number) {
-      if (!(lr > 0)) throw new Error(`learningRate must be > 0, got ${lr}`);
+      if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`learningRate must be a finite number > 0, got ${lr}`);
+      // Adam.minimize takes the rate per step
       learningRate = lr;
-      // tf.train.adam reads its learningRate field on every step
-      (optimizer as unknown as { learningRate: number }).learningRate = lr;
     },
     dispose() {
       if (disposed) return;

@@ -6,4 +6,5 @@ export * from './energy';
 export * from './policy';
 export * from './aggregate';
 export * from './privacy';
+export * from './hash';
 export * from './protocol';

@@ -4,11 +4,12 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { describeZodError } from '@fedbit/core';
+import { MODEL_PATH_PREFIX, describeZodError } from '@fedbit/core';
 import { datasetPath } from '@fedbit/datasets/node';
 import { z } from 'zod';
 import { ConfigPatchSchema } from './config';
 import type { ModelHost } from './model-host';
+import { serveModelVersion } from './model-http';
 import type { ServerMetrics } from './metrics';
 import type { Coordinator } from './round/coordinator';
 import { secretEquals } from './transport/rate-guard';
@@ -132,6 +133,7 @@ export function createHttpHandler(options: HttpOptions) {
       }
       return sendJson(res, 200, { run: coordinator.runId, rounds: coordinator.summaries });
     }
+    if (path.startsWith(MODEL_PATH_PREFIX)) return serveModelVersion(req, res, path, coordinator.models);
     if (method === 'GET' && (path === '/api/model' || path === '/api/model/model.json')) {
       const { modelJson } = host.exportTfjs(coordinator.global);
       return sendJson(res, 200, modelJson);

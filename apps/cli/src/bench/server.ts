@@ -3,7 +3,7 @@
 // per minute, the aggregator's CPU time per round (user + system of its own process), the bytes the
 // aggregator itself wrote to its TCP sockets per round (Socket.IO and HTTP together: what leaves
 // the machine, whatever a round summary accounts), and the memory each joined connection adds.
-// `npm run bench:server [-- --devices 200 --rounds 5 --bits 4 --json]`
+// `npm run bench:server [-- --devices 200 --rounds 5 --bits 4 --model-cache none|shared --downlink-bits 32|16 --json]`
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -24,15 +24,19 @@ const flags = parseFlags(
     devices: { type: 'string', default: '200', placeholder: 'n', description: 'replaying devices (real Socket.IO connections)' },
     rounds: { type: 'string', default: '5', placeholder: 'n', description: 'rounds to time' },
     bits: { type: 'string', default: '4', placeholder: 'n', description: 'update precision: 1, 2, 4, 8, 16 or 32' },
+    'model-cache': { type: 'string', default: 'none', placeholder: 'none|shared', description: 'devices fetch the model straight from the aggregator, or through one shared cache (a CDN edge, a caching proxy)' },
+    'downlink-bits': { type: 'string', default: '32', placeholder: '32|16', description: 'precision of the model sent down (16: IEEE half, lossy)' },
     json: { type: 'boolean', description: 'end with one JSON line' },
   },
   z.object({
     devices: wholeNumber(1, 2000),
     rounds: wholeNumber(1, 100),
     bits: wholeNumber(1, 32).pipe(z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)], { message: 'expected 1, 2, 4, 8, 16 or 32' })),
+    'model-cache': z.enum(['none', 'shared']),
+    'downlink-bits': z.enum(['32', '16']).transform(Number).pipe(z.union([z.literal(32), z.literal(16)])),
     json: z.boolean(),
   }),
-  { usage: 'npm run bench:server --', summary: 'one aggregator and N replaying devices of the 1 M-parameter model: rounds per minute, CPU and bytes per round', examples: ['npm run bench:server', 'npm run bench:server -- --devices 1000 --rounds 3 --json'] },
+  { usage: 'npm run bench:server --', summary: 'one aggregator and N replaying devices of the 1 M-parameter model: rounds per minute, CPU and bytes per round', examples: ['npm run bench:server', 'npm run bench:server -- --devices 1000 --rounds 3 --json', 'npm run bench:server -- --model-cache shared'] },
 ) ?? process.exit(0);
 
 /** A full collection before each memory reading, so the figures are live memory rather than garbage. */
@@ -52,6 +56,7 @@ const config = resolveRunConfig({
   model: { size: 'default' },
   policy: { kind: 'fixed', bits: flags.bits } as never,
   eval: { every: 0, final: false },
+  downlinkBits: flags['downlink-bits'],
 });
 const server = await startServer({
   port: 0,
@@ -83,7 +88,7 @@ collectGarbage();
 const memoryBefore = process.memoryUsage();
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/replay-devices.ts'), server.url, server.joinCode, String(flags.devices), String(flags.rounds), String(flags.bits), String(params)],
+  ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/replay-devices.ts'), server.url, server.joinCode, String(flags.devices), String(flags.rounds), String(flags.bits), String(params), flags['model-cache']],
   { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
 );
 await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('joined') && resolve()));
@@ -136,6 +141,8 @@ const result = {
   params,
   bits: flags.bits,
   rounds: flags.rounds,
+  modelCache: flags['model-cache'],
+  downlinkBits: flags['downlink-bits'],
   roundsPerMinute: flags.rounds / (totalS / 60),
   serverCpuSPerRound: median(perRound.map((r) => r.cpuS)),
   wallSPerRound: median(perRound.map((r) => r.wallS)),
@@ -153,7 +160,7 @@ process.stdout.write(
     ['round', 'wall s', 'server CPU s', 'uplink MB', 'model to devices MB', 'server sent MB'],
     perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.modelBytes / 1e6).toFixed(1), (r.sentBytes / 1e6).toFixed(1)]),
   ) +
-    `\n\n${flags.devices} devices, ${params} parameters at ${flags.bits} bits: ${result.roundsPerMinute.toFixed(2)} rounds/min, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round, ` +
+    `\n\n${flags.devices} devices (model cache: ${flags['model-cache']}, downlink ${flags['downlink-bits']} bits), ${params} parameters at ${flags.bits} bits: ${result.roundsPerMinute.toFixed(2)} rounds/min, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round, ` +
     `${(result.downlinkBytesPerRound / 1e6).toFixed(1)} MB sent by the server per round, ${(result.heapBytesPerConnection / 1024).toFixed(1)} KiB heap (${(result.rssBytesPerConnection / 1024).toFixed(1)} KiB RSS) per connection (${result.machine})\n`,
 );
 if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');

@@ -6,6 +6,7 @@ import type { RunConfig } from '../config';
 import type { DeviceRegistry } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
+import type { ModelVersions } from '../model-versions';
 import type { RunStore } from '../store';
 import type { Transport } from '../transport/transport';
 import type { RunState } from './run-state';
@@ -18,6 +19,8 @@ export interface RoundContext {
   readonly runId: string;
   readonly devices: DeviceRegistry;
   readonly host: ModelHost;
+  /** The model versions served over HTTP; a task names one of them. */
+  readonly models: ModelVersions;
   readonly store: RunStore;
   readonly transport: Transport;
   readonly log: Logger;

@@ -6,10 +6,11 @@
 import { createPolicy, frameBytes, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
 import type { Logger } from 'pino';
 import type { ConfigPatch, RunConfig } from '../config';
-import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS } from '../constants';
+import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS, MODEL_VERSIONS_KEPT_MAX, MODEL_VERSIONS_KEPT_SYNC } from '../constants';
 import { DeviceRegistry, type DeviceDirectory } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
+import { ModelVersions } from '../model-versions';
 import type { CheckpointState, RunStore } from '../store';
 import type { Transport } from '../transport/transport';
 import type { RoundContext } from './context';
@@ -42,6 +43,8 @@ export class Coordinator {
   readonly devices: DeviceDirectory;
   /** What a device can ask of the engine: the transport's incoming adapter calls this and nothing else. */
   readonly deviceApi: DeviceApi;
+  /** The model versions tasks name, served over HTTP (model-http.ts). */
+  readonly models: ModelVersions;
 
   private readonly registry = new DeviceRegistry();
   private readonly run: RunState;
@@ -63,6 +66,7 @@ export class Coordinator {
     this.runId = config.runId ?? 'run';
     this.policy = createPolicy(config.policy);
     this.maxUpdateBytes = frameBytes(32, host.paramCount, config.codec.blockSize);
+    this.models = new ModelVersions(config.mode === 'async' ? Math.min(config.async.maxStaleness + 2, MODEL_VERSIONS_KEPT_MAX) : MODEL_VERSIONS_KEPT_SYNC);
     this.run = options.resumeFrom ? this.resumed(options.resumeFrom, options) : new RunState(host.initialWeights());
     if (this.run.completed >= config.rounds) this.run.phase = 'done';
     const self = this;
@@ -77,6 +81,7 @@ export class Coordinator {
       runId: this.runId,
       devices: this.registry,
       host,
+      models: this.models,
       store: options.store,
       transport,
       log: options.log,

@@ -1,6 +1,6 @@
 // What the round engine works with. The coordinator owns these and hands them to one round (or the
 // async engine) at a time; nothing here is a socket.
-import type { PrecisionPolicy } from '@fedbit/core';
+import type { MergeKernel, PrecisionPolicy } from '@fedbit/core';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config';
 import type { DeviceRegistry } from '../devices/registry';
@@ -21,6 +21,8 @@ export interface RoundContext {
   readonly host: ModelHost;
   /** The model versions served over HTTP; a task names one of them. */
   readonly models: ModelVersions;
+  /** Where the weighted means keep their running sum: WebAssembly SIMD, or the JavaScript loops (server/src/merge). */
+  readonly mergeKernel: MergeKernel;
   readonly store: RunStore;
   readonly transport: Transport;
   readonly log: Logger;

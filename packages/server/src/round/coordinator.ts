@@ -3,7 +3,7 @@
 // busy in buffered async mode (run-async.ts). It owns the run's state and hands the round engine a
 // RoundContext; the transport reaches it only through the device API (device-api.ts). Readers get
 // getters and a read-only snapshot; nothing public here can be assigned.
-import { createPolicy, frameBytes, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
+import { createPolicy, frameBytes, jsMergeKernel, type MergeKernel, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
 import type { Logger } from 'pino';
 import type { ConfigPatch, RunConfig } from '../config';
 import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS, MODEL_VERSIONS_KEPT_MAX, MODEL_VERSIONS_KEPT_SYNC } from '../constants';
@@ -30,6 +30,8 @@ export interface CoordinatorOptions {
   metrics: ServerMetrics;
   /** How the engine reaches devices; given here, never assigned later. */
   transport: Transport;
+  /** Where merges keep their running sum (server/src/merge); default the JavaScript kernel. */
+  mergeKernel?: MergeKernel;
   resumeFrom?: { state: CheckpointState; weights: Float32Array } | null;
 }
 
@@ -82,6 +84,7 @@ export class Coordinator {
       devices: this.registry,
       host,
       models: this.models,
+      mergeKernel: options.mergeKernel ?? jsMergeKernel,
       store: options.store,
       transport,
       log: options.log,

@@ -30,7 +30,7 @@ export function fastConfig(overrides: RunConfigInput = {}): RunConfigInput {
   };
 }
 
-export async function startTestServer(overrides: RunConfigInput = {}, extra: { runDir?: string; admission?: ServerOptions['admission'] } = {}): Promise<RunningServer> {
+export async function startTestServer(overrides: RunConfigInput = {}, extra: { runDir?: string; admission?: ServerOptions['admission']; mergeKernel?: ServerOptions['mergeKernel'] } = {}): Promise<RunningServer> {
   return startServer({
     port: 0,
     config: resolveRunConfig(fastConfig(overrides)),
@@ -40,6 +40,7 @@ export async function startTestServer(overrides: RunConfigInput = {}, extra: { r
     adminToken: 'test-admin-token-0123456789',
     joinCode: 'testcode',
     admission: extra.admission,
+    mergeKernel: extra.mergeKernel,
   });
 }
 

@@ -61,6 +61,8 @@ export interface RunningServer {
   coordinator: Coordinator;
   host: ModelHost;
   io: SocketServer;
+  /** The merge kernel in use: 'wasm-simd' or 'js'. */
+  mergeKernel: string;
   close(): Promise<void>;
 }
 
@@ -182,6 +184,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     coordinator,
     host,
     io,
+    mergeKernel: mergeKernel.name,
     async close() {
       await coordinator.stop();
       await new Promise<void>((r) => io.close(() => r()));

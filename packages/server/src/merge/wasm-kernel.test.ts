@@ -4,7 +4,7 @@
 // reads in the middle and resets.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng, encodeUpdate, inspectFrame, jsMergeKernel, StreamingAggregator, type Bits, type MergeKernel } from '@fedbit/core';
-import { mergeKernelBytes } from './build';
+import { compileMergeKernel, mergeKernelBytes } from './build';
 import { MAX_BATCH, wasmMergeKernel } from './wasm-kernel';
 
 let wasm: MergeKernel;
@@ -32,6 +32,13 @@ function sums(n: number, frames: Frame[]): [Float64Array, Float64Array] {
 }
 
 describe('the WebAssembly SIMD merge kernel', () => {
+  it('builds from its AssemblyScript source, to the bytes the cache holds', async () => {
+    const built = await compileMergeKernel();
+    expect(built).toEqual(await mergeKernelBytes());
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(built as Uint8Array<ArrayBuffer>)).map((e) => e.name);
+    expect(exports.sort()).toEqual(['memory', 'mergeBatch']);
+  }, 120_000);
+
   it('equals the JavaScript kernel bit for bit at 1, 2, 4 and 8 bits, odd lengths and block sizes', () => {
     for (const bits of [1, 2, 4, 8] as Bits[]) {
       for (const n of [1, 7, 31, 33, 127, 129, 513, 1000, 4099, 20_011]) {

@@ -38,7 +38,7 @@ export async function compileMergeKernel(): Promise<Uint8Array> {
 export async function mergeKernelBytes(): Promise<Uint8Array> {
   const key = createHash('sha256').update(readFileSync(MERGE_SOURCE)).update(ASC_FLAGS.join(' ')).update(compilerVersion()).digest('hex').slice(0, 16);
   const path = join(CACHE_DIR, `merge-${key}.wasm`);
-  if (existsSync(path)) return readFileSync(path);
+  if (existsSync(path)) return new Uint8Array(readFileSync(path));
   const bytes = await compileMergeKernel();
   mkdirSync(CACHE_DIR, { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;

@@ -61,8 +61,14 @@ export class ModelFetcher {
     let response: Response;
     try {
       response = await this.fetchImpl(url, { cache, signal });
-    } catch (error) {
-      throw new Error(`cannot download ${what}: ${(error as Error).message}`);
+    } catch {
+      // Once more: a kept-alive connection the server closed just as the request went out fails like this.
+      try {
+        if (signal?.aborted) throw signal.reason;
+        response = await this.fetchImpl(url, { cache, signal });
+      } catch (error) {
+        throw new Error(`cannot download ${what}: ${(error as Error).message}`);
+      }
     }
     if (response.status !== 200) {
       const body = await response.text().catch(() => '');

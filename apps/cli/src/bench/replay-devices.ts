@@ -30,7 +30,8 @@ process.stdout.write('prepared\n');
 const shared = new Map<string, Promise<Uint8Array>>();
 
 async function download(href: string, sha256: string): Promise<Uint8Array> {
-  const response = await fetch(href);
+  // Once more on a network error (a kept-alive connection closed just as the request went out), as the device runtime does.
+  const response = await fetch(href).catch(() => fetch(href));
   if (response.status !== 200) throw new Error(`model: HTTP ${response.status} ${await response.text()}`);
   const body = new Uint8Array(await response.arrayBuffer());
   if (createHash('sha256').update(body).digest('hex') !== sha256) throw new Error(`model at ${href}: SHA-256 mismatch`);
@@ -62,7 +63,12 @@ for (let d = 0; d < devices; d++) {
     if (++joined === devices) process.stdout.write('joined\n');
   });
   socket.on(ServerEvent.task, async (task: Task) => {
-    await fetchModel(task);
+    try {
+      await fetchModel(task);
+    } catch (error) {
+      process.stderr.write(`replay-${d}: ${(error as Error).message}; task ${task.round} skipped\n`);
+      return;
+    }
     const frame = frames.get(`${task.round}:${d % VARIANTS}`)!;
     socket.emit(DeviceEvent.update, { round: task.round, samples: 100, steps: 1, trainMs: 0, loss: 0.1, updateNormSq: 1 }, frame);
   });

@@ -102,6 +102,13 @@ describe('the model, once per version over HTTP', () => {
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
 
+    // The device's timing of its download: accepted for the size its task named (the dashboard's downlink rate), refused otherwise.
+    const telemetry = { battery: 0.9, charging: true, preference: 'balanced', deviceClass: 'laptop' };
+    const wrong = await dev.send(DeviceEvent.telemetry, { ...telemetry, lastDownload: { bytes: size + 1, ms: 10 } });
+    expect(wrong).toMatchObject({ ok: false, code: 'bad-value', field: 'lastDownload.bytes' });
+    expect(await dev.send(DeviceEvent.telemetry, { ...telemetry, lastDownload: { bytes: size, ms: 10 } })).toEqual({ ok: true });
+    await waitFor('the downlink rate', async () => ((await (await fetch(`${server.url}/api/status`)).json()) as { devices: Array<{ downlinkBps: number | null }> }).devices[0].downlinkBps === (size * 8) / 0.01);
+
     // None of that changed the run: the device's update is accepted and the round commits.
     const reply = await dev.send(DeviceEvent.update, meta(task.round), encodeUpdate(new Float32Array(decodeUpdate(model).length).fill(1e-4), { bits: 8, round: task.round }));
     expect(reply).toEqual({ ok: true });

@@ -54,12 +54,6 @@ export class ModelVersions {
     return [...this.byVersion.keys()].sort((a, b) => a - b);
   }
 
-  /** The size of a kept version's frame in bytes, for checking a device's timing of its download. */
-  hasSize(bytes: number): boolean {
-    for (const resource of this.byVersion.values()) if (resource.bytes === bytes) return true;
-    return false;
-  }
-
   private evict(): void {
     const versions = this.versions;
     for (const version of versions.slice(0, Math.max(0, versions.length - this.keep))) this.byVersion.delete(version);

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { get } from 'node:http';
 import { Manager, io } from 'socket.io-client';
-import { DeviceEvent, decodeUpdate, encodeUpdate, type Task } from '@fedbit/core';
+import { DeviceEvent, PROTOCOL_VERSION, decodeUpdate, encodeUpdate, type Task } from '@fedbit/core';
 import { RunStore, type RunningServer } from '@fedbit/server';
 import { RawDevice, getJson, globalWeights, startTestServer, waitFor } from './helpers';
 
@@ -78,7 +78,7 @@ describe('a joined device cannot become another', () => {
     const device = new RawDevice(server.url, server.joinCode);
     await device.join('once');
     const before = server.coordinator.devices.size;
-    const again = await device.send(DeviceEvent.hello, { protocol: 1, name: 'twice', platform: 'node', backend: 'wasm', telemetry: { battery: 1, charging: true, preference: 'balanced', deviceClass: 'laptop' } });
+    const again = await device.send(DeviceEvent.hello, { protocol: PROTOCOL_VERSION, name: 'twice', platform: 'node', backend: 'wasm', telemetry: { battery: 1, charging: true, preference: 'balanced', deviceClass: 'laptop' } });
     expect(again).toMatchObject({ ok: false, code: 'already-joined' });
     expect(again.reason).toMatch(/joined already/);
     expect(server.coordinator.devices.size).toBe(before);

@@ -32,9 +32,10 @@ function tap(server: RunningServer) {
   });
   const transport = server.coordinator.transport!;
   const send = transport.sendTask.bind(transport);
-  transport.sendTask = (d, task, model) => {
-    models.set(task.round, model);
-    return send(d, task, model);
+  transport.sendTask = (d, task) => {
+    // The model the task names, as the aggregator serves it over HTTP.
+    models.set(task.round, server.coordinator.models.get(task.model.version)!.frame);
+    send(d, task);
   };
   return { updates, models };
 }

@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceEvent, PROTOCOL_VERSION, ServerEvent, type Hello, type Task, type Welcome } from '@fedbit/core';
+import { createHash } from 'node:crypto';
+import { DeviceEvent, PROTOCOL_VERSION, ServerEvent, modelPath, type Hello, type Task, type Welcome } from '@fedbit/core';
 import { resolveRunConfig, startServer, type RunConfigInput, type RunningServer, type ServerOptions } from '@fedbit/server';
 
 export function tmpRunDir(prefix = 'fedbit-test-'): string {
@@ -29,7 +30,7 @@ export function fastConfig(overrides: RunConfigInput = {}): RunConfigInput {
   };
 }
 
-export async function startTestServer(overrides: RunConfigInput = {}, extra: { runDir?: string; admission?: ServerOptions['admission'] } = {}): Promise<RunningServer> {
+export async function startTestServer(overrides: RunConfigInput = {}, extra: { runDir?: string; admission?: ServerOptions['admission']; mergeKernel?: ServerOptions['mergeKernel'] } = {}): Promise<RunningServer> {
   return startServer({
     port: 0,
     config: resolveRunConfig(fastConfig(overrides)),
@@ -39,6 +40,7 @@ export async function startTestServer(overrides: RunConfigInput = {}, extra: { r
     adminToken: 'test-admin-token-0123456789',
     joinCode: 'testcode',
     admission: extra.admission,
+    mergeKernel: extra.mergeKernel,
   });
 }
 
@@ -53,7 +55,17 @@ export function hello(name: string, overrides: Partial<Hello> = {}): Hello {
   };
 }
 
-/** A device driven by hand: it joins, records its tasks, and sends whatever the test gives it. */
+/** The model a task names, downloaded over HTTP from the aggregator and checked against its SHA-256. */
+export async function fetchModel(url: string, task: Task): Promise<Uint8Array> {
+  const response = await fetch(new URL(modelPath(task.model), url));
+  if (response.status !== 200) throw new Error(`model ${task.model.version}: HTTP ${response.status} ${await response.text()}`);
+  const model = new Uint8Array(await response.arrayBuffer());
+  const digest = createHash('sha256').update(model).digest('hex');
+  if (digest !== task.model.sha256) throw new Error(`model ${task.model.version}: SHA-256 ${digest}, the task named ${task.model.sha256}`);
+  return model;
+}
+
+/** A device driven by hand: it joins, records its tasks (with the model each names, fetched), and sends whatever the test gives it. */
 export class RawDevice {
   readonly socket: Socket;
   readonly tasks: Array<{ task: Task; model: Uint8Array }> = [];
@@ -63,10 +75,18 @@ export class RawDevice {
 
   constructor(url: string, joinCode: string | undefined) {
     this.socket = io(url, { auth: joinCode === undefined ? {} : { joinCode }, transports: ['websocket'], reconnection: false, forceNew: true });
-    this.socket.on(ServerEvent.task, (task: Task, model: ArrayBuffer | Uint8Array, ack?: (r: unknown) => void) => {
-      ack?.({ ok: true });
-      this.tasks.push({ task, model: new Uint8Array(model instanceof ArrayBuffer ? model : model.slice()) });
-      this.waiters.splice(0).forEach((w) => w());
+    // Tasks are recorded in the order they arrive, each once its model is in hand.
+    let fetched = Promise.resolve();
+    this.socket.on(ServerEvent.task, (task: Task) => {
+      const model = fetchModel(url, task);
+      fetched = fetched
+        .then(async () => {
+          this.tasks.push({ task, model: await model });
+          this.waiters.splice(0).forEach((w) => w());
+        })
+        .catch((error: Error) => {
+          this.refusals.push({ fetchError: error.message });
+        });
     });
     this.socket.on(ServerEvent.refused, (r: unknown) => this.refusals.push(r));
   }

@@ -1,7 +1,7 @@
 // Bad input from outside is refused with a reason and changes nothing: the global model, the run's
 // records and the other devices are untouched. Real server, raw Socket.IO clients on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceEvent, decodeUpdate, encodeUpdate, type Task } from '@fedbit/core';
+import { DeviceEvent, PROTOCOL_VERSION, decodeUpdate, encodeUpdate, type Task } from '@fedbit/core';
 import type { RunningServer } from '@fedbit/server';
 import { RawDevice, getJson, globalWeights, maxRelativeError, startTestServer, waitFor } from './helpers';
 import { corruptScale } from './frames';
@@ -72,7 +72,7 @@ describe('refused and without effect', () => {
     await other.connected();
     const early = await other.send(DeviceEvent.telemetry, { battery: 1 });
     expect(early).toMatchObject({ ok: false, code: 'not-joined' });
-    const badHello = await other.send(DeviceEvent.hello, { protocol: 1, name: 'x', platform: 'node', backend: 'wasm', telemetry: { battery: 7 } });
+    const badHello = await other.send(DeviceEvent.hello, { protocol: PROTOCOL_VERSION, name: 'x', platform: 'node', backend: 'wasm', telemetry: { battery: 7 } });
     expect(badHello).toMatchObject({ ok: false, code: 'schema' });
     expect(badHello.field).toBe('telemetry.battery');
     const unknown = await other.send('device:hack', {});

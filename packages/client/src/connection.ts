@@ -45,7 +45,8 @@ export interface ConnectionHandlers {
   disconnected(reason: string): void;
   /** A refused handshake (`code` 'bad-join-code') or an unreachable server. */
   connectError(message: string, code?: string): void;
-  task(task: Task, model: Uint8Array): void;
+  /** A task; it names the model version to fetch (model-fetch.ts). */
+  task(task: Task): void;
   cancel(cancel: Cancel): void;
   summary(summary: RoundSummary): void;
   brief(brief: RunBrief): void;
@@ -56,12 +57,6 @@ export interface ConnectionHandlers {
 
 const Empty = z.object({});
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function toBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
-  throw new ProtocolError(ServerEvent.task, 'model', `the aggregator sent a ${ServerEvent.task} without its binary model frame; reload the page so the app matches the aggregator`);
-}
 
 export class Connection {
   private readonly socket: Socket;
@@ -91,10 +86,7 @@ export class Connection {
     socket.on('connect', () => handlers.connected());
     socket.on('disconnect', (reason) => handlers.disconnected(String(reason)));
     socket.on('connect_error', (error: Error & { data?: { code?: string } }) => handlers.connectError(error.message, error.data?.code));
-    socket.on(ServerEvent.task, (payload: unknown, model: unknown, ack?: (reply: unknown) => void) => {
-      ack?.({ ok: true });
-      checked(() => handlers.task(parseServerMessage(TaskSchema, ServerEvent.task, payload), toBytes(model)));
-    });
+    socket.on(ServerEvent.task, (payload: unknown) => checked(() => handlers.task(parseServerMessage(TaskSchema, ServerEvent.task, payload))));
     socket.on(ServerEvent.cancel, (payload: unknown) => checked(() => handlers.cancel(parseServerMessage(CancelSchema, ServerEvent.cancel, payload))));
     socket.on(ServerEvent.summary, (payload: unknown) => checked(() => handlers.summary(parseServerMessage(RoundSummarySchema, ServerEvent.summary, payload))));
     socket.on(ServerEvent.brief, (payload: unknown) => checked(() => handlers.brief(parseServerMessage(RunBriefSchema, ServerEvent.brief, payload))));

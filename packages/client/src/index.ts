@@ -11,3 +11,4 @@ export * from './constants';
 export * from './connection';
 export * from './backend-trial';
 export * from './attack';
+export * from './model-fetch';

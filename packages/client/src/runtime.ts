@@ -29,6 +29,7 @@ import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
 import { buildTrainEnv, type DataProvider, type TrainEnv } from './train-env';
 import { trainRound } from './train-round';
+import { ModelFetcher } from './model-fetch';
 import type { Attack } from './attack';
 
 export type { RuntimeEvent } from './events';
@@ -90,6 +91,9 @@ export class DeviceRuntime {
   private env: TrainEnv | null = null;
   private readonly tasks = new TaskQueue();
   private lastUpload: { bytes: number; ms: number } | undefined;
+  /** This device's own timing of its last model download, for the aggregator's downlink estimate. */
+  private lastDownload: { bytes: number; ms: number } | undefined;
+  private readonly models: ModelFetcher;
   private stepMs: number | undefined;
   private loop: Promise<void> | null = null;
   private telemetryTimer: ReturnType<typeof setInterval> | null = null;
@@ -103,6 +107,7 @@ export class DeviceRuntime {
     this.deviceId = options.deviceId;
     this.resumeToken = options.resumeToken;
     this.energy = options.energy ?? DEFAULT_ENERGY_CONSTANTS;
+    this.models = new ModelFetcher(options.url);
   }
 
   get uplinkBps(): number | null {
@@ -127,7 +132,7 @@ export class DeviceRuntime {
           this.events.push({ type: 'status', state: 'disconnected', message: `cannot reach the aggregator (${message}); retrying` });
         }
       },
-      task: (task, model) => this.tasks.offer(task, model),
+      task: (task) => this.tasks.offer(task),
       cancel: ({ round }) => this.tasks.cancel(round),
       summary: (summary) => {
         this.tasks.committed(summary.round);
@@ -229,8 +234,10 @@ export class DeviceRuntime {
       ...(this.backend ? { backend: backendName(this.backend) } : {}),
       ...(this.stepMs ? { stepMs: this.stepMs } : {}),
       lastUpload: this.lastUpload,
+      lastDownload: this.lastDownload,
     };
     this.lastUpload = undefined;
+    this.lastDownload = undefined;
     this.connection.telemetry(telemetry);
   }
 
@@ -251,14 +258,18 @@ export class DeviceRuntime {
     }
   }
 
-  /** One task: train (train-round.ts), upload timed, account the modelled energy the aggregator accounts too. */
-  private async runTask({ task, model: modelFrame }: PendingTask): Promise<void> {
+  /** One task: the model it names (model-fetch.ts), train (train-round.ts), upload timed, account the modelled energy the aggregator accounts too. */
+  private async runTask({ task }: PendingTask): Promise<void> {
     const env = this.env;
     const connection = this.connection;
     if (!env || !connection || !this.welcome) throw new Error('not joined yet');
     const mode = task.mode ?? 'sync';
     this.events.push({ type: 'task', round: task.round, bits: task.bits, trainBits: task.trainBits, localSteps: task.localSteps, mode, version: task.version ?? null, timeBudgetMs: task.timeBudgetMs ?? null });
     this.events.push({ type: 'status', state: 'training' });
+    // Fetched once per version (or the copy held reused) and checked against the task's SHA-256; a copy that differs throws and is never trained on.
+    const { frame: modelFrame, download } = await this.models.get(task.model, AbortSignal.timeout(Math.max(ACK_TIMEOUT_MS, task.deadlineMs)));
+    if (download) this.lastDownload = download;
+    if (this.tasks.isStale(task.round)) return;
     let lastProgress = 0;
     const trained = await trainRound(env, task, modelFrame, {
       isStale: () => this.tasks.isStale(task.round),
@@ -287,7 +298,7 @@ export class DeviceRuntime {
       this.noteUpload(frame.byteLength, ms);
       void this.sendTelemetry();
     }
-    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, downlinkBytes: modelFrame.byteLength, uplinkBps: this.uplinkBps }, await this.options.telemetry.read(), this.energy);
+    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps: this.uplinkBps }, await this.options.telemetry.read(), this.energy);
     if (reply.ok) addUpload(this.totals, cost);
     this.events.push({
       type: 'uploaded',

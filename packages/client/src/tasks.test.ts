@@ -13,9 +13,9 @@ const task = (round: number, mode?: 'async'): Task => ({
   seed: round,
   errorFeedback: true,
   blockSize: 512,
+  model: { version: round - 1, sha256: '0'.repeat(64), bytes: 4 },
   ...(mode ? { mode } : {}),
 });
-const model = new Uint8Array(4);
 
 async function started(q: TaskQueue) {
   const item = (await q.next())!;
@@ -26,7 +26,7 @@ async function started(q: TaskQueue) {
 /** A queue whose task `t` is training. */
 async function trainingOn(t: Task) {
   const q = new TaskQueue();
-  q.offer(t, model);
+  q.offer(t);
   await started(q);
   return q;
 }
@@ -34,7 +34,7 @@ async function trainingOn(t: Task) {
 describe('TaskQueue', () => {
   it('hands out a task, which is not stale while it trains alone', async () => {
     const q = new TaskQueue();
-    q.offer(task(1), model);
+    q.offer(task(1));
     const item = await started(q);
     expect(item.task.round).toBe(1);
     expect(q.training?.round).toBe(1);
@@ -49,7 +49,7 @@ describe('TaskQueue', () => {
     const waiting = q.next().then((item) => (got = item?.task.round ?? null));
     await Promise.resolve();
     expect(got).toBeNull();
-    q.offer(task(3), model);
+    q.offer(task(3));
     await waiting;
     expect(got).toBe(3);
   });
@@ -63,7 +63,7 @@ describe('TaskQueue', () => {
   ])('%s arriving while training makes the running task stale, then starts', async (_, arriving) => {
     const q = await trainingOn(task(1));
     expect(q.isStale(1)).toBe(false);
-    q.offer(arriving, model);
+    q.offer(arriving);
     expect(q.isStale(1)).toBe(true);
     expect(q.waiting?.task).toBe(arriving);
     q.finish();
@@ -74,28 +74,28 @@ describe('TaskQueue', () => {
 
   it('of two waiting tasks the later arrival wins, even with a lower number', async () => {
     const q = new TaskQueue();
-    q.offer(task(5), model);
-    q.offer(task(4), model);
+    q.offer(task(5));
+    q.offer(task(4));
     expect((await q.next())?.task.round).toBe(4);
   });
 
   it('a task superseded while the device got ready does not start', async () => {
     const q = new TaskQueue();
-    q.offer(task(1), model);
+    q.offer(task(1));
     const first = (await q.next())!;
-    q.offer(task(2), model);
+    q.offer(task(2));
     expect(q.begin(first)).toBe(false);
     expect(q.training).toBeNull();
   });
 
   it('cancel drops a waiting task and makes a training one stale; a cancel for another round changes nothing', async () => {
     const q = new TaskQueue();
-    q.offer(task(1), model);
+    q.offer(task(1));
     q.cancel(2);
     expect(q.waiting?.task.round).toBe(1);
     q.cancel(1);
     expect(q.waiting).toBeNull();
-    q.offer(task(2), model);
+    q.offer(task(2));
     await started(q);
     q.cancel(7);
     expect(q.isStale(2)).toBe(false);
@@ -105,7 +105,7 @@ describe('TaskQueue', () => {
 
   it('a committed round makes synchronous tasks for it or earlier stale, later ones not', async () => {
     const q = await trainingOn(task(3));
-    q.offer(task(4), model);
+    q.offer(task(4));
     q.committed(3);
     expect(q.isStale(3)).toBe(true);
     expect(q.waiting?.task.round).toBe(4);
@@ -115,10 +115,10 @@ describe('TaskQueue', () => {
 
   it('a committed round past the waiting task drops it too (the device missed that round)', async () => {
     const q = new TaskQueue();
-    q.offer(task(4), model);
+    q.offer(task(4));
     q.committed(6);
     expect(q.waiting).toBeNull();
-    q.offer(task(7), model);
+    q.offer(task(7));
     q.committed(6);
     expect(q.waiting?.task.round).toBe(7);
   });
@@ -135,7 +135,7 @@ describe('TaskQueue', () => {
     q.stop();
     expect(await waiting).toBeNull();
     expect(q.isStale(1)).toBe(true);
-    q.offer(task(2), model);
+    q.offer(task(2));
     expect(q.waiting).toBeNull();
     expect(await q.next()).toBeNull();
   });

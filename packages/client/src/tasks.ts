@@ -15,7 +15,6 @@ import type { Task } from '@fedbit/core';
 
 export interface PendingTask {
   task: Task;
-  model: Uint8Array;
   receivedAt: number;
 }
 
@@ -36,10 +35,10 @@ export class TaskQueue {
     return this.stopped;
   }
 
-  offer(task: Task, model: Uint8Array, receivedAt = Date.now()): void {
+  offer(task: Task, receivedAt = Date.now()): void {
     if (this.stopped) return;
     if (this.current) this.staleRound = this.current.round;
-    this.pending = { task, model, receivedAt };
+    this.pending = { task, receivedAt };
     this.wake?.();
   }
 

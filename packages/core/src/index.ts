@@ -7,4 +7,5 @@ export * from './policy';
 export * from './aggregate';
 export * from './privacy';
 export * from './train';
+export * from './hash';
 export * from './protocol';

@@ -9,12 +9,15 @@ export const STATUS_DEBOUNCE_MS = 200;
 /** Per-connection token bucket: 20 events a second on average covers telemetry, progress and uploads with room to spare;
  * a burst of 60 absorbs a reconnect; 200 refusals in a row means a flood, and the connection is closed. */
 export const DEFAULT_RATE_LIMIT = Object.freeze({ perSecond: 20, burst: 60, disconnectAfterStrikes: 200 });
-/** A task's acknowledgement is awaited at least this long, even when its deadline is nearer. */
-export const TASK_ACK_MIN_MS = 1000;
 /** Socket.IO's buffer allows one full-precision update frame plus this much for the metadata. */
 export const MESSAGE_HEADROOM_BYTES = 64 * 1024;
 /** Socket.IO heartbeats: a tab whose phone went to sleep is noticed within about half a minute. */
 export const PING_INTERVAL_MS = 10_000;
 export const PING_TIMEOUT_MS = 20_000;
+/** Model versions kept servable over HTTP: a synchronous round trains from one version (keep the one
+ * before it too, for a device that got its task just before a commit); an async task from up to
+ * maxStaleness versions back, bounded so memory stays a few frames however stale a run allows. */
+export const MODEL_VERSIONS_KEPT_SYNC = 2;
+export const MODEL_VERSIONS_KEPT_MAX = 10;
 /** Versions per minute on the dashboard are counted over this window. */
 export const RATE_WINDOW_MS = 5 * 60_000;

@@ -4,12 +4,13 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { describeZodError } from '@fedbit/core';
+import { MODEL_PATH_PREFIX, describeZodError } from '@fedbit/core';
 import { datasetPath } from '@fedbit/datasets/node';
 import { GRAPH_MODEL_FILE, isModelFile, type ModelFileName } from '@fedbit/diffusion';
 import { z } from 'zod';
 import { ConfigPatchSchema } from './config';
 import type { ModelHost } from './model-host';
+import { serveModelVersion } from './model-http';
 import type { ServerMetrics } from './metrics';
 import type { Coordinator } from './round/coordinator';
 import { secretEquals } from './transport/rate-guard';
@@ -143,6 +144,7 @@ export function createHttpHandler(options: HttpOptions) {
       }
       return sendJson(res, 200, { run: coordinator.runId, rounds: coordinator.summaries });
     }
+    if (path.startsWith(MODEL_PATH_PREFIX)) return serveModelVersion(req, res, path, coordinator.models);
     const modelFile = method === 'GET' ? modelFileOf(path) : null;
     if (modelFile) {
       const bytes = host.modelFile(modelFile, coordinator.global);

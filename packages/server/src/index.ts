@@ -8,4 +8,5 @@ export type { DeviceApi } from './round/device-api';
 export type { Device, DeviceDirectory } from './devices/registry';
 export { selectDevices } from './round/selection';
 export type { Transport } from './transport/transport';
+export { loadMergeKernel, wasmMergeKernel, mergeKernelBytes, type MergeKernelChoice } from './merge/index';
 export { secretEquals, TokenBucket } from './transport/rate-guard';

@@ -21,6 +21,7 @@ import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './transport/
 import { attachSockets, socketTransport } from './transport/socket-io';
 import { RunStore } from './store';
 import { lanAddress, selfSignedCertificate } from './tls';
+import { loadMergeKernel, type MergeKernelChoice } from './merge/index';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -44,6 +45,8 @@ export interface ServerOptions {
   rateLimit?: { perSecond: number; burst: number; disconnectAfterStrikes: number };
   /** Who may connect and what a connection may send before it joins; defaults in transport/admission.ts. */
   admission?: Partial<AdmissionLimits>;
+  /** The merge kernel: 'auto' (WebAssembly SIMD, JavaScript where it cannot run), 'wasm' or 'js'. Default FEDBIT_MERGE_KERNEL, else 'auto'. */
+  mergeKernel?: MergeKernelChoice;
 }
 
 export interface RunningServer {
@@ -58,7 +61,15 @@ export interface RunningServer {
   coordinator: Coordinator;
   host: ModelHost;
   io: SocketServer;
+  /** The merge kernel in use: 'wasm-simd' or 'js'. */
+  mergeKernel: string;
   close(): Promise<void>;
+}
+
+function parseKernelChoice(value: string | undefined): MergeKernelChoice {
+  if (value === undefined || value === '') return 'auto';
+  if (value === 'auto' || value === 'wasm' || value === 'js') return value;
+  throw new Error(`FEDBIT_MERGE_KERNEL=${value.slice(0, 40)} is not a merge kernel; expected auto, wasm or js`);
 }
 
 function defaultRunId(): string {
@@ -101,6 +112,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const joinCode = secretFile(join(runDir, 'join-code'), options.joinCode, () => randomBytes(4).toString('hex'));
 
   const host = await ModelHost.create(config);
+  const kernelChoice = options.mergeKernel ?? parseKernelChoice(process.env.FEDBIT_MERGE_KERNEL);
+  const mergeKernel = await loadMergeKernel(kernelChoice, (reason) => log.warn(reason));
   const metrics = new ServerMetrics();
   const tls = options.tls === 'self-signed' ? selfSignedCertificate(join(REPO_ROOT, '.cache', 'tls'), lanAddress() ?? 'localhost') : options.tls;
   const bind = options.bind ?? (tls ? '0.0.0.0' : '127.0.0.1');
@@ -124,7 +137,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     serveClient: false,
   });
   // Outgoing transport first, then the engine with it, then the incoming adapter that calls the engine.
-  const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io), resumeFrom: checkpoint });
+  const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io), resumeFrom: checkpoint, mergeKernel });
   admission.attach(io);
   attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, admission, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
   httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir }));
@@ -157,7 +170,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   joinUrl = `${url}/?code=${encodeURIComponent(joinCode)}`;
 
   coordinator.ensureLoop();
-  log.info({ url, runDir, run: coordinator.runId, round: coordinator.completed, params: host.paramCount }, 'aggregator listening');
+  log.info({ url, runDir, run: coordinator.runId, round: coordinator.completed, params: host.paramCount, mergeKernel: mergeKernel.name }, 'aggregator listening');
 
   return {
     url,
@@ -171,6 +184,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     coordinator,
     host,
     io,
+    mergeKernel: mergeKernel.name,
     async close() {
       await coordinator.stop();
       await new Promise<void>((r) => io.close(() => r()));

@@ -1,7 +1,9 @@
 // Benchmark (not a test): one aggregator, 200 lightweight devices in another process replaying
 // prepared 4-bit updates of a ~1.1 M-parameter model (the `default` DDPM at 28x28). Reports rounds
-// per minute and the aggregator's CPU time per round (user + system of its own process).
-// `npm run bench:server [-- --devices 200 --rounds 5 --bits 4 --json]`
+// per minute, the aggregator's CPU time per round (user + system of its own process), the bytes the
+// aggregator itself wrote to its TCP sockets per round (Socket.IO and HTTP together: what leaves
+// the machine, whatever a round summary accounts), and the memory each joined connection adds.
+// `npm run bench:server [-- --devices 200 --rounds 5 --bits 4 --model-cache none|shared --downlink-bits 32|16 --json]`
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +12,9 @@ import { z } from 'zod';
 import { REPO_ROOT, resolveRunConfig, startServer } from '@fedbit/server';
 import { parseFlags, wholeNumber } from '../args';
 import { table } from '../report';
+import type { Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 
@@ -19,16 +24,26 @@ const flags = parseFlags(
     devices: { type: 'string', default: '200', placeholder: 'n', description: 'replaying devices (real Socket.IO connections)' },
     rounds: { type: 'string', default: '5', placeholder: 'n', description: 'rounds to time' },
     bits: { type: 'string', default: '4', placeholder: 'n', description: 'update precision: 1, 2, 4, 8, 16 or 32' },
+    'model-cache': { type: 'string', default: 'none', placeholder: 'none|shared', description: 'devices fetch the model straight from the aggregator, or through one shared cache (a CDN edge, a caching proxy)' },
+    'downlink-bits': { type: 'string', default: '32', placeholder: '32|16', description: 'precision of the model sent down (16: IEEE half, lossy)' },
     json: { type: 'boolean', description: 'end with one JSON line' },
   },
   z.object({
     devices: wholeNumber(1, 2000),
     rounds: wholeNumber(1, 100),
     bits: wholeNumber(1, 32).pipe(z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)], { message: 'expected 1, 2, 4, 8, 16 or 32' })),
+    'model-cache': z.enum(['none', 'shared']),
+    'downlink-bits': z.enum(['32', '16']).transform(Number).pipe(z.union([z.literal(32), z.literal(16)])),
     json: z.boolean(),
   }),
-  { usage: 'npm run bench:server --', summary: 'one aggregator and N replaying devices of the 1 M-parameter model: rounds per minute, CPU and bytes per round', examples: ['npm run bench:server', 'npm run bench:server -- --devices 1000 --rounds 3 --json'] },
+  { usage: 'npm run bench:server --', summary: 'one aggregator and N replaying devices of the 1 M-parameter model: rounds per minute, CPU and bytes per round', examples: ['npm run bench:server', 'npm run bench:server -- --devices 1000 --rounds 3 --json', 'npm run bench:server -- --model-cache shared'] },
 ) ?? process.exit(0);
+
+/** A full collection before each memory reading, so the figures are live memory rather than garbage. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 const config = resolveRunConfig({
   rounds: flags.rounds,
@@ -41,6 +56,7 @@ const config = resolveRunConfig({
   model: { size: 'default' },
   policy: { kind: 'fixed', bits: flags.bits } as never,
   eval: { every: 0, final: false },
+  downlinkBits: flags['downlink-bits'],
 });
 const server = await startServer({
   port: 0,
@@ -52,15 +68,36 @@ const server = await startServer({
 });
 server.coordinator.pause();
 const params = server.host.paramCount;
+
+// Every byte the aggregator writes to any TCP connection (WebSocket frames and HTTP responses alike).
+let closedBytesWritten = 0;
+const liveSockets = new Set<Socket>();
+server.io.httpServer.on('connection', (socket: Socket) => {
+  liveSockets.add(socket);
+  socket.once('close', () => {
+    liveSockets.delete(socket);
+    closedBytesWritten += socket.bytesWritten;
+  });
+});
+const bytesSent = () => {
+  let total = closedBytesWritten;
+  for (const socket of liveSockets) total += socket.bytesWritten;
+  return total;
+};
+collectGarbage();
+const memoryBefore = process.memoryUsage();
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/replay-devices.ts'), server.url, server.joinCode, String(flags.devices), String(flags.rounds), String(flags.bits), String(params)],
+  ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/replay-devices.ts'), server.url, server.joinCode, String(flags.devices), String(flags.rounds), String(flags.bits), String(params), flags['model-cache']],
   { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
 );
 await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('joined') && resolve()));
+collectGarbage();
+const memoryJoined = process.memoryUsage();
 
-const perRound: Array<{ round: number; wallS: number; cpuS: number; uplinkBytes: number; downlinkBytes: number }> = [];
+const perRound: Array<{ round: number; wallS: number; cpuS: number; uplinkBytes: number; modelBytes: number; sentBytes: number }> = [];
 let cpu = process.cpuUsage();
+let sent = bytesSent();
 let t = performance.now();
 const started = t;
 const done = new Promise<void>((resolve) => {
@@ -68,14 +105,31 @@ const done = new Promise<void>((resolve) => {
   server.coordinator.onCommitted((summary) => {
     const used = process.cpuUsage(cpu);
     const now = performance.now();
-    perRound.push({ round: summary.round, wallS: (now - t) / 1000, cpuS: (used.user + used.system) / 1e6, uplinkBytes: summary.uplinkBytes, downlinkBytes: summary.downlinkBytes });
+    const sentNow = bytesSent();
+    perRound.push({ round: summary.round, wallS: (now - t) / 1000, cpuS: (used.user + used.system) / 1e6, uplinkBytes: summary.uplinkBytes, modelBytes: summary.downlinkBytes, sentBytes: sentNow - sent });
+    sent = sentNow;
     cpu = process.cpuUsage();
     t = now;
     if (summary.round >= flags.rounds) resolve();
   });
 });
+// A dropped round (devices lost their connections on a machine too busy to answer pings) would
+// leave the run waiting for devices that never come back: say so and stop.
+const dropped = new Promise<never>((_, reject) => {
+  server.coordinator.onChange(() => {
+    const { droppedRounds, lastRound } = server.coordinator.snapshot;
+    if (droppedRounds > 0) reject(new Error(`a round was dropped (${lastRound?.message ?? 'quorum not reached'}); try fewer --devices on this machine`));
+  });
+});
 server.coordinator.start();
-await done;
+try {
+  await Promise.race([done, dropped]);
+} catch (error) {
+  process.stderr.write(`bench:server: ${(error as Error).message}\n`);
+  child.kill();
+  await server.close();
+  process.exit(1);
+}
 const totalS = (performance.now() - started) / 1000;
 child.kill();
 await server.close();
@@ -87,18 +141,27 @@ const result = {
   params,
   bits: flags.bits,
   rounds: flags.rounds,
+  modelCache: flags['model-cache'],
+  downlinkBits: flags['downlink-bits'],
   roundsPerMinute: flags.rounds / (totalS / 60),
   serverCpuSPerRound: median(perRound.map((r) => r.cpuS)),
   wallSPerRound: median(perRound.map((r) => r.wallS)),
   uplinkBytesPerRound: perRound[0]?.uplinkBytes ?? 0,
-  downlinkBytesPerRound: perRound[0]?.downlinkBytes ?? 0,
+  /** Bytes the aggregator itself wrote to its sockets per round (median; Socket.IO and HTTP). */
+  downlinkBytesPerRound: median(perRound.map((r) => r.sentBytes)),
+  /** The model bytes the devices received per round, from the aggregator or a cache (the round summary's figure). */
+  modelBytesToDevicesPerRound: perRound[0]?.modelBytes ?? 0,
+  /** Growth of the aggregator's heap and resident memory from before the devices joined to after, per connection. */
+  heapBytesPerConnection: Math.round((memoryJoined.heapUsed - memoryBefore.heapUsed) / flags.devices),
+  rssBytesPerConnection: Math.round((memoryJoined.rss - memoryBefore.rss) / flags.devices),
 };
 process.stdout.write(
   table(
-    ['round', 'wall s', 'server CPU s', 'uplink MB', 'downlink MB'],
-    perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.downlinkBytes / 1e6).toFixed(1)]),
+    ['round', 'wall s', 'server CPU s', 'uplink MB', 'model to devices MB', 'server sent MB'],
+    perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.modelBytes / 1e6).toFixed(1), (r.sentBytes / 1e6).toFixed(1)]),
   ) +
-    `\n\n${flags.devices} devices, ${params} parameters at ${flags.bits} bits: ${result.roundsPerMinute.toFixed(2)} rounds/min, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round (${result.machine})\n`,
+    `\n\n${flags.devices} devices (model cache: ${flags['model-cache']}, downlink ${flags['downlink-bits']} bits), ${params} parameters at ${flags.bits} bits: ${result.roundsPerMinute.toFixed(2)} rounds/min, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round, ` +
+    `${(result.downlinkBytesPerRound / 1e6).toFixed(1)} MB sent by the server per round, ${(result.heapBytesPerConnection / 1024).toFixed(1)} KiB heap (${(result.rssBytesPerConnection / 1024).toFixed(1)} KiB RSS) per connection (${result.machine})\n`,
 );
 if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
 process.exit(0);

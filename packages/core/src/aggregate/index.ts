@@ -18,6 +18,7 @@ export { fedNovaEffectiveSteps, fedNovaScale } from './fednova';
 export { DEFAULT_STALENESS_EXPONENT, stalenessDiscount } from './staleness';
 export { StreamingAggregator, type AddedUpdate, type StreamingAggregatorOptions } from './streaming';
 export { NaiveAggregator } from './naive';
+export { jsMergeKernel, type MergeKernel, type RunningSum } from './kernel';
 export { fedAvgWeights } from './fedavg';
 export { clipFactor } from './clip';
 export { GaussianNoiseAggregator, type GaussianNoiseOptions } from './gaussian';

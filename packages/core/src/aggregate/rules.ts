@@ -5,6 +5,7 @@
 import type { Aggregator, UpdateInfo } from './aggregator';
 import { fedNovaEffectiveSteps, fedNovaScale } from './fednova';
 import { stalenessDiscount } from './staleness';
+import type { MergeKernel } from './kernel';
 import { StreamingAggregator, type AddedUpdate } from './streaming';
 
 export interface WeightedMeanOptions {
@@ -13,6 +14,8 @@ export interface WeightedMeanOptions {
   normalizeSteps: boolean;
   stalenessExponent: number;
   clipNorm?: number | null;
+  /** Where the running sum lives; default the JavaScript kernel. */
+  kernel?: MergeKernel;
 }
 
 export class WeightedMeanAggregator implements Aggregator {
@@ -22,7 +25,7 @@ export class WeightedMeanAggregator implements Aggregator {
 
   constructor(private readonly options: WeightedMeanOptions) {
     this.rule = options.normalizeSteps ? 'fednova' : 'fedavg';
-    this.sum = new StreamingAggregator(options.length, options.clipNorm ? { clipNorm: options.clipNorm } : undefined);
+    this.sum = new StreamingAggregator(options.length, { ...(options.clipNorm ? { clipNorm: options.clipNorm } : {}), kernel: options.kernel });
   }
 
   get length(): number {

@@ -4,6 +4,7 @@
 // wrappers, partial sums across nodes) each add a case here.
 import { z } from 'zod';
 import type { Aggregator } from './aggregator';
+import type { MergeKernel } from './kernel';
 import { OrderedAggregator } from './ordered';
 import { CoordinateRobustAggregator } from './robust';
 import { WeightedMeanAggregator } from './rules';
@@ -33,6 +34,8 @@ export interface AggregatorOptions {
   clipNorm?: number | null;
   /** Sum the updates in a fixed order (UpdateInfo.order) at the end, not as they arrive: bit-reproducible runs. */
   ordered?: boolean;
+  /** The weighted means' running sum (FedAvg, FedNova): default the JavaScript kernel; the result is the same bit for bit. */
+  kernel?: MergeKernel;
 }
 
 /** Validates `spec` (throws a ZodError naming the bad field) and builds the aggregator. */
@@ -46,9 +49,9 @@ function createRule(spec: AggregatorSpecInput, options: AggregatorOptions): Aggr
   const common = { length: options.length, clipNorm: options.clipNorm, stalenessExponent: parsed.stalenessExponent };
   switch (parsed.rule) {
     case 'fedavg':
-      return new WeightedMeanAggregator({ ...common, normalizeSteps: false });
+      return new WeightedMeanAggregator({ ...common, normalizeSteps: false, kernel: options.kernel });
     case 'fednova':
-      return new WeightedMeanAggregator({ ...common, normalizeSteps: true });
+      return new WeightedMeanAggregator({ ...common, normalizeSteps: true, kernel: options.kernel });
     case 'median':
       return new CoordinateRobustAggregator({ ...common, rule: 'median', trim: 0 });
     case 'trimmed-mean':

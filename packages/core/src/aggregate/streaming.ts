@@ -6,9 +6,10 @@
 //
 // A refused frame changes nothing: inspectFrame checks header, size, checksum and every scale or
 // value (and computes the norm for clipping) before the one pass that writes.
-import { accumulateFrame, inspectFrame } from '../quant/codec';
+import { inspectFrame } from '../quant/codec';
 import type { FrameHeader } from '../quant/frame';
 import { clipFactor } from './clip';
+import { jsMergeKernel, type MergeKernel, type RunningSum } from './kernel';
 import { assertWeight } from './weight';
 
 export interface StreamingAggregatorOptions {
@@ -16,6 +17,8 @@ export interface StreamingAggregatorOptions {
   clipNorm?: number;
   /** Refuse frames for any other round (FrameError field 'round'). */
   expectRound?: number;
+  /** Where the sum lives and how frames are added to it; default the JavaScript kernel. */
+  kernel?: MergeKernel;
 }
 
 /** What add() did with a frame. */
@@ -29,7 +32,8 @@ export interface AddedUpdate {
 }
 
 export class StreamingAggregator {
-  private readonly sum: Float64Array;
+  private readonly sum: RunningSum;
+  private readonly kernel: MergeKernel;
   private added = 0;
   private weightSum = 0;
   private readonly clipNorm: number | undefined;
@@ -43,7 +47,8 @@ export class StreamingAggregator {
     if (opts.clipNorm !== undefined && !(opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) {
       throw new RangeError(`clipNorm must be a finite number > 0, got ${opts.clipNorm}`);
     }
-    this.sum = new Float64Array(length);
+    this.kernel = opts.kernel ?? jsMergeKernel;
+    this.sum = this.kernel.createSum(length);
     this.clipNorm = opts.clipNorm;
     this.expectRound = opts.expectRound;
   }
@@ -70,7 +75,7 @@ export class StreamingAggregator {
     const clip = this.clipNorm;
     const checked = inspectFrame(frame, { length: this.length, round: this.expectRound }, { normSq: clip !== undefined });
     const factor = clip !== undefined ? clipFactor(checked.normSq!, clip) : 1;
-    accumulateFrame(checked, this.sum, weight * scale * factor);
+    this.sum.add(checked, weight * scale * factor);
     this.added++;
     this.weightSum += weight;
     return {
@@ -86,17 +91,17 @@ export class StreamingAggregator {
     if (this.added === 0) throw new Error('no update was added, so there is no mean to take; check the quorum before finishing a round');
     const out = new Float32Array(this.length);
     const inv = 1 / this.weightSum;
-    const s = this.sum;
+    const s = this.sum.values;
     for (let i = 0; i < out.length; i++) out[i] = s[i] * inv;
     return out;
   }
 
   describe(): Record<string, unknown> {
-    return { clipNorm: this.clipNorm ?? null, accumulator: 'float64' };
+    return { clipNorm: this.clipNorm ?? null, accumulator: 'float64', kernel: this.kernel.name };
   }
 
   reset(): void {
-    this.sum.fill(0);
+    this.sum.reset();
     this.added = 0;
     this.weightSum = 0;
   }

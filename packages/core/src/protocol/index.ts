@@ -2,3 +2,4 @@ export * from './schemas';
 export * from './limits';
 export * from './status';
 export * from './server-messages';
+export * from './model-path';

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { BACKENDS, DEVICE_CLASSES, PLATFORMS, PREFERENCES, RUN_PHASES } from '../vocabulary';
 import { PROBE_LIMITS } from './limits';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the task names its model (version, SHA-256) and the device fetches it over HTTP. */
+export const PROTOCOL_VERSION = 2 as const;
 
 /** Events a device sends. Every payload is validated by the schema of the same name before use. */
 export const DeviceEvent = {
@@ -61,6 +62,8 @@ export const TelemetrySchema = z
     stepMs: z.number().positive().max(3.6e6).optional(),
     /** The device's own timing of its last upload: frame bytes and milliseconds from send to acknowledgement. */
     lastUpload: z.object({ bytes: z.number().int().positive(), ms: z.number().positive().max(3.6e6) }).strict().optional(),
+    /** The device's own timing of its last model download over HTTP: bytes and milliseconds. */
+    lastDownload: z.object({ bytes: z.number().int().positive(), ms: z.number().positive().max(3.6e6) }).strict().optional(),
   })
   .strict();
 

@@ -38,6 +38,19 @@ export const WelcomeSchema = z.object({
   mode: z.enum(RUN_MODES).optional(),
 });
 
+/**
+ * The global model a task trains from. It is not in the task: the device fetches it once per
+ * version over HTTP at modelPath(ref) (an immutable, cacheable resource), or reuses the copy it has,
+ * and checks its SHA-256 before decoding it (packages/client/src/model-fetch.ts).
+ */
+export const ModelRefSchema = z.object({
+  version: uint(),
+  /** SHA-256 of the encoded model frame, lower-case hex: the resource's name and its ETag. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hexadecimal digits'),
+  /** The frame's size in bytes. */
+  bytes: z.number().int().positive(),
+});
+
 export const TaskSchema = z.object({
   round: z.number().int().positive(),
   /** Upload precision assigned by the policy this round. */
@@ -58,7 +71,9 @@ export const TaskSchema = z.object({
   version: uint().optional(),
   /** Time-budgeted local work: train at most localSteps, and stop once the next step would pass this many milliseconds. */
   timeBudgetMs: z.number().nonnegative().optional(),
-});
+  /** The model to train from (version `version`), to fetch over HTTP. */
+  model: ModelRefSchema,
+}).refine((t) => t.version === undefined || t.version === t.model.version, { error: (issue) => `model.version must equal version (${String((issue.input as { version?: number }).version)})`, path: ['model', 'version'] });
 
 export const CancelSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string() });
 
@@ -136,6 +151,7 @@ export type RunBrief = z.infer<typeof RunBriefSchema>;
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;
 export type Task = z.infer<typeof TaskSchema>;
+export type ModelRef = z.infer<typeof ModelRefSchema>;
 export type Cancel = z.infer<typeof CancelSchema>;
 export type DeviceRoundRecord = z.infer<typeof DeviceRoundRecordSchema>;
 export type RoundSummary = z.infer<typeof RoundSummarySchema>;

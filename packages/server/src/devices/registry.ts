@@ -25,6 +25,8 @@ export interface Device {
   stepMs: Ewma;
   /** Bytes of the last binary payload received from this device: the probe or an update. */
   lastReceivedBytes: number | null;
+  /** Bytes of the model version its last task named: what its timing of a download may claim. */
+  lastModelBytes: number | null;
   updateNormSq: number | null;
   updateMaxAbs: number | null;
   energyJ: number;
@@ -52,6 +54,7 @@ function blankDevice(id: string, name: string, seat: number, shard: number): Dev
     downlinkBps: new Ewma(),
     stepMs: new Ewma(),
     lastReceivedBytes: null,
+    lastModelBytes: null,
     updateNormSq: null,
     updateMaxAbs: null,
     energyJ: 0,
@@ -112,21 +115,22 @@ export class DeviceRegistry implements DeviceDirectory {
     this.byId.set(id, device);
   }
 
-  /** New telemetry; its timing of the last upload must match a transfer this server received, else false and nothing changes. */
-  updateTelemetry(device: Device, telemetry: Telemetry): boolean {
+  /**
+   * New telemetry. Its timing of the last upload must match a transfer this server received, and its
+   * timing of the last model download the size of the model its last task named; else the field
+   * that does not is returned and nothing changes.
+   */
+  updateTelemetry(device: Device, telemetry: Telemetry): 'lastUpload' | 'lastDownload' | null {
     const upload = telemetry.lastUpload;
-    if (upload) {
-      if (device.lastReceivedBytes === null || upload.bytes !== device.lastReceivedBytes) return false;
-      device.uplinkBps.add(linkRateBps(upload.bytes, upload.ms));
-    }
+    const download = telemetry.lastDownload;
+    if (upload && (device.lastReceivedBytes === null || upload.bytes !== device.lastReceivedBytes)) return 'lastUpload';
+    if (download && (device.lastModelBytes === null || download.bytes !== device.lastModelBytes)) return 'lastDownload';
+    if (upload) device.uplinkBps.add(linkRateBps(upload.bytes, upload.ms));
+    if (download) device.downlinkBps.add(linkRateBps(download.bytes, download.ms));
     if (telemetry.backend) device.backend = telemetry.backend;
     if (telemetry.stepMs) device.stepMs.add(telemetry.stepMs);
     device.telemetry = telemetry;
-    return true;
-  }
-
-  recordDownlink(device: Device, bytes: number, ms: number): void {
-    device.downlinkBps.add(linkRateBps(bytes, ms));
+    return null;
   }
 
   disconnect(id: string, left: boolean): Device | undefined {

@@ -1,11 +1,12 @@
 // What the round engine works with. The coordinator owns these and hands them to one round (or the
 // async engine) at a time; nothing here is a socket.
-import type { PrecisionPolicy } from '@fedbit/core';
+import type { MergeKernel, PrecisionPolicy } from '@fedbit/core';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../config';
 import type { DeviceRegistry } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
+import type { ModelVersions } from '../model-versions';
 import type { RunStore } from '../store';
 import type { Transport } from '../transport/transport';
 import type { RunState } from './run-state';
@@ -18,6 +19,10 @@ export interface RoundContext {
   readonly runId: string;
   readonly devices: DeviceRegistry;
   readonly host: ModelHost;
+  /** The model versions served over HTTP; a task names one of them. */
+  readonly models: ModelVersions;
+  /** Where the weighted means keep their running sum: WebAssembly SIMD, or the JavaScript loops (server/src/merge). */
+  readonly mergeKernel: MergeKernel;
   readonly store: RunStore;
   readonly transport: Transport;
   readonly log: Logger;

@@ -3,13 +3,14 @@
 // busy in buffered async mode (run-async.ts). It owns the run's state and hands the round engine a
 // RoundContext; the transport reaches it only through the device API (device-api.ts). Readers get
 // getters and a read-only snapshot; nothing public here can be assigned.
-import { WeightEma, createPolicy, frameBytes, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
+import { WeightEma, createPolicy, frameBytes, jsMergeKernel, type MergeKernel, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
 import type { Logger } from 'pino';
 import type { ConfigPatch, RunConfig } from '../config';
-import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS } from '../constants';
+import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS, MODEL_VERSIONS_KEPT_MAX, MODEL_VERSIONS_KEPT_SYNC } from '../constants';
 import { DeviceRegistry, type DeviceDirectory } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
+import { ModelVersions } from '../model-versions';
 import type { Checkpoint, RunStore } from '../store';
 import type { Transport } from '../transport/transport';
 import type { RoundContext } from './context';
@@ -29,6 +30,8 @@ export interface CoordinatorOptions {
   metrics: ServerMetrics;
   /** How the engine reaches devices; given here, never assigned later. */
   transport: Transport;
+  /** Where merges keep their running sum (server/src/merge); default the JavaScript kernel. */
+  mergeKernel?: MergeKernel;
   resumeFrom?: Checkpoint | null;
 }
 
@@ -42,6 +45,8 @@ export class Coordinator {
   readonly devices: DeviceDirectory;
   /** What a device can ask of the engine: the transport's incoming adapter calls this and nothing else. */
   readonly deviceApi: DeviceApi;
+  /** The model versions tasks name, served over HTTP (model-http.ts). */
+  readonly models: ModelVersions;
 
   private readonly registry = new DeviceRegistry();
   private readonly run: RunState;
@@ -63,6 +68,7 @@ export class Coordinator {
     this.runId = config.runId ?? 'run';
     this.policy = createPolicy(config.policy);
     this.maxUpdateBytes = frameBytes(32, host.paramCount, config.codec.blockSize);
+    this.models = new ModelVersions(config.mode === 'async' ? Math.min(config.async.maxStaleness + 2, MODEL_VERSIONS_KEPT_MAX) : MODEL_VERSIONS_KEPT_SYNC);
     this.run = options.resumeFrom ? this.resumed(options.resumeFrom, options) : new RunState(host.initialWeights());
     if (config.emaDecay === 0) this.run.ema = null;
     else this.run.ema ??= new WeightEma({ decay: config.emaDecay });
@@ -79,6 +85,8 @@ export class Coordinator {
       runId: this.runId,
       devices: this.registry,
       host,
+      models: this.models,
+      mergeKernel: options.mergeKernel ?? jsMergeKernel,
       store: options.store,
       transport,
       log: options.log,

@@ -45,15 +45,19 @@ export class DeviceApi {
     ctx.log.info({ device: joined.device.id, name: hello.name, backend: hello.backend, platform: hello.platform, rejoin: joined.rejoin }, 'device joined');
     const open = this.live.openRound();
     const slot = open?.rejoined(joined.device);
-    if (open && slot) sendTask(ctx, slot, { round: open.round, version: open.round - 1, mode: 'sync', deadlineAt: open.deadlineAt, modelFrame: open.modelFrame });
+    if (open && slot) sendTask(ctx, slot, { round: open.round, version: open.round - 1, mode: 'sync', deadlineAt: open.deadlineAt, model: open.model });
     this.changed();
     return joined;
   }
 
   /** New telemetry; a timing of an upload this server never received is refused and changes nothing. */
   telemetry(device: Device, telemetry: Telemetry): Refusal | null {
-    if (!this.ctx.devices.updateTelemetry(device, telemetry)) {
+    const wrong = this.ctx.devices.updateTelemetry(device, telemetry);
+    if (wrong === 'lastUpload') {
       return refusal('bad-value', `lastUpload.bytes ${telemetry.lastUpload?.bytes} matches no transfer received from this device`, { field: 'lastUpload.bytes' });
+    }
+    if (wrong === 'lastDownload') {
+      return refusal('bad-value', `lastDownload.bytes ${telemetry.lastDownload?.bytes} is not the size of the model this device's last task named (${device.lastModelBytes ?? 'no task yet'})`, { field: 'lastDownload.bytes' });
     }
     this.ctx.notify();
     return null;

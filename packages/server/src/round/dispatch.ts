@@ -1,7 +1,7 @@
-// Sending one device its task: what to train (the model frame, the steps or time budget, the
-// precision) and the seed its batches and quantization draws follow from. The downlink timing of
-// the acknowledgement feeds the device's measured downlink rate.
-import type { RunMode, Task } from '@fedbit/core';
+// Sending one device its task: what to train (the model version and its hash, which the device
+// fetches over HTTP; the steps or time budget; the precision) and the seed its batches and
+// quantization draws follow from.
+import type { ModelRef, RunMode, Task } from '@fedbit/core';
 import type { RoundContext } from './context';
 import { roundLearningRate, type PlannedTask } from './plan';
 import { taskSeed } from './selection';
@@ -13,7 +13,8 @@ export interface TaskEnvelope {
   version: number;
   mode: RunMode;
   deadlineAt: number;
-  modelFrame: Uint8Array;
+  /** The model version the task trains from, published in ctx.models. */
+  model: ModelRef;
 }
 
 export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: TaskEnvelope): void {
@@ -31,13 +32,16 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     errorFeedback: config.codec.errorFeedback,
     blockSize: config.codec.blockSize,
     version: envelope.version,
+    model: envelope.model,
     ...(envelope.mode === 'async' ? { mode: 'async' as const } : {}),
     ...(planned.work.budgetMs !== undefined ? { timeBudgetMs: planned.work.budgetMs } : {}),
   };
   device.state = 'training';
   device.progress = null;
-  planned.downlinkBytes = envelope.modelFrame.byteLength;
-  void ctx.transport.sendTask(device, task, envelope.modelFrame).then((ackMs) => {
-    if (ackMs != null) ctx.devices.recordDownlink(device, envelope.modelFrame.byteLength, ackMs);
-  });
+  // What the device receives for this task (its receive energy): the model it is told to fetch. A
+  // device that still holds this version (async mode, a second task on the same version) fetches
+  // nothing, so this is an upper bound there; in sync mode every task names a new version.
+  planned.downlinkBytes = envelope.model.bytes;
+  device.lastModelBytes = envelope.model.bytes;
+  ctx.transport.sendTask(device, task);
 }

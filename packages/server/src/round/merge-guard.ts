@@ -30,6 +30,7 @@ export function roundAggregator(ctx: RoundContext): Aggregator {
     length: ctx.host.paramCount,
     clipNorm: privacy ? Math.min(bound ?? Infinity, privacy.clipNorm) : bound,
     ordered: config.reproducible && config.mode === 'sync',
+    kernel: ctx.mergeKernel,
   });
   if (!privacy) return rule;
   // The noise must be unpredictable to devices: drawn from the OS, or from the run's seed when the run asks to be reproducible.

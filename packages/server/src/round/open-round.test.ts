@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAggregator, encodeUpdate, frameBytes, type Assignment, type Refusal, type UpdateMeta } from '@fedbit/core';
+import { PROTOCOL_VERSION, createAggregator, encodeUpdate, frameBytes, type Assignment, type Refusal, type UpdateMeta } from '@fedbit/core';
 import { DeviceRegistry } from '../devices/registry';
 import { OpenRound, type Slot } from './open-round';
 import type { PlannedTask } from './plan';
@@ -7,7 +7,7 @@ import type { PlannedTask } from './plan';
 const N = 700;
 const registry = new DeviceRegistry();
 const hello = (name: string) => ({
-  protocol: 1 as const,
+  protocol: PROTOCOL_VERSION,
   name,
   platform: 'node' as const,
   backend: 'wasm' as const,
@@ -22,7 +22,7 @@ const meta = (round: number, steps = 3): UpdateMeta => ({ round, samples: 10, st
 
 function openRound(round = 2) {
   const aggregator = createAggregator({ rule: 'fedavg' }, { length: N });
-  const open = new OpenRound({ round, startedAt: Date.now(), modelFrame: new Uint8Array(1), aggregator, deadlineS: 60, maxUpdateBytes: frameBytes(32, N, 512) }, [planned(a, 4), planned(b, 32)]);
+  const open = new OpenRound({ round, startedAt: Date.now(), model: { version: round - 1, sha256: '0'.repeat(64), bytes: 1 }, aggregator, deadlineS: 60, maxUpdateBytes: frameBytes(32, N, 512) }, [planned(a, 4), planned(b, 32)]);
   return { open, aggregator };
 }
 

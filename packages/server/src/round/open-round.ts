@@ -1,7 +1,7 @@
 // The round being trained right now: who was asked, at what precision and for how many steps, and
 // what has arrived. admit() is the one gate for an update: every check runs before the frame
 // touches the running sum, and a refusal changes nothing.
-import { FrameError, readFrameHeader, type Aggregator, type DeviceRoundRecord, type Refusal, type RefusalCode, type UpdateMeta } from '@fedbit/core';
+import { FrameError, readFrameHeader, type Aggregator, type ModelRef, type DeviceRoundRecord, type Refusal, type RefusalCode, type UpdateMeta } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import type { PlannedTask } from './plan';
 
@@ -34,8 +34,8 @@ function frameErrorCode(error: FrameError): RefusalCode {
 export interface OpenRoundOptions {
   round: number;
   startedAt: number;
-  /** The global model this round trains from, encoded once for every device (and any that rejoin). */
-  modelFrame: Uint8Array;
+  /** The model version this round trains from, published once for every device (and any that rejoin). */
+  model: ModelRef;
   aggregator: Aggregator;
   deadlineS: number;
   maxUpdateBytes: number;
@@ -44,7 +44,7 @@ export interface OpenRoundOptions {
 export class OpenRound {
   readonly round: number;
   readonly startedAt: number;
-  readonly modelFrame: Uint8Array;
+  readonly model: ModelRef;
   readonly aggregator: Aggregator;
   readonly deadlineAt: number;
   readonly slots = new Map<string, Slot>();
@@ -57,7 +57,7 @@ export class OpenRound {
   constructor(options: OpenRoundOptions, tasks: PlannedTask[]) {
     this.round = options.round;
     this.startedAt = options.startedAt;
-    this.modelFrame = options.modelFrame;
+    this.model = options.model;
     this.aggregator = options.aggregator;
     this.maxUpdateBytes = options.maxUpdateBytes;
     this.deadlineAt = options.startedAt + options.deadlineS * 1000;

@@ -5,7 +5,7 @@
 // (packages/core/src/aggregate/staleness.ts), and every `async.buffer` of them become the next
 // version. An update trained too many versions ago is refused with 'too-stale'; a task not answered
 // by its deadline is dropped and the device gets a new one.
-import { encodeUpdate, type Ack, type Aggregator, type DeviceRoundRecord, type UpdateMeta } from '@fedbit/core';
+import { type Ack, type Aggregator, type DeviceRoundRecord, type UpdateMeta } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import { acceptUpdate, missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
@@ -31,7 +31,6 @@ export class AsyncEngine {
   private nextTaskNo = 1;
   /** Buffers closed so far: the committed versions plus any commit still being written. */
   private closedBuffers: number;
-  private frame: { version: number; bytes: Uint8Array } | null = null;
   private commits: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: RoundContext) {
@@ -59,9 +58,7 @@ export class AsyncEngine {
     const free = eligible.filter((d) => !this.tasks.has(d.id)).slice(0, Math.max(0, limit - this.tasks.size));
     if (free.length === 0 || this.closedBuffers >= config.rounds) return;
     const version = run.completed;
-    if (this.frame?.version !== version) {
-      this.frame = { version, bytes: encodeUpdate(run.global, { bits: config.downlinkBits, round: version + 1, blockSize: config.codec.blockSize, seed: version + 1 }) };
-    }
+    const model = this.ctx.models.publish(version, run.global, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
     const deadlineAt = Date.now() + config.deadlineS * 1000;
     // Each task is planned on its own: its precision follows this device's demand right now.
     for (const device of free) {
@@ -69,8 +66,8 @@ export class AsyncEngine {
       const task: AsyncTask = { ...planned, status: 'pending', record: null, no: this.nextTaskNo++, version, deadlineAt };
       device.lastBits = planned.assignment.bits;
       this.tasks.set(device.id, task);
-      this.downlinkBytes += this.frame.bytes.byteLength;
-      sendTask(this.ctx, task, { round: task.no, version, mode: 'async', deadlineAt, modelFrame: this.frame.bytes });
+      this.downlinkBytes += model.bytes;
+      sendTask(this.ctx, task, { round: task.no, version, mode: 'async', deadlineAt, model });
     }
     this.ctx.notify();
   }

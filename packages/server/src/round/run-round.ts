@@ -3,7 +3,7 @@
 // for time-budgeted work, behind the aggregator seam in packages/core/src/aggregate).
 //   select -> plan -> open -> send -> close -> quorum -> apply -> commit
 // Updates arrive meanwhile through OpenRound.admit (open-round.ts); a refusal changes nothing.
-import { encodeUpdate, type RoundSummary } from '@fedbit/core';
+import type { RoundSummary } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import { missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
@@ -25,18 +25,19 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000);
   for (const task of tasks) task.device.lastBits = task.assignment.bits;
 
-  // ---- open, with the global model encoded once (lossless by default: every device starts from the same weights) ----
-  const modelFrame = encodeUpdate(run.global, { bits: config.downlinkBits, round, blockSize: config.codec.blockSize, seed: round });
+  // ---- open, with the global model published once, served over HTTP (lossless by default: every device starts from the same weights) ----
+  const model = ctx.models.publish(round - 1, run.global, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
   const aggregator = roundAggregator(ctx);
-  const open = new OpenRound({ round, startedAt, modelFrame, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes }, tasks);
+  const open = new OpenRound({ round, startedAt, model, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes }, tasks);
   setOpen(open);
   ctx.metrics.roundStarted(round);
   ctx.log.info({ round, devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b/${t.work.steps}`) }, 'round opened');
 
   // ---- send ----
-  const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt, modelFrame };
+  const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt, model };
   for (const slot of open.slots.values()) sendTask(ctx, slot, envelope);
-  const downlinkBytes = modelFrame.byteLength * open.slots.size;
+  // The model bytes the devices need, from the aggregator or any cache between (what leaves the aggregator itself may be less).
+  const downlinkBytes = model.bytes * open.slots.size;
   ctx.notify();
 
   // ---- close: every selected device answered, or the deadline ----

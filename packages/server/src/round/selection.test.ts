@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '@fedbit/core';
 import { DeviceRegistry } from '../devices/registry';
 import { eligibleDevices, selectDevices } from './selection';
 
 const registry = new DeviceRegistry();
 for (let i = 0; i < 8; i++) {
   registry.upsert(`dev-${i}`, {
-    protocol: 1,
+    protocol: PROTOCOL_VERSION,
     name: `d${i}`,
     platform: 'node',
     backend: 'wasm',

@@ -22,7 +22,7 @@ import {
   type Welcome,
 } from '@fedbit/core';
 import type { ZodType } from 'zod';
-import { DEFAULT_RATE_LIMIT, STATUS_DEBOUNCE_MS, TASK_ACK_MIN_MS } from '../constants';
+import { DEFAULT_RATE_LIMIT, STATUS_DEBOUNCE_MS } from '../constants';
 import type { Device } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { Coordinator } from '../round/coordinator';
@@ -36,15 +36,8 @@ import type { Transport } from './transport';
 /** The outgoing half: what the engine sends to devices. */
 export function socketTransport(io: Server): Transport {
   return {
-    sendTask(device, task, model) {
-      const socket = device.socketId ? io.sockets.sockets.get(device.socketId) : undefined;
-      if (!socket) return Promise.resolve(null);
-      const sentAt = Date.now();
-      return new Promise((resolve) => {
-        socket.timeout(Math.max(TASK_ACK_MIN_MS, task.deadlineMs)).emit(ServerEvent.task, task, model, (error: Error | null) => {
-          resolve(error ? null : Date.now() - sentAt);
-        });
-      });
+    sendTask(device, task) {
+      if (device.socketId) io.to(device.socketId).emit(ServerEvent.task, task);
     },
     cancel(device, round, reason) {
       if (device.socketId) io.to(device.socketId).emit(ServerEvent.cancel, { round, reason });

@@ -4,8 +4,8 @@ import type { RoundSummary, Task } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 
 export interface Transport {
-  /** Sends a task with the model it trains from; resolves with the milliseconds until the device acknowledged it, or null. */
-  sendTask(device: Device, task: Task, model: Uint8Array): Promise<number | null>;
+  /** Sends a task; it names the model version, which the device fetches over HTTP. */
+  sendTask(device: Device, task: Task): void;
   /** Tells a device its task is off (the round closed, the run stopped). */
   cancel(device: Device, round: number, reason: string): void;
   broadcastSummary(summary: RoundSummary): void;

@@ -5,7 +5,7 @@
 //   update = local - global, with its norm and max|u| (the policy's estimate of V_k(n) next time) ->
 //   plus the error-feedback residual, scaled by 1/(1+omega(bits)) so it stays bounded even at
 //   1 bit (Beznosikov et al., arXiv 2002.12410) -> encoded at the assigned precision.
-import { anotherStepFits, decodeUpdate, encodeUpdate, xorshift32, type Task, type UpdateMeta } from '@fedbit/core';
+import { anotherStepFits, blockScaleSq, decodeUpdate, encodeUpdate, xorshift32, type Task, type UpdateMeta } from '@fedbit/core';
 import { createTrainer } from '@fedbit/diffusion';
 import { labelsOf, toFloatImages } from '@fedbit/datasets';
 import { applyAttack } from './attack';
@@ -72,6 +72,7 @@ export async function trainRound(env: TrainEnv, task: Task, modelFrame: Uint8Arr
     updateNormSq += d * d;
     if (Math.abs(d) > updateMaxAbs) updateMaxAbs = Math.abs(d);
   }
+  const updateScaleSq = blockScaleSq(update, task.blockSize);
   if (env.attack) applyAttack(update, env.attack);
   const compensated = task.errorFeedback ? env.errorFeedback.apply(update, { bits: task.bits, blockSize: task.blockSize }) : update;
   const frame = encodeUpdate(compensated, { bits: task.bits, round: task.round, blockSize: task.blockSize, seed: task.seed });
@@ -79,6 +80,6 @@ export async function trainRound(env: TrainEnv, task: Task, modelFrame: Uint8Arr
   return {
     frame,
     compensated,
-    meta: { round: task.round, samples: shard.length, steps, trainMs, loss, updateNormSq, updateMaxAbs },
+    meta: { round: task.round, samples: shard.length, steps, trainMs, loss, updateNormSq, updateMaxAbs, updateScaleSq },
   };
 }

@@ -18,6 +18,7 @@ const SavedDeviceSchema = z.object({
   energyJ: finite(),
   updateNormSq: finite().nullable(),
   updateMaxAbs: finite().nullable().optional(),
+  updateScaleSq: finite().nullable().optional(),
   shard: count(),
   /** Its place in the order of joining; absent in older checkpoints (the shard stands in). */
   seat: count().optional(),

@@ -4,6 +4,7 @@
 // with the same model size, image size and schedule are compared against these numbers.
 //
 //   npx tsx apps/cli/src/scripts/central-anchor.ts [--size tiny|default] [--image-size 16]
+//     [--base-channels 12] [--embed-dim 32] (a custom width on the size's levels)
 //     [--steps 2000] [--batch 8] [--lr 0.002] [--lr-schedule constant|cosine] [--warmup 0]
 //     [--lr-floor 0.1] [--ema 0.999,0.9995] [--prediction eps|v] [--eval-at 1000,2000]
 //     [--samples 500] [--sampler ddim|ddpm] [--sample-steps 20[,50]] [--schedule-steps 200]
@@ -20,7 +21,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { learningRateAt, WeightEma, type LrScheduleSpec } from '@fedbit/core';
-import { createModel, createTrainer, initBackend, resolveModelConfig, sample, type BackendName, type DiffusionModel, type ModelSize, type Prediction, type SamplerKind } from '@fedbit/diffusion';
+import { createModel, createTrainer, initBackend, resolveModelConfig, sample, validateModelConfig, type BackendName, type DiffusionModel, type ModelSize, type Prediction, type SamplerKind } from '@fedbit/diffusion';
 import { evaluateQuality, loadMnistClassifier, referenceStats } from '@fedbit/diffusion/metrics';
 import { holdout, labelsOf, loadDataset, toFloatImages } from '@fedbit/datasets/node';
 
@@ -28,6 +29,8 @@ const { values } = parseArgs({
   options: {
     size: { type: 'string', default: 'tiny' },
     'image-size': { type: 'string' },
+    'base-channels': { type: 'string' },
+    'embed-dim': { type: 'string' },
     steps: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '8' },
     lr: { type: 'string', default: '0.002' },
@@ -98,12 +101,22 @@ const backend = await initBackend(backendName);
 const ds = await loadDataset('mnist', { size: px });
 const split = holdout(ds, { seed: 0 }); // the same split the server and devices use
 const schedule = { kind: 'cosine' as const, steps: scheduleSteps };
-const config = resolveModelConfig(size, { imageSize: px, channels: 1 });
+const named = resolveModelConfig(size, { imageSize: px, channels: 1 });
+// --base-channels / --embed-dim: the width study (a custom config on the named size's levels)
+const config =
+  values['base-channels'] === undefined && values['embed-dim'] === undefined
+    ? named
+    : validateModelConfig({
+        ...named,
+        size: 'custom',
+        baseChannels: values['base-channels'] === undefined ? named.baseChannels : int('base-channels', values['base-channels'], 4, 256),
+        embedDim: values['embed-dim'] === undefined ? named.embedDim : int('embed-dim', values['embed-dim'], 4, 1024),
+      });
 const model = createModel(config, seed);
 const trainer = createTrainer(model, { learningRate: lr, batchSize: batch, schedule, seed, prediction });
 const emas = emaDecays.map((decay) => ({ name: `ema-${decay}`, ema: new WeightEma({ decay }) }));
 const evalModel = createModel(config, seed);
-log(`central anchor: ${size} model, ${px}x${px} MNIST, ${split.train.length} train / ${split.eval.length} held-out, ${steps} steps of batch ${batch}, lr ${lr} (${lrSchedule.kind}, warm-up ${lrSchedule.warmup}), ${prediction}-prediction, EMA ${emaDecays.join(', ') || 'none'}, backend ${backend.backend}`);
+log(`central anchor: ${config.size === 'custom' ? `${size} levels, base ${config.baseChannels} channels, embedding ${config.embedDim}` : size} model (${model.paramCount.toLocaleString('en')} parameters), ${px}x${px} MNIST, ${split.train.length} train / ${split.eval.length} held-out, ${steps} steps of batch ${batch}, lr ${lr} (${lrSchedule.kind}, warm-up ${lrSchedule.warmup}), ${prediction}-prediction, EMA ${emaDecays.join(', ') || 'none'}, backend ${backend.backend}`);
 
 const classifier = await loadMnistClassifier();
 const reference = toFloatImages(ds, split.eval);

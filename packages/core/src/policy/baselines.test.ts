@@ -106,7 +106,7 @@ describe('createPolicy', () => {
   it('fills every default and builds the named policy', () => {
     const onDemand = createPolicy({ kind: 'on-demand' });
     expect(onDemand.name).toBe('on-demand');
-    expect(onDemand.describe()).toMatchObject({ errorBound: 0.05, lowBatteryMaxBits: 8, preferencePrice: { 'save-battery': 2, balanced: 1, 'best-quality': 0.5 } });
+    expect(onDemand.describe()).toMatchObject({ errorBound: 0.1, lowBatteryMaxBits: 8, preferencePrice: { 'save-battery': 2, balanced: 1, 'best-quality': 0.5 } });
     expect(createPolicy({ kind: 'fixed' }).describe()).toEqual({ kind: 'fixed', bits: 32 });
     expect(createPolicy({ kind: 'adaquantfl', initialLevels: 7 }).describe()).toEqual({ kind: 'adaquantfl', initialLevels: 7 });
     expect(createPolicy({ kind: 'dadaquant' }).describe()).toEqual({ kind: 'dadaquant', ...DEFAULT_DADAQUANT_PARAMS });

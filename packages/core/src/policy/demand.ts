@@ -18,6 +18,8 @@ export interface DemandInput {
   updateNormSq: number;
   /** max|update| of the last update; tightens V_k(n) from blockSize*||u||^2 to length*max|u|^2. Unknown before a first update. */
   updateMaxAbs?: number;
+  /** sum_b len_b s_b^2 of the last update at the run's block size; the tightest V_k(n). Unknown before a first update. */
+  updateScaleSq?: number;
   uplinkBps: number;
   /** Multiply-adds of the local training planned for this device this round. */
   macs: number;
@@ -45,7 +47,7 @@ export function deviceDemand(input: DemandInput, settings: DemandSettings): Devi
       energyJ: cost.energyJ,
       latencyS: cost.latencyS,
       frameBytes: bytes,
-      variance: varianceBound(bits, { length, normSq: input.updateNormSq, maxAbs: input.updateMaxAbs, blockSize }),
+      variance: varianceBound(bits, { length, normSq: input.updateNormSq, maxAbs: input.updateMaxAbs, blockSize, sumScaleSq: input.updateScaleSq }),
     };
   }
   return {

@@ -110,8 +110,15 @@ export const UpdateMetaSchema = z
     updateNormSq: z.number().nonnegative().refine(Number.isFinite, 'must be finite'),
     /** max |local - global|: with the norm, it gives the codec's tight variance bound V_k(n). */
     updateMaxAbs: z.number().nonnegative().refine(Number.isFinite, 'must be finite').optional(),
+    /** sum over blocks of len_b * max_b|local - global|^2 at the task's blockSize: the tightest V_k(n) (quant/variance.ts). */
+    updateScaleSq: z.number().nonnegative().refine(Number.isFinite, 'must be finite').optional(),
   })
-  .strict();
+  .strict()
+  // Every element is at most its block's scale, so S >= ||u||^2 (float32 sums: a relative slack).
+  .refine((m) => m.updateScaleSq === undefined || m.updateScaleSq >= m.updateNormSq * (1 - 1e-5), {
+    error: 'updateScaleSq must be at least updateNormSq (each block scale bounds its elements)',
+    path: ['updateScaleSq'],
+  });
 
 export const LeaveSchema = z.object({ reason: z.string().max(200).optional() }).strict();
 

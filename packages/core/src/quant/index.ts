@@ -15,5 +15,5 @@ export {
   type FrameHeader,
 } from './frame';
 export { accumulateFrame, decodeUpdate, encodeUpdate, inspectFrame, type CheckedFrame, type EncodeOptions } from './codec';
-export { varianceBound, updateStats, type UpdateStats } from './variance';
+export { blockScaleSq, varianceBound, updateStats, type UpdateStats } from './variance';
 export { ErrorFeedback, contractionFactor } from './error-feedback';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeUpdate, encodeUpdate } from './codec';
 import { createRng } from '../random/xoshiro';
-import { updateStats, varianceBound } from './variance';
+import { blockScaleSq, updateStats, varianceBound } from './variance';
 
 const BLOCK = 16;
 const rng = createRng(2024);
@@ -56,6 +56,11 @@ describe('stochastic uniform quantization (QSGD)', () => {
       expect(expected).toBeLessThanOrEqual(varianceBound(bits, stats));
       expect(empirical).toBeLessThanOrEqual(varianceBound(bits, stats));
       expect(varianceBound(bits, stats)).toBeLessThanOrEqual(varianceBound(bits, { ...stats, maxAbs: undefined }));
+      // The real block scales give a bound that still holds and is tighter than max|x| (the outlier sits in one block).
+      const tight = { ...stats, sumScaleSq: blockScaleSq(x, BLOCK) };
+      // (at 1 bit the bound is exact, S - ||x||^2, so only float rounding separates the two)
+      expect(expected).toBeLessThanOrEqual(varianceBound(bits, tight) * (1 + 1e-12));
+      expect(varianceBound(bits, tight)).toBeLessThan(varianceBound(bits, stats));
     });
   }
 });
@@ -89,5 +94,17 @@ describe('varianceBound', () => {
 describe('updateStats', () => {
   it('returns length, squared norm and max |x|', () => {
     expect(updateStats(new Float32Array([3, -4, 0]))).toEqual({ length: 3, normSq: 25, maxAbs: 4 });
+  });
+});
+
+describe('blockScaleSq', () => {
+  it('sums len_b * max_b|x|^2 over blocks, the last one short, and lies between ||x||^2 and length * max|x|^2', () => {
+    expect(blockScaleSq(Float32Array.from([1, -2, 0.5, 3, -1]), 2)).toBe(2 * 4 + 2 * 9 + 1 * 1);
+    const { normSq, maxAbs, length } = updateStats(x);
+    const s = blockScaleSq(x, BLOCK);
+    expect(s).toBeGreaterThanOrEqual(normSq);
+    expect(s).toBeLessThan(length * maxAbs * maxAbs);
+    expect(blockScaleSq(x, x.length)).toBeCloseTo(length * maxAbs * maxAbs, 6);
+    expect(() => blockScaleSq(x, 0)).toThrow(/blockSize must be a positive integer/);
   });
 });

@@ -9,6 +9,10 @@
 // policy, but s_b^2 <= ||x_b||^2 and s_b <= max|x| give S <= min(B ||x||^2, length max|x|^2),
 // B = min(blockSize, length); both bounds (a), (b) are increasing in S, so substituting holds.
 // (b) only matters at 1 bit, where it is exact: V = S - ||x||^2.
+// When the device reports S itself (`sumScaleSq`, the blockScaleSq of its last update at the
+// encoder's block size), the bound uses it: S/L^2 with the real block scales, typically 10 to 50
+// times tighter at 512 elements per block than length * max|x|^2, which assumes every block holds
+// the update's largest element.
 //
 // Half: round-to-nearest has relative error <= 2^-11 for normal values, so <= 2^-22 ||x||^2, plus
 // at most (2^-25)^2 per element in the subnormal range, plus the clamp at 65504 when max|x| says
@@ -25,6 +29,8 @@ export interface UpdateStats {
   maxAbs?: number;
   /** Elements per scale the update will be encoded with (default DEFAULT_BLOCK_SIZE). */
   blockSize?: number;
+  /** S = sum_b len_b s_b^2 at that block size (blockScaleSq); optional, the tightest of the three. */
+  sumScaleSq?: number;
 }
 
 export function varianceBound(bits: Bits, stats: UpdateStats): number {
@@ -38,6 +44,7 @@ export function varianceBound(bits: Bits, stats: UpdateStats): number {
   const block = Math.min(stats.blockSize ?? DEFAULT_BLOCK_SIZE, length);
   let sumScaleSq = block * normSq;
   if (maxAbs !== undefined) sumScaleSq = Math.min(sumScaleSq, length * maxAbs * maxAbs);
+  if (stats.sumScaleSq !== undefined) sumScaleSq = Math.min(sumScaleSq, stats.sumScaleSq);
   const top = 2 ** bits - 1;
   return Math.max(0, Math.min(sumScaleSq / (top * top), sumScaleSq - normSq));
 }
@@ -53,4 +60,23 @@ export function updateStats(x: Float32Array): { length: number; normSq: number; 
     if (a > maxAbs) maxAbs = a;
   }
   return { length: x.length, normSq, maxAbs };
+}
+
+/**
+ * S = sum over blocks of len_b * s_b^2, s_b = max |x| in block b (the uniform codec's scale), at
+ * `blockSize` elements per block: what V(n) <= S / (2^n - 1)^2 needs. ||x||^2 <= S always.
+ */
+export function blockScaleSq(x: Float32Array, blockSize: number = DEFAULT_BLOCK_SIZE): number {
+  if (!(Number.isInteger(blockSize) && blockSize >= 1)) throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
+  let sum = 0;
+  for (let start = 0; start < x.length; start += blockSize) {
+    const end = Math.min(start + blockSize, x.length);
+    let max = 0;
+    for (let i = start; i < end; i++) {
+      const a = Math.abs(x[i]);
+      if (a > max) max = a;
+    }
+    sum += (end - start) * max * max;
+  }
+  return sum;
 }

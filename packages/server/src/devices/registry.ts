@@ -29,6 +29,8 @@ export interface Device {
   lastModelBytes: number | null;
   updateNormSq: number | null;
   updateMaxAbs: number | null;
+  /** sum_b len_b s_b^2 of its last update at the run's block size (UpdateMeta.updateScaleSq). */
+  updateScaleSq: number | null;
   energyJ: number;
   lastBits: number | null;
   lastLoss: number | null;
@@ -57,6 +59,7 @@ function blankDevice(id: string, name: string, seat: number, shard: number): Dev
     lastModelBytes: null,
     updateNormSq: null,
     updateMaxAbs: null,
+    updateScaleSq: null,
     energyJ: 0,
     lastBits: null,
     lastLoss: null,
@@ -111,6 +114,7 @@ export class DeviceRegistry implements DeviceDirectory {
     if (saved.uplinkBps) device.uplinkBps.add(saved.uplinkBps);
     device.updateNormSq = saved.updateNormSq;
     device.updateMaxAbs = saved.updateMaxAbs ?? null;
+    device.updateScaleSq = saved.updateScaleSq ?? null;
     device.energyJ = saved.energyJ;
     this.byId.set(id, device);
   }

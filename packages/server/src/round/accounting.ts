@@ -15,6 +15,7 @@ export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, by
   device.lastReceivedBytes = bytes;
   device.updateNormSq = meta.updateNormSq;
   device.updateMaxAbs = meta.updateMaxAbs ?? null;
+  device.updateScaleSq = meta.updateScaleSq ?? null;
   device.lastLoss = meta.loss;
   if (meta.steps > 0 && meta.trainMs > 0) device.stepMs.add(meta.trainMs / meta.steps);
   const uplinkBps = uplinkOf(ctx, device);
@@ -124,6 +125,7 @@ export function checkpointState(ctx: RoundContext, summary: RoundSummary | null)
     energyJ: d.energyJ,
     updateNormSq: d.updateNormSq,
     updateMaxAbs: d.updateMaxAbs,
+    updateScaleSq: d.updateScaleSq,
     shard: d.shard,
     uplinkBps: d.uplinkBps.value,
   });

@@ -70,8 +70,9 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
         weight: sizes[i] / totalSize,
         telemetry: d.telemetry,
         updateNormSq: d.updateNormSq ?? prior,
-        // max|u| tightens V_k(n); unknown until a first update.
+        // max|u| and the block scales tighten V_k(n); unknown until a first update.
         updateMaxAbs: d.updateNormSq !== null ? (d.updateMaxAbs ?? undefined) : undefined,
+        updateScaleSq: d.updateNormSq !== null ? (d.updateScaleSq ?? undefined) : undefined,
         uplinkBps: uplinkOf(ctx, d),
         macs: works[i].macs,
       },

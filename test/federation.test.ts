@@ -51,9 +51,9 @@ describe('rounds on loopback', () => {
     const server = await startTestServer({ rounds: 2, policy: { kind: 'on-demand' } as never });
     const { updates, models } = tap(server);
     const runtimes = PROFILES.map((p) => device(server, p));
-    const summaries: RoundSummary[] = [];
+    const heard: RoundSummary[] = [];
     void (async () => {
-      for await (const e of runtimes[0].events) if (e.type === 'summary') summaries.push(e.summary);
+      for await (const e of runtimes[0].events) if (e.type === 'summary') heard.push(e.summary);
     })();
     cleanup.push(async () => {
       runtimes.forEach((r) => r.stop());
@@ -61,7 +61,16 @@ describe('rounds on loopback', () => {
       await server.close();
     });
     await Promise.all(runtimes.map((r) => r.start()));
-    await waitFor('two rounds', () => server.coordinator.completed >= 2 && summaries.length >= 2);
+    await waitFor('two rounds', () => server.coordinator.completed >= 2 && heard.length >= 2);
+    // A device hears the round's totals and only its own record; the whole summary is the aggregator's.
+    const summaries = server.coordinator.summaries;
+    const self = server.coordinator.devices.all().find((d) => d.name === PROFILES[0].name)!;
+    for (const [i, own] of heard.entries()) {
+      expect(own.devices.map((d) => d.deviceId)).toEqual([self.id]);
+      expect(Object.keys(own.bits)).toEqual([self.id]);
+      expect(own.energyJ).toBe(summaries[i].energyJ);
+      expect(summaries[i].devices).toHaveLength(3);
+    }
 
     // The precisions on the wire are the ones the policy assigned, and they differ between devices.
     const assigned = summaries.flatMap((s) => s.devices.filter((d) => d.status === 'accepted').map((d) => d.bits));

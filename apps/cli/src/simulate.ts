@@ -7,7 +7,8 @@
 // Asynchronous runs depend on timing by design.
 import { SingleBar, Presets } from 'cli-progress';
 import { pino } from 'pino';
-import type { RoundSummary } from '@fedbit/core';
+import { RoundSummarySchema, describeZodError, type RoundSummary } from '@fedbit/core';
+import { z } from 'zod';
 import { generateProfiles, type DeviceProfile } from '@fedbit/client';
 import { simulatedDevice, type DeviceRuntime } from '@fedbit/client/node';
 import { resolveRunConfig, startServer, type RunConfigInput, type RunningServer } from '@fedbit/server';
@@ -94,7 +95,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
   if (!joinCode) throw new Error('--join-code is required with --url');
 
+  // The whole round summaries: devices hear only their own record (deviceSummary), so they come
+  // from the aggregator itself when it runs here, or from a remote one's GET /api/rounds at the end.
   const summaries: RoundSummary[] = [];
+  server?.coordinator.onCommitted((summary) => {
+    summaries.push(summary);
+    options.onRound?.(summary);
+  });
   const bar = options.progress
     ? new SingleBar({ format: 'round {round}/{rounds} |{bar}| {value}/{total} updates | loss {loss} | {status}', hideCursor: true }, Presets.shades_classic)
     : null;
@@ -118,12 +125,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             }
           }
           if (event.type === 'uploaded' && event.accepted && bar) bar.update(++uploads, { loss: 'training' });
-          // Every device hears each summary; the first device's copy is the one recorded.
+          // Every device hears each summary (its own part); the first device's paces the progress bar.
           if (event.type === 'summary' && index === 0) {
-            summaries.push(event.summary);
             bar?.update(event.summary.accepted, { loss: event.summary.loss?.toFixed(4) ?? '-', status: `committed in ${event.summary.wallS.toFixed(1)} s` });
             bar?.stop();
-            options.onRound?.(event.summary);
+            if (!server) options.onRound?.(event.summary);
             if (event.summary.round >= options.rounds) resolve();
           }
         }
@@ -135,6 +141,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (server) await joinInOrder(server, runtimes);
     else await Promise.all(runtimes.map((r) => r.start()));
     await finished;
+    if (!server) summaries.push(...(await remoteRounds(url)));
   } finally {
     bar?.stop();
     for (const runtime of runtimes) runtime.stop();
@@ -148,4 +155,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     wallS: (Date.now() - started) / 1000,
     paramCount: server?.host.paramCount ?? null,
   };
+}
+
+/** A remote aggregator's round summaries (GET /api/rounds, public), checked against the protocol's schema. */
+async function remoteRounds(url: string): Promise<RoundSummary[]> {
+  const where = new URL('/api/rounds', url).href;
+  const res = await fetch(where);
+  if (!res.ok) throw new Error(`${where} answered ${res.status}; expected the run's round summaries`);
+  const body = z.object({ rounds: z.array(RoundSummarySchema) }).safeParse(await res.json());
+  if (!body.success) throw new Error(`${where} did not answer {rounds: RoundSummary[]}: ${describeZodError(body.error)}`);
+  return body.data.rounds;
 }

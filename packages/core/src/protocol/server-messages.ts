@@ -157,6 +157,17 @@ export type DeviceRoundRecord = z.infer<typeof DeviceRoundRecordSchema>;
 export type RoundSummary = z.infer<typeof RoundSummarySchema>;
 export type { RunPhase };
 
+/**
+ * The summary one device hears: the round's totals with only its own record and its own bits.
+ * The whole summary holds a record per device, so sending it to every device costs the square of
+ * the room (340 KB to each of 1,000 devices a round, docs/SCALE.md); the whole one stays on /watch
+ * and GET /api/rounds.
+ */
+export function deviceSummary(summary: RoundSummary, deviceId: string): RoundSummary {
+  const bits = summary.bits[deviceId];
+  return { ...summary, bits: bits === undefined ? {} : { [deviceId]: bits }, devices: summary.devices.filter((d) => d.deviceId === deviceId) };
+}
+
 export const REFUSAL_CODES = [
   'bad-join-code',
   'not-joined',

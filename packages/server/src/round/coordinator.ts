@@ -94,7 +94,7 @@ export class Coordinator {
       maxUpdateBytes: this.maxUpdateBytes,
       notify: () => this.notify(),
       committed: (summary) => {
-        transport.broadcastSummary(summary);
+        transport.broadcastSummary(summary, this.devices.all());
         this.commitListeners.forEach((listener) => listener(summary));
       },
     };

@@ -17,6 +17,7 @@ import {
   TelemetrySchema,
   UpdateMetaSchema,
   describeZodError,
+  deviceSummary,
   type Ack,
   type Refusal,
   type Welcome,
@@ -42,9 +43,9 @@ export function socketTransport(io: Server): Transport {
     cancel(device, round, reason) {
       if (device.socketId) io.to(device.socketId).emit(ServerEvent.cancel, { round, reason });
     },
-    broadcastSummary(summary) {
-      io.emit(ServerEvent.summary, summary);
+    broadcastSummary(summary, devices) {
       io.of('/watch').emit(ServerEvent.summary, summary);
+      for (const device of devices) if (device.socketId) io.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
     },
     disconnect(connectionId) {
       io.sockets.sockets.get(connectionId)?.disconnect(true);

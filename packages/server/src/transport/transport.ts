@@ -8,7 +8,8 @@ export interface Transport {
   sendTask(device: Device, task: Task): void;
   /** Tells a device its task is off (the round closed, the run stopped). */
   cancel(device: Device, round: number, reason: string): void;
-  broadcastSummary(summary: RoundSummary): void;
+  /** A committed round: the whole summary to watchers, and to each joined device its own part (deviceSummary). */
+  broadcastSummary(summary: RoundSummary, devices: readonly Device[]): void;
   /** Closes a connection (a device that joined again on another one). */
   disconnect(connectionId: string): void;
 }

@@ -1,7 +1,7 @@
 // Named model sizes and the resolved, JSON-serialisable model configuration. Everything that
 // shapes the weights lives here, so two devices with the same config have the same layout.
 
-export type ModelSize = 'tiny' | 'default';
+export type ModelSize = 'tiny' | 'small' | 'default';
 
 export interface ModelConfig {
   version: 1;
@@ -35,13 +35,16 @@ export interface ResolveOptions {
 const PRESETS: Record<ModelSize, Pick<ModelConfig, 'baseChannels' | 'channelMults' | 'resBlocks' | 'midBlocks' | 'embedDim' | 'groups'>> = {
   // 75,589 parameters at 16x16x1: a batch-8 step on wasm in about 80 ms (see README).
   tiny: { baseChannels: 12, channelMults: [1, 2], resBlocks: 1, midBlocks: 1, embedDim: 32, groups: 4 },
+  // 142,065 parameters at 16x16x1: tiny's levels, wider. The smallest that reached FID-MNIST 7.6
+  // (at most 8: issue 12's target) in 8,000 central steps of batch 8 (docs/RESULTS.md, training recipe).
+  small: { baseChannels: 16, channelMults: [1, 2], resBlocks: 1, midBlocks: 1, embedDim: 64, groups: 4 },
   // 1,058,017 parameters at 28x28x1 (1,059,171 at 32x32x3): the MNIST / emoji model.
   default: { baseChannels: 32, channelMults: [1, 2, 2], resBlocks: 1, midBlocks: 2, embedDim: 128, groups: 8 },
 };
 
 export function resolveModelConfig(size: ModelSize, options: ResolveOptions): ModelConfig {
   const preset = PRESETS[size];
-  if (!preset) throw new Error(`unknown model size '${String(size)}': expected 'tiny' or 'default'`);
+  if (!preset) throw new Error(`unknown model size '${String(size)}': expected 'tiny', 'small' or 'default'`);
   return validateModelConfig({
     version: 1,
     size,
@@ -79,7 +82,7 @@ export function validateModelConfig(value: unknown): ModelConfig {
     const ch = (c.baseChannels as number) * m;
     if (ch % (c.groups as number) !== 0) fail(`groups (${c.groups}) must divide every level's channels (${ch})`);
   }
-  if (c.size !== 'tiny' && c.size !== 'default' && c.size !== 'custom') fail(`size must be 'tiny', 'default' or 'custom'`);
+  if (c.size !== 'tiny' && c.size !== 'small' && c.size !== 'default' && c.size !== 'custom') fail(`size must be 'tiny', 'small', 'default' or 'custom'`);
   return {
     version: 1,
     size: c.size as ModelConfig['size'],

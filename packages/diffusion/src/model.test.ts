@@ -10,6 +10,7 @@ import { exportTfjs, importTfjs } from './tfjs-format';
 // Stated in README.md; a change to the architecture must update both.
 const PARAMS = {
   tiny16x1: 75_589,
+  small16x1: 142_065,
   default28x1: 1_058_017,
   default32x3: 1_059_171,
 };
@@ -26,6 +27,7 @@ describe('model', () => {
 
   it('has the parameter counts stated in the README', () => {
     expect(model.paramCount).toBe(PARAMS.tiny16x1);
+    expect(modelLayout(resolveModelConfig('small', { imageSize: 16, channels: 1 })).total).toBe(PARAMS.small16x1);
     expect(modelLayout(resolveModelConfig('default', { imageSize: 28, channels: 1 })).total).toBe(PARAMS.default28x1);
     expect(modelLayout(resolveModelConfig('default', { imageSize: 32, channels: 3 })).total).toBe(PARAMS.default32x3);
     expect(modelLayout(resolveModelConfig('tiny', { imageSize: 14, channels: 1 })).total).toBe(PARAMS.tiny16x1);

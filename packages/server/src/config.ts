@@ -28,7 +28,7 @@ export const RunConfigSchema = z
       .prefault({}),
     model: z
       .object({
-        size: z.enum(['tiny', 'default']).default('tiny'),
+        size: z.enum(['tiny', 'small', 'default']).default('tiny'),
         classConditional: z.boolean().default(false),
         schedule: z
           .object({ kind: z.enum(['linear', 'cosine']).default('cosine'), steps: int(10, 4000).default(200) })

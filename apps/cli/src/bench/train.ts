@@ -29,7 +29,7 @@ import { ensureNodeWebGpu } from '../node-gpu';
 import { table } from '../report';
 
 const BACKENDS = ['webgpu', 'wasm', 'cpu'] as const;
-const SIZE_NAMES = ['tiny', 'default'] as const;
+const SIZE_NAMES = ['tiny', 'small', 'default'] as const;
 
 const flags =
   parseFlags(
@@ -58,6 +58,7 @@ const flags =
 const BATCH = 8;
 const SIZES: { size: ModelSize; imageSize: number; channels: number }[] = [
   { size: 'tiny', imageSize: 16, channels: 1 },
+  { size: 'small', imageSize: 16, channels: 1 },
   { size: 'default', imageSize: 28, channels: 1 },
 ];
 // Default steps per case, chosen so the whole run stays under about two minutes on 2 cores (the

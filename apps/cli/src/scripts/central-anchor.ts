@@ -3,7 +3,7 @@
 // classifier's feature space, reference = the held-out split) and diversity. Federated runs
 // with the same model size, image size and schedule are compared against these numbers.
 //
-//   npx tsx apps/cli/src/scripts/central-anchor.ts [--size tiny|default] [--image-size 16]
+//   npx tsx apps/cli/src/scripts/central-anchor.ts [--size tiny|small|default] [--image-size 16]
 //     [--base-channels 12] [--embed-dim 32] (a custom width on the size's levels)
 //     [--steps 2000] [--batch 8] [--lr 0.002] [--lr-schedule constant|cosine] [--warmup 0]
 //     [--lr-floor 0.1] [--ema 0.999,0.9995] [--prediction eps|v] [--eval-at 1000,2000]
@@ -62,8 +62,8 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
   return raw as T;
 }
 
-const size = oneOf<ModelSize>('size', values.size, ['tiny', 'default']);
-const imageSize = oneOf('image-size', values['image-size'] ?? (size === 'tiny' ? '16' : '28'), ['14', '16', '28'] as const);
+const size = oneOf<ModelSize>('size', values.size, ['tiny', 'small', 'default']);
+const imageSize = oneOf('image-size', values['image-size'] ?? (size === 'default' ? '28' : '16'), ['14', '16', '28'] as const);
 const steps = int('steps', values.steps, 1, 10_000_000);
 const batch = int('batch', values.batch, 1, 1024);
 const lr = Number(values.lr);

@@ -106,6 +106,9 @@ describe('rounds on loopback', () => {
     for (const d of s1.devices) expect(d.receiveJ).toBeCloseTo(modelBytes * 8 * 5.197e-8, 12);
     // Samples come from the EMA of the committed models, not the latest model itself.
     expect(server.coordinator.samplingWeights).not.toEqual(server.coordinator.global);
+    // ... and the published model is that EMA too.
+    const published = new Float32Array(await (await fetch(`${server.url}/api/model/weights.bin`)).arrayBuffer());
+    expect(published).toEqual(server.coordinator.samplingWeights);
     expect(s1.uplinkBytes).toBeLessThanOrEqual(s1.uplinkBytesFp32);
     expect(s1.devices.every((d) => d.uplinkBps > 0 && d.energyJ > 0)).toBe(true);
     const status = (await (await fetch(`${server.url}/api/status`)).json()) as { round: number; devices: Array<{ energyJ: number; backend: string }> };

@@ -153,9 +153,9 @@ export async function getJson(url: string, init?: RequestInit): Promise<{ status
   return { status: response.status, body };
 }
 
+/** A copy of the aggregator's global model, what devices train from (the published /api/model is the run's sampling weights, the EMA). */
 export async function globalWeights(server: RunningServer): Promise<Float32Array> {
-  const response = await fetch(`${server.url}/api/model/weights.bin`);
-  return new Float32Array(await response.arrayBuffer());
+  return Float32Array.from(server.coordinator.global);
 }
 
 export function maxRelativeError(actual: Float32Array, expected: Float64Array | Float32Array): number {

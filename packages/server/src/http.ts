@@ -147,7 +147,7 @@ export function createHttpHandler(options: HttpOptions) {
     if (path.startsWith(MODEL_PATH_PREFIX)) return serveModelVersion(req, res, path, coordinator.models);
     const modelFile = method === 'GET' ? modelFileOf(path) : null;
     if (modelFile) {
-      const bytes = host.modelFile(modelFile, coordinator.global);
+      const bytes = host.modelFile(modelFile, coordinator.samplingWeights);
       res.writeHead(200, {
         'content-type': TYPES[extname(modelFile)] ?? 'application/octet-stream',
         'content-length': bytes.byteLength,

@@ -51,7 +51,8 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
   }
   global.set(next);
   run.ema = ema;
-  ctx.store.writeModel(ctx.host.modelFiles(global));
+  // The published model is the one that draws best: the EMA when the run keeps one (devices train from `global`).
+  ctx.store.writeModel(ctx.host.modelFiles(run.samplingWeights));
   run.summaries.push(summary);
   run.commitTimes.push(Date.now());
   ctx.metrics.roundCompleted(summary);

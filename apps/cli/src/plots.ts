@@ -82,8 +82,11 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
 export function scatterChart(title: string, xLabel: string, yLabel: string, points: Array<{ name: string; x: number; y: number }>): string {
   const x = extent(points.map((p) => p.x), true);
   const y = extent(points.map((p) => p.y), true);
+  // Names go in the legend, not beside the points: policies of near-equal energy and quality sit
+  // on top of each other, and their labels overlapped. Rings that shrink with the index keep every
+  // point visible when two coincide.
   const body = points
-    .map((p, i) => `<circle cx="SX(${p.x})" cy="SY(${p.y})" r="6" fill="${COLORS[i % COLORS.length]}"/><text x="SX(${p.x})" y="SY(${p.y})" dx="8" dy="-8">${esc(p.name)}</text>`)
+    .map((p, i) => `<circle cx="SX(${p.x})" cy="SY(${p.y})" r="${Math.max(3, 10 - 1.5 * i)}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2.5"><title>${esc(p.name)}</title></circle>`)
     .join('\n');
   return frame(title, xLabel, yLabel, x, y, body, points.map((p) => p.name));
 }

@@ -29,13 +29,15 @@ import {
   type Telemetry,
   type Welcome,
 } from '@fedbit/core';
-import { LEAVE_ACK_TIMEOUT_MS, RECONNECT_DELAY_MAX_MS, RECONNECT_DELAY_MS, RECONNECT_RANDOMIZATION } from './constants';
+import { LEAVE_ACK_TIMEOUT_MS, MIN_TRANSFER_MS, PROBE_REPEATS, PROBE_SIZE_RATIO, RECONNECT_DELAY_MAX_MS, RECONNECT_DELAY_MS, RECONNECT_RANDOMIZATION } from './constants';
 
 export interface ConnectionOptions {
   url: string;
   joinCode: string;
   /** Node simulation only: pace binary uploads at this rate, so the aggregator measures the simulated link. */
   shapeUplinkBps?: number;
+  /** Node simulation only: add this to every binary upload, as a phone link's round trip would. */
+  shapeLatencyMs?: number;
   reconnectDelayMs?: number;
   reconnectDelayMaxMs?: number;
 }
@@ -109,16 +111,42 @@ export class Connection {
     return welcome;
   }
 
-  /** Times a small binary upload so the aggregator has a measured uplink rate before the first task. */
+  /**
+   * Measures the uplink before the first task: the time on air of the large probe, without the
+   * per-message latency (the acknowledgement's round trip, Socket.IO's framing) that is most of a
+   * lone 64 KiB upload's time on a fast link and made round 1's modelled energy many times every
+   * later round's. Two sizes, each timed PROBE_REPEATS times (fastest kept); the large one goes
+   * last, so it is the transfer the aggregator saw last and the telemetry may time.
+   */
   async probe(maxUpdateBytes: number): Promise<{ bytes: number; ms: number } | null> {
-    const bytes = probeBytes(maxUpdateBytes);
+    const large = probeBytes(maxUpdateBytes);
+    const small = Math.floor(large / PROBE_SIZE_RATIO);
+    let smallMs: number | null = null;
+    if (small >= 1) {
+      for (let i = 0; i < PROBE_REPEATS; i++) {
+        const ms = await this.probeOnce(small);
+        if (ms === null) return null;
+        smallMs = Math.min(smallMs ?? ms, ms);
+      }
+    }
+    let largeMs: number | null = null;
+    for (let i = 0; i < PROBE_REPEATS; i++) {
+      const ms = await this.probeOnce(large);
+      if (ms === null) return null;
+      largeMs = Math.min(largeMs ?? ms, ms);
+    }
+    return { bytes: large, ms: smallMs === null ? largeMs! : onAirMs(small, smallMs, large, largeMs!) };
+  }
+
+  /** One probe upload of `bytes`; its round trip in ms, or null if refused. */
+  private async probeOnce(bytes: number): Promise<number | null> {
     const payload = new Uint8Array(bytes);
     // Not zeros: a link or proxy that compresses would make a run of zeros look fast.
     for (let i = 0; i < bytes; i++) payload[i] = (i * 131 + 7) & 0xff;
-    const started = Date.now();
+    const started = performance.now();
     await this.shape(bytes);
     const reply = parseAck(Empty, `${DeviceEvent.probe} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.probe, { bytes }, payload));
-    return reply.ok ? { bytes, ms: Date.now() - started } : null;
+    return reply.ok ? performance.now() - started : null;
   }
 
   telemetry(telemetry: Telemetry): void {
@@ -168,6 +196,20 @@ export class Connection {
 
   /** In Node simulation, waits as long as the simulated link would take to send `bytes`. */
   private async shape(bytes: number): Promise<void> {
-    if (this.options.shapeUplinkBps) await sleep(((bytes * 8) / this.options.shapeUplinkBps) * 1000);
+    const rate = this.options.shapeUplinkBps;
+    const ms = (this.options.shapeLatencyMs ?? 0) + (rate ? ((bytes * 8) / rate) * 1000 : 0);
+    if (ms > 0) await sleep(ms);
   }
+}
+
+/**
+ * The time on air of `largeBytes` from two timed uploads of different sizes: the slope removes what
+ * both pay alike (latency). Never more than the large upload's own time (jitter can make the slope
+ * steeper than the link), never below MIN_TRANSFER_MS (a slope of zero or less: the link is
+ * faster than the timing can tell).
+ */
+export function onAirMs(smallBytes: number, smallMs: number, largeBytes: number, largeMs: number): number {
+  if (!(largeBytes > smallBytes && smallBytes > 0)) throw new RangeError(`onAirMs: expected 0 < smallBytes < largeBytes, got ${smallBytes} and ${largeBytes}`);
+  const slope = ((largeMs - smallMs) * largeBytes) / (largeBytes - smallBytes);
+  return Math.min(largeMs, Math.max(MIN_TRANSFER_MS, slope));
 }

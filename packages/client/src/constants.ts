@@ -12,6 +12,10 @@ export const RECONNECT_RANDOMIZATION = 0.5;
 export const PROGRESS_THROTTLE_MS = 500;
 /** A transfer timed below this is a clock artefact (a rate near infinity): its time is floored here. */
 export const MIN_TRANSFER_MS = 0.1;
+/** The join probe's small size is the large one over this: far enough apart that the slope between them is the time on air. */
+export const PROBE_SIZE_RATIO = 16;
+/** Each probe size is timed this often and the fastest kept: a late acknowledgement is jitter, never a faster link. */
+export const PROBE_REPEATS = 2;
 /** Leaving waits this long for the aggregator's acknowledgement before the socket closes anyway. */
 export const LEAVE_ACK_TIMEOUT_MS = 2_000;
 /** Backend trial at join: one warm-up step (shader compilation, kernel caches), then this many timed steps. */

@@ -51,6 +51,8 @@ export interface DeviceRuntimeOptions {
   resumeToken?: string;
   /** Node simulation only: pace binary uploads at this rate, so the aggregator measures the simulated link. */
   shapeUplinkBps?: number;
+  /** Node simulation only: a fixed delay added to every binary upload (a link's round trip). */
+  shapeLatencyMs?: number;
   /**
    * Node simulation only: report every upload as taking exactly bytes * 8 / this rate, instead of the
    * time measured, so the link rates the aggregator and its policy see do not depend on how busy the
@@ -291,6 +293,9 @@ export class DeviceRuntime {
     if (meta.steps > 0) this.stepMs = meta.trainMs / meta.steps;
 
     this.events.push({ type: 'status', state: 'uploading' });
+    // The rate this upload is priced at is the one known before it, as the aggregator prices it
+    // (it hears this upload's timing only in the next telemetry): the tab and the dashboard agree.
+    const uplinkBps = this.uplinkBps;
     // An upload may wait for its answer as long as the round runs, and never less than any other acknowledgement.
     const { reply, ms } = await connection.upload(meta, frame, Math.max(ACK_TIMEOUT_MS, task.deadlineMs));
     if (reply.ok) {
@@ -298,7 +303,7 @@ export class DeviceRuntime {
       this.noteUpload(frame.byteLength, ms);
       void this.sendTelemetry();
     }
-    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps: this.uplinkBps }, await this.options.telemetry.read(), this.energy);
+    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps }, await this.options.telemetry.read(), this.energy);
     if (reply.ok) addUpload(this.totals, cost);
     this.events.push({
       type: 'uploaded',

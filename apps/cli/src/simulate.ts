@@ -113,6 +113,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     .map((profile) => simulatedDevice({ url: url!, joinCode: joinCode!, profile, shaping: options.shaping, linkRates: options.linkRates ?? 'profile', runtime: { telemetryIntervalMs: 5000, ...(options.backend ? { backend: options.backend } : {}) } }));
 
   const finished = new Promise<void>((resolve, reject) => {
+    // The run ends when the aggregator commits its last round. With the aggregator here, that is its
+    // own word: a device that was reconnecting (a blocked event loop on a loaded machine misses a
+    // heartbeat) can miss the last summary, and waiting for its copy hung finished runs.
+    server?.coordinator.onCommitted((summary) => {
+      if (summary.round >= options.rounds) resolve();
+    });
     runtimes.forEach((runtime, index) => {
       void (async () => {
         for await (const event of runtime.events) {
@@ -130,7 +136,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             bar?.update(event.summary.accepted, { loss: event.summary.loss?.toFixed(4) ?? '-', status: `committed in ${event.summary.wallS.toFixed(1)} s` });
             bar?.stop();
             if (!server) options.onRound?.(event.summary);
-            if (event.summary.round >= options.rounds) resolve();
+            if (!server && event.summary.round >= options.rounds) resolve();
           }
         }
       })();

@@ -65,10 +65,13 @@ const SIZES: { size: ModelSize; imageSize: number; channels: number }[] = [
 // cpu backend is pure JavaScript; webgpu on SwiftShader is software too: seconds per step).
 const DEFAULT_STEPS: Record<string, { warmup: number; steps: number }> = {
   'wasm/tiny': { warmup: 3, steps: 15 },
+  'wasm/small': { warmup: 3, steps: 10 },
   'wasm/default': { warmup: 2, steps: 6 },
   'cpu/tiny': { warmup: 2, steps: 6 },
+  'cpu/small': { warmup: 1, steps: 3 },
   'cpu/default': { warmup: 1, steps: 1 },
   'webgpu/tiny': { warmup: 2, steps: 5 },
+  'webgpu/small': { warmup: 1, steps: 3 },
   'webgpu/default': { warmup: 1, steps: 3 },
 };
 

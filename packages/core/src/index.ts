@@ -5,6 +5,7 @@ export * from './quant';
 export * from './energy';
 export * from './policy';
 export * from './aggregate';
+export * from './lora';
 export * from './privacy';
 export * from './train';
 export * from './hash';

@@ -33,3 +33,11 @@ export type DeviceState = (typeof DEVICE_STATES)[number];
 /** How a run merges updates: synchronous rounds, or buffered asynchronous versions (FedBuff). */
 export const RUN_MODES = ['sync', 'async'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
+
+/**
+ * How LoRA adapters are trained and merged (./lora/, ./aggregate/ffa-lora.ts, ./aggregate/fedit.ts):
+ * FFA-LoRA trains and averages B only, with A frozen at a shared seeded init (exact merge); FedIT
+ * trains and averages both A and B (the baseline; its merge is not exact).
+ */
+export const LORA_METHODS = ['ffa-lora', 'fedit'] as const;
+export type LoraMethod = (typeof LORA_METHODS)[number];

@@ -10,5 +10,7 @@ export { fakeQuant, quantizeValue, roundHalf } from './quant';
 export { sample, samplingTimesteps, type SampleOptions, type SamplerKind } from './sampler';
 export { makeSchedule, type NoiseSchedule, type ScheduleKind, type ScheduleSpec } from './schedule';
 export { exportTfjs, importTfjs, TFJS_FORMAT, WEIGHTS_FILE, type TfjsModelJson } from './tfjs-format';
-export { createTrainer, type Prediction, type TrainBatch, type Trainer, type TrainerOptions } from './trainer';
+export { createTrainer, type Prediction, type TrainableModel, type TrainBatch, type Trainer, type TrainerOptions } from './trainer';
 export * from './export';
+export { attachLora, type LoraModel } from './lora';
+export { LORA_TARGET_KINDS, loraAdapterShapes, loraLayout, resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora-config';

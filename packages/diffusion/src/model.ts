@@ -14,6 +14,12 @@ export interface ForwardOptions {
   trainBits?: number;
   /** Also fake-quantize the input of every convolution at trainBits. */
   quantizeActivations?: boolean;
+  /**
+   * The tensor the forward uses for layout entry `index` instead of the model's variable (LoRA: the
+   * frozen base plus the adapter's delta, ./lora.ts). Called inside the forward's tf.tidy; trainBits
+   * then applies to what it returns.
+   */
+  weightOf?: (index: number) => tf.Tensor;
 }
 
 export interface DiffusionModel {
@@ -197,7 +203,10 @@ export function createModel(configIn: ModelConfig, seed: number): DiffusionModel
         const feats = tf.tensor2d(timeFeatures(tv, config.embedDim), [n, config.embedDim]);
         const oneHot = config.numClasses > 0 ? tf.tensor2d(labelOneHot(labels, n, config.numClasses), [n, config.numClasses + 1]) : null;
         const weights = new Map<string, tf.Tensor>();
-        layout.entries.forEach((e, i) => weights.set(e.name, bits < 32 ? fakeQuant(variables[i], bits) : variables[i]));
+        layout.entries.forEach((e, i) => {
+          const w = options.weightOf ? options.weightOf(i) : variables[i];
+          weights.set(e.name, bits < 32 ? fakeQuant(w, bits) : w);
+        });
         const ops = new TfOps(weights, options.quantizeActivations ? bits : 32, constants);
         return unet(ops, config, x, feats, oneHot) as tf.Tensor4D;
       });

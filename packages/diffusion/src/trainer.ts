@@ -50,7 +50,13 @@ export interface Trainer {
   dispose(): void;
 }
 
-export function createTrainer(model: DiffusionModel, options: TrainerOptions): Trainer {
+/**
+ * What the trainer needs of a model: its config, the variables Adam updates, and the forward. A
+ * DiffusionModel trains every weight; a LoraModel (./lora.ts) offers only its adapters.
+ */
+export type TrainableModel = Pick<DiffusionModel, 'config' | 'variables' | 'predictNoise'>;
+
+export function createTrainer(model: TrainableModel, options: TrainerOptions): Trainer {
   const { config } = model;
   const bits = options.trainBits ?? 32;
   if (!Number.isInteger(bits) || bits < 1) throw new Error(`trainBits must be an integer >= 1 (32 = full precision), got ${bits}`);

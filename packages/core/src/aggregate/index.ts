@@ -22,3 +22,6 @@ export { jsMergeKernel, type MergeKernel, type RunningSum } from './kernel';
 export { fedAvgWeights } from './fedavg';
 export { clipFactor } from './clip';
 export { GaussianNoiseAggregator, type GaussianNoiseOptions } from './gaussian';
+export { mergeFfaLora } from './ffa-lora';
+export { mergeFedIt } from './fedit';
+export { weightedMean } from './weighted-mean';

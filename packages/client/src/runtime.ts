@@ -203,7 +203,9 @@ export class DeviceRuntime {
     const probe = await connection.probe(welcome.maxUpdateBytes);
     if (probe) this.noteUpload(probe.bytes, probe.ms);
     await this.sendTelemetry();
-    this.events.push({ type: 'status', state: 'idle' });
+    // A task can arrive and start while the probe runs (async rounds hand one out at join): the
+    // page must then keep showing it training, not "waiting for the next round".
+    if (!this.tasks.training && !this.tasks.waiting) this.events.push({ type: 'status', state: 'idle' });
   }
 
   /** Picks the backend (by measurement where none was fixed), builds the model the aggregator described and finds this device's own shard. */

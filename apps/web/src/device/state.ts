@@ -140,7 +140,14 @@ function onEvent(state: DeviceState, event: RuntimeEvent): DeviceState {
         history: withRecord(state.history, event.round, { bits: event.bits }),
       };
     case 'step':
-      return { ...state, step: event.step, steps: event.steps, losses: [...state.losses, event.loss].slice(-MAX_LOSSES) };
+      // A step is proof of training, whatever status came before it.
+      return {
+        ...state,
+        phase: state.phase === 'waiting' || state.phase === 'waiting-for-others' ? 'training' : state.phase,
+        step: event.step,
+        steps: event.steps,
+        losses: [...state.losses, event.loss].slice(-MAX_LOSSES),
+      };
     case 'uploaded':
       return {
         ...state,

@@ -35,8 +35,8 @@ export interface ResolveOptions {
 const PRESETS: Record<ModelSize, Pick<ModelConfig, 'baseChannels' | 'channelMults' | 'resBlocks' | 'midBlocks' | 'embedDim' | 'groups'>> = {
   // 75,589 parameters at 16x16x1: a batch-8 step on wasm in about 80 ms (see README).
   tiny: { baseChannels: 12, channelMults: [1, 2], resBlocks: 1, midBlocks: 1, embedDim: 32, groups: 4 },
-  // 142,065 parameters at 16x16x1: tiny's levels, wider. The smallest that reached FID-MNIST 7.6
-  // (at most 8: issue 12's target) in 8,000 central steps of batch 8 (docs/RESULTS.md, training recipe).
+  // 142,065 parameters at 16x16x1: tiny's levels, wider. FID-MNIST 7.6 and 9.7 (two seeds) in 8,000
+  // central steps of batch 8, where tiny scored 8.6 (one seed; docs/RESULTS.md, training recipe).
   small: { baseChannels: 16, channelMults: [1, 2], resBlocks: 1, midBlocks: 1, embedDim: 64, groups: 4 },
   // 1,058,017 parameters at 28x28x1 (1,059,171 at 32x32x3): the MNIST / emoji model.
   default: { baseChannels: 32, channelMults: [1, 2, 2], resBlocks: 1, midBlocks: 2, embedDim: 128, groups: 8 },

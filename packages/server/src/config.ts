@@ -177,8 +177,8 @@ export const RUN_PRESETS = {
     deadlineS: 60,
     async: { buffer: 2, maxStaleness: 8 },
     // class-conditional, so a class can ask the model for one digit ("draw a 7") on the device page;
-    // 'small', the width that draws best (docs/RESULTS.md): on wasm a step costs what tiny's does
-    // (bench:train, 2026-11-22: 119 against 118 ms at batch 8), so a lesson gets better pictures for free.
+    // 'small', the wider model (docs/RESULTS.md): on wasm a step costs what tiny's does (bench:train,
+    // 2026-11-22: 119 against 118 ms at batch 8) and its loss is lower at equal steps.
     model: { size: 'small', classConditional: true },
     // FID-MNIST every 10 versions, so the dashboard's chart fills during a lesson, not only after version 200.
     eval: { every: 10 },

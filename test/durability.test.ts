@@ -22,7 +22,7 @@ function freePort(): Promise<number> {
 }
 
 function serve(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'serve', '--no-build', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'serve', '--no-build', '--local', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,12 +1,12 @@
 // The command line as a person meets it: every mistake says what was wrong, where, what was
 // expected and what to do, and --help works on every command. Real processes, as `npm run` starts them.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '@fedbit/server';
+import { REPO_ROOT, lanAddress } from '@fedbit/server';
 
 function cli(...args: string[]): { code: number | null; out: string; err: string } {
   const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/main.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -63,13 +63,47 @@ describe('the command line', () => {
     const port = (blocker.address() as { port: number }).port;
     try {
       const runDir = join(dir, 'port-taken');
-      const { code, err } = cli('serve', '--no-build', '--port', String(port), '--run-dir', runDir);
+      const { code, err } = cli('serve', '--no-build', '--local', '--port', String(port), '--run-dir', runDir);
       expect(code).toBe(1);
       expect(err).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use by another program: pass --port N \\(or --port 0 for any free port\\)`));
       expect(existsSync(runDir)).toBe(false);
     } finally {
       blocker.close();
     }
+  });
+
+  it('npm start serves the network over https by default, and --local this computer only', async () => {
+    // The banner of a real start, read until the join line; the server is then stopped.
+    const banner = (...args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/main.ts'), 'serve', '--no-build', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } });
+        let err = '';
+        const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`no banner in 60 s: ${err}`))), 60_000);
+        child.stderr.on('data', (chunk) => {
+          err += String(chunk);
+          if (/who joins: .*\n/.test(err)) {
+            clearTimeout(timer);
+            child.kill('SIGTERM');
+            resolve(err);
+          }
+        });
+      });
+    const lan = lanAddress();
+    const byDefault = await banner('--run-dir', join(dir, 'reach-default'));
+    if (lan) {
+      expect(byDefault).toMatch(new RegExp(`join: +https://${lan.replace(/\./g, '\\.')}:\\d+/\\?code=`));
+      expect(byDefault).toMatch(/who joins: phones on this network can join; the certificate is self-signed.*npm start -- --local/);
+    } else {
+      expect(byDefault).toMatch(/join: +http:\/\/localhost:\d+/);
+      expect(byDefault).toMatch(/who joins: this computer has no network address/);
+    }
+    const local = await banner('--local', '--run-dir', join(dir, 'reach-local'));
+    expect(local).toMatch(/join: +http:\/\/localhost:\d+\/\?code=/);
+    expect(local).toMatch(/who joins: this computer only \(--local\)/);
+    const clash = cli('serve', '--no-build', '--local', '--https', '--run-dir', join(dir, 'reach-clash'));
+    expect(clash.code).toBe(2);
+    expect(clash.err).toMatch(/--local serves this computer only, over http on 127\.0\.0\.1; it cannot go with --https/);
+    expect(existsSync(join(dir, 'reach-clash'))).toBe(false);
   });
 
   it('an experiment run again into the same folder reuses its finished runs and gives the same table', () => {

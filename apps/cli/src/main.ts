@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, REPO_ROOT, loadConfigFile, resolveRunConfig, startServer, type RunConfigInput } from '@fedbit/server';
+import { ConfigError, REPO_ROOT, lanAddress, loadConfigFile, resolveRunConfig, startServer, type RunConfigInput } from '@fedbit/server';
 import { DeviceProfilesSchema } from '@fedbit/client';
 import { describeZodError } from '@fedbit/core';
 import { UsageError, nameList, parseFlags, wholeNumber } from './args';
@@ -10,6 +10,7 @@ import { POLICY_NAMES, policyFromName } from './policies';
 import { runSimulation } from './simulate';
 import { ensureNodeWebGpu } from './node-gpu';
 import { formatSimulationSummary, simulationJson } from './report';
+import { chooseReach } from './reach';
 
 const USAGE = `fedbit: federated training of a small quantized diffusion model in the browser
 
@@ -41,7 +42,8 @@ async function serve(argv: string[]): Promise<void> {
     argv,
     {
       port: { type: 'string', default: '8080', placeholder: 'n', env: 'FEDBIT_PORT', description: 'port for the web app, the API and Socket.IO; 0 picks a free one' },
-      bind: { type: 'string', placeholder: 'address', description: 'address to listen on (default 127.0.0.1 over http, 0.0.0.0 over https)' },
+      local: { type: 'boolean', description: 'this computer only: plain http on 127.0.0.1, no certificate warning (default: https on every interface, so phones on the network can join)' },
+      bind: { type: 'string', placeholder: 'address', description: 'address to listen on (default 0.0.0.0; 127.0.0.1 with --local)' },
       'join-code': { type: 'string', placeholder: 'code', env: 'FEDBIT_JOIN_CODE', description: 'the code devices join with (default: a random one, kept in the run directory)' },
       'admin-token': { type: 'string', placeholder: 'token', env: 'FEDBIT_ADMIN_TOKEN', description: 'the dashboard token; on the command line it shows in ps, prefer the env or --admin-token-file' },
       'admin-token-file': { type: 'string', placeholder: 'file', env: 'FEDBIT_ADMIN_TOKEN_FILE', description: 'read the admin token from this file' },
@@ -49,13 +51,14 @@ async function serve(argv: string[]): Promise<void> {
       'run-dir': { type: 'string', placeholder: 'dir', env: 'FEDBIT_RUN_DIR', description: 'where the run is kept (default ./runs/<run-id>)' },
       config: { type: 'string', placeholder: 'file', env: 'FEDBIT_CONFIG', description: 'run config JSON (default: the classroom preset); see packages/server/src/config.ts' },
       resume: { type: 'string', placeholder: 'dir', description: 'continue the run in this directory from its last completed round' },
-      https: { type: 'boolean', description: 'serve https with a self-signed certificate, so phones on the LAN can join' },
+      https: { type: 'boolean', description: 'https with a self-signed certificate, kept in .cache/tls/ (the default when this computer has a network address; with --bind it keeps https)' },
       cert: { type: 'string', placeholder: 'file', description: 'TLS certificate (PEM), with --key' },
       key: { type: 'string', placeholder: 'file', description: 'TLS private key (PEM), with --cert' },
       'no-build': { type: 'boolean', description: 'do not rebuild the web app when its sources are newer' },
     },
     z.object({
       port: wholeNumber(0, 65535),
+      local: z.boolean(),
       bind: z.string().optional(),
       'join-code': z.string().regex(/^[A-Za-z0-9_-]{4,64}$/, 'letters, digits, _ or -, 4 to 64 long').optional(),
       'admin-token': z.string().min(16, 'at least 16 characters').optional(),
@@ -76,7 +79,7 @@ async function serve(argv: string[]): Promise<void> {
     {
       usage: 'npm start --',
       summary: 'the aggregator and the web app on one port: devices join at /, the dashboard is at /dashboard',
-      examples: ['npm start', 'npm start -- --https', 'npm start -- --port 9000 --config my-run.json', 'npm start -- --resume runs/run-20261122-140000'],
+      examples: ['npm start', 'npm start -- --local', 'npm start -- --port 9000 --config my-run.json', 'npm start -- --resume runs/run-20261122-140000'],
     },
   );
   if (!flags) return;
@@ -88,10 +91,11 @@ async function serve(argv: string[]): Promise<void> {
   if (flags['admin-token'] && flags['admin-token-file']) throw new UsageError('--admin-token and --admin-token-file are two ways to give one token: give one');
   const adminToken = flags['admin-token-file'] ? readAdminTokenFile(flags['admin-token-file']) : flags['admin-token'];
   if (!flags['no-build']) await buildWebIfStale();
-  const tls = flags.cert && flags.key ? { cert: readFileSync(flags.cert, 'utf8'), key: readFileSync(flags.key, 'utf8') } : flags.https ? ('self-signed' as const) : undefined;
+  const certificate = flags.cert && flags.key ? { cert: readFileSync(flags.cert, 'utf8'), key: readFileSync(flags.key, 'utf8') } : undefined;
+  const reach = chooseReach({ local: flags.local, https: flags.https, bind: flags.bind, certificate }, lanAddress());
   const server = await startServer({
     port: flags.port,
-    bind: flags.bind,
+    bind: reach.bind,
     joinCode: flags['join-code'],
     adminToken,
     runDir: flags['run-dir'],
@@ -99,7 +103,7 @@ async function serve(argv: string[]): Promise<void> {
     resume: flags.resume,
     // No config: the classroom preset (async rounds, time-budgeted work; packages/server/src/config.ts).
     config: flags.config ? loadConfigFile(flags.config) : flags.resume ? undefined : resolveRunConfig({ preset: 'classroom' }, 'the classroom preset'),
-    tls,
+    tls: reach.tls,
   });
   const c = server.coordinator;
   process.stderr.write(
@@ -109,8 +113,7 @@ async function serve(argv: string[]): Promise<void> {
       `  join:      ${server.joinUrl}`,
       `  dashboard: ${server.dashboardUrl}   (admin token in ${server.adminTokenPath})`,
       `  run dir:   ${server.runDir}   (continue after a crash: npm start -- --resume ${server.runDir})`,
-      tls === 'self-signed' ? '  https with a self-signed certificate: phones show a warning once; see README "Joining from phones"' : '',
-      /\/\/localhost[:/]/.test(server.joinUrl) ? '  this join URL works on this computer only: for phones on the same network, restart with npm start -- --https' : '',
+      `  who joins: ${reach.note}`,
       '',
     ]
       .filter((line, i, all) => line || i === 0 || i === all.length - 1)

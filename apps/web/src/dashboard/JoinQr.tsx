@@ -34,8 +34,8 @@ export function JoinQr({ joinUrl }: { joinUrl: string }) {
       </a>
       {thisMachineOnly && (
         <p className="notice small" data-testid="join-local-only">
-          This address works on this computer only: phones cannot open it. Restart with <code>npm start -- --https</code> to serve the
-          network (phones then show a certificate warning once).
+          This address works on this computer only: phones cannot open it. Restart with <code>npm start</code> (without
+          <code>--local</code>) on a computer connected to the network to serve it over https (phones then show a certificate warning once).
         </p>
       )}
             {insecure && <p className="notice small">Phones opening plain http on a LAN address get no WebGPU and no battery reading; serve over https for a classroom.</p>}

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { pino } from 'pino';
 import type { RoundSummary } from '@fedbit/core';
@@ -185,4 +185,44 @@ export function browserRoom() {
     await room.browser?.close();
   });
   return room;
+}
+
+/** A WebSocket frame's or request body's bytes, as sent. */
+export const bytesOf = (data: unknown): Buffer | null =>
+  typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : data instanceof ArrayBuffer ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null;
+
+/**
+ * Both ends of a tab's traffic, for the tests that check the person's own data never leaves it:
+ * every HTTP request (from Chromium) and Socket.IO packet the aggregator received, and every
+ * request and WebSocket frame the page and its worker sent (Playwright). Call `page(p)` on each page.
+ */
+export function watchTraffic(server: RunningServer, context: BrowserContext) {
+  const seen = { http: [] as { method: string; url: string }[], packets: [] as unknown[], sent: [] as { what: string; data: Buffer | null }[] };
+  server.io.httpServer.on('request', (req) => {
+    if (/Chrome/.test(req.headers['user-agent'] ?? '')) seen.http.push({ method: req.method ?? '', url: req.url ?? '' });
+  });
+  server.io.engine.on('connection', (socket: { on(event: 'packet', f: (p: { type: string; data?: unknown }) => void): void }) => socket.on('packet', (p) => seen.packets.push(p.data)));
+  context.on('request', (r) => seen.sent.push({ what: `${r.method()} ${r.url()}`, data: r.postDataBuffer() }));
+  return {
+    ...seen,
+    page(page: Page) {
+      page.on('websocket', (ws) => ws.on('framesent', (f) => seen.sent.push({ what: `ws ${ws.url()}`, data: bytesOf(f.payload) })));
+    },
+    /** Checks nothing seen carries any of `signatures` (after checking the check can fail); returns a line for the log. */
+    expectNoneCarries(signatures: Buffer[]): string {
+      const carries = (data: Buffer | null) => data !== null && signatures.some((sig) => data.includes(sig));
+      expect(carries(Buffer.concat([Buffer.from('451-["update",'), signatures[1]]))).toBe(true); // the check can fail
+      // The aggregator: no dataset download (the tab used its own data), nothing posted, no packet with it.
+      expect(seen.http.filter((r) => r.url.startsWith('/data/'))).toEqual([]);
+      expect(seen.http.filter((r) => r.method !== 'GET' && r.method !== 'HEAD')).toEqual([]);
+      expect(seen.http.length).toBeGreaterThan(3); // the page, its scripts, the model... were seen
+      expect(seen.packets.length).toBeGreaterThan(3);
+      expect(seen.packets.filter((p) => carries(bytesOf(p)))).toEqual([]);
+      // The tab and its worker: no request or frame with it (frames are only seen where the browser reports them).
+      expect(seen.sent.filter((s) => s.what.includes('/data/'))).toEqual([]);
+      expect(seen.sent.filter((s) => carries(s.data)).map((s) => s.what)).toEqual([]);
+      const frames = seen.sent.filter((s) => s.what.startsWith('ws ')).length;
+      return `${seen.packets.length} packets received by the aggregator, ${seen.sent.length - frames} requests and ${frames} WebSocket frames seen leaving the tab`;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 // Where a browser device's images come from: the dataset binary fetched from the aggregator once
 // (then only its shard is used), or digits drawn by the person in this tab (all of them are used,
-// and nothing is fetched).
-import { decodeDataset, drawnDataset, type Drawing } from '@fedbit/datasets';
+// and nothing is fetched), or the person's own photos, kept in this tab the same way.
+import { decodeDataset, drawnDataset, photoDataset, type Drawing, type Photo } from '@fedbit/datasets';
 import type { DataProvider } from './train-env';
 
 export function httpData(baseUrl: string): DataProvider {
@@ -20,6 +20,16 @@ export function drawnData(drawings: readonly Drawing[]): DataProvider {
     own: true,
     async load(name, size) {
       return drawnDataset(drawings, size, name === 'emoji' ? 3 : 1, name);
+    },
+  };
+}
+
+/** The person's own photos (32x32 RGB), at the run's image size and channels; never sent anywhere. */
+export function photoData(photos: readonly Photo[]): DataProvider {
+  return {
+    own: true,
+    async load(name, size) {
+      return photoDataset(photos, size, name === 'emoji' ? 3 : 1, name);
     },
   };
 }

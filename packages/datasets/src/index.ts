@@ -8,3 +8,4 @@ export { defaultEvalCount, holdout, type HoldoutOptions, type Split } from './ho
 export { encodePng, imageGrid, type GridOptions, type RasterImage } from './png';
 export { HOLDOUT_SEED, shardOf, shardPlan, type ShardPlan, type ShardPlanSpec } from './shard';
 export { DRAWN_SIZE, drawingProblem, drawnDataset, frameDrawing, type Drawing } from './drawn';
+export { MAX_PHOTOS, NO_LABEL, PHOTO_SIZE, centreSquare, framePhoto, photoDataset, photoProblem, type Photo } from './photos';

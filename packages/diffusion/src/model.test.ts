@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
 import { resolveModelConfig, validateModelConfig } from './config';
 import { layoutFingerprint } from './layout';
-import { createModel, modelLayout, type DiffusionModel } from './model';
+import { createModel, labelOneHot, modelLayout, type DiffusionModel } from './model';
 import { macsPerForward, macsPerTrainStep } from './net';
 import { exportTfjs, importTfjs } from './tfjs-format';
 
@@ -14,6 +14,13 @@ const PARAMS = {
   default28x1: 1_058_017,
   default32x3: 1_059_171,
 };
+
+describe('labelOneHot', () => {
+  it('gives unlabelled images (-1: a person\'s photos) and out-of-range labels the "no label" row', () => {
+    // 3 classes, so 4 columns; the last is "no label".
+    expect(Array.from(labelOneHot([-1, 2, 3, 1.5], 4, 3))).toEqual([0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+  });
+});
 
 describe('model', () => {
   const tinyCfg = resolveModelConfig('tiny', { imageSize: 16, channels: 1 });

@@ -37,11 +37,13 @@ export function DevicePage() {
   const joined = state.phase !== 'not-joined' && state.phase !== 'starting' && state.phase !== 'left';
   const data = useDataChoice();
   const ownDrawings = data.mode === 'drawn';
+  const ownPhotos = data.mode === 'photos';
 
   const onJoin = async (joinCode: string, deviceName: string) => {
     rememberName(deviceName);
     const drawings = ownDrawings ? data.drawings.map(({ label, pixels }) => ({ label, pixels })) : undefined;
-    join({ url: location.origin, joinCode, name: deviceName, ...(await claimDevice()), userAgent: navigator.userAgent, backend, drawings });
+    const photos = ownPhotos ? data.photos.map(({ pixels }) => ({ pixels })) : undefined;
+    join({ url: location.origin, joinCode, name: deviceName, ...(await claimDevice()), userAgent: navigator.userAgent, backend, drawings, photos });
   };
 
   const sent = state.totals.uplinkBytes;
@@ -67,8 +69,14 @@ export function DevicePage() {
           onPreference={setPreference}
           onJoin={(c, n) => void onJoin(c, n)}
           busy={state.phase === 'starting'}
-          dataNote={dataNote(data.mode, data.drawings.length)}
-          notReady={ownDrawings && data.drawings.length === 0 ? 'Draw and save at least one digit below, or choose the organiser’s digits.' : null}
+          dataNote={dataNote(data.mode, data.ownCount)}
+          notReady={
+            ownDrawings && data.drawings.length === 0
+              ? 'Draw and save at least one digit below, or choose the organiser’s digits.'
+              : ownPhotos && data.photos.length === 0
+                ? 'Choose at least one photo below, or choose the organiser’s digits.'
+                : null
+          }
         />
       ) : (
         <div className="card row">

@@ -3,6 +3,7 @@
 import type { RuntimeEvent } from '@fedbit/client';
 import type { Backend, DeviceTotals, Preference } from '@fedbit/core';
 import type { Drawing } from '@fedbit/datasets/drawn';
+import type { Photo } from '@fedbit/datasets/photos';
 
 export interface PageTelemetry {
   battery: number | null;
@@ -21,6 +22,8 @@ export interface JoinOptions {
   backend?: Backend;
   /** The person's own drawings: trained on instead of the organiser's dataset (they stay in the tab). */
   drawings?: Drawing[];
+  /** The person's own photos (32x32 copies): trained on instead of the organiser's dataset (they stay in the tab). */
+  photos?: Photo[];
 }
 
 export type ToWorker =

@@ -1,7 +1,7 @@
 // The training worker: tfjs, the model and the socket live here so the page never stalls.
 // navigator.getBattery does not exist in a worker, so the page posts battery and the person's
 // choice; this worker's TelemetrySource hands back the latest values it was given.
-import { DeviceRuntime, connectionHint, drawnData, guessDeviceClass, httpData, type NavigatorLike, type TelemetrySource } from '@fedbit/client';
+import { DeviceRuntime, connectionHint, drawnData, guessDeviceClass, httpData, photoData, type NavigatorLike, type TelemetrySource } from '@fedbit/client';
 import type { FromWorker, PageTelemetry, ToWorker } from './messages';
 
 // The root tsconfig has the DOM lib, which conflicts with the WebWorker lib; type the two members used.
@@ -35,7 +35,7 @@ function pageTelemetry(userAgent: string): TelemetrySource {
 async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   if (runtime) return;
   latest = message.telemetry;
-  const { url, joinCode, name, deviceId, resumeToken, userAgent, backend, drawings } = message.options;
+  const { url, joinCode, name, deviceId, resumeToken, userAgent, backend, drawings, photos } = message.options;
   const device = new DeviceRuntime({
     url,
     joinCode,
@@ -47,8 +47,8 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     backend,
     platform: 'browser',
     telemetry: pageTelemetry(userAgent),
-    // The person's drawings when they chose them (all of them, never sent); else this device's shard of the dataset.
-    data: drawings && drawings.length > 0 ? drawnData(drawings) : httpData(url),
+    // The person's drawings or photos when they chose them (all of them, never sent); else this device's shard of the dataset.
+    data: drawings && drawings.length > 0 ? drawnData(drawings) : photos && photos.length > 0 ? photoData(photos) : httpData(url),
     wasmPath: new URL('/tfjs-wasm/', url).href,
     telemetryIntervalMs: PAGE_TELEMETRY_INTERVAL_MS,
   });

@@ -86,6 +86,28 @@ describe('refused and without effect', () => {
     expect(badTelemetry).toMatchObject({ ok: false, code: 'schema', field: 'preference' });
   });
 
+  it('a handler that fails answers internal, and the aggregator and the device go on', async () => {
+    // Fault injection: the device API the transport calls throws once, as a bug would.
+    const api = server.coordinator.deviceApi;
+    const telemetry = api.telemetry;
+    api.telemetry = () => {
+      throw new Error('injected fault');
+    };
+    const telemetryPayload = { battery: 0.5, charging: false, preference: 'balanced', deviceClass: 'laptop' };
+    try {
+      expect(await dev.send(DeviceEvent.telemetry, telemetryPayload)).toMatchObject({ ok: false, code: 'internal', reason: expect.stringMatching(/could not handle this device:telemetry: injected fault/) });
+    } finally {
+      api.telemetry = telemetry;
+    }
+    expect(await dev.send(DeviceEvent.telemetry, telemetryPayload)).toMatchObject({ ok: true });
+    expect((await getJson(`${server.url}/api/status`)).status).toBe(200);
+    expect(server.coordinator.completed).toBe(0);
+  });
+
+  it('a config that leaves devices empty shards is refused at start, naming the fix', async () => {
+    await expect(startTestServer({ dataset: { name: 'mnist', imageSize: 16, shards: 10_000 } } as never)).rejects.toThrow(/dataset\.shards 10000: the iid partition of mnist's \d+ training images leaves \d+ shards? empty; expected fewer shards/);
+  });
+
   it('malformed, mis-sized, stale, oversized and NaN updates are refused', async () => {
     const update = new Float32Array(n).map((_, i) => Math.sin(i) * 1e-3);
     const good = encodeUpdate(update, { bits: 8, round: task.round, blockSize: task.blockSize, seed: 3 });

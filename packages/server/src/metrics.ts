@@ -19,6 +19,14 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** Planning a round's tasks: every picked device's demand, then the precision policy's solve. */
+  private readonly planSeconds = new Histogram({
+    name: 'fedbit_plan_seconds',
+    help: 'Wall time of planning a round: the devices\' demands and the precision policy',
+    buckets: [1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'fedbit_' });
   }
@@ -35,6 +43,9 @@ export class ServerMetrics {
     this.energy.inc({ kind: 'compute' }, summary.computeJ);
     this.energy.inc({ kind: 'transmit' }, summary.transmitJ);
     this.energy.inc({ kind: 'receive' }, summary.receiveJ ?? 0);
+  }
+  planned(seconds: number): void {
+    this.planSeconds.observe(seconds);
   }
   updateAccepted(bytes: number, bits: number): void {
     this.updates.inc({ bits: String(bits) });

@@ -16,7 +16,7 @@ import {
 } from '@fedbit/diffusion';
 import { evaluateQuality, type QualityReport } from '@fedbit/diffusion/metrics';
 import { encodePng, imageGrid, loadDataset, shardPlan, toFloatImages, type ImageDataset } from '@fedbit/datasets/node';
-import type { RunConfig } from './config';
+import { ConfigError, type RunConfig } from './config';
 
 /**
  * What the host reads of the run config: only fields no patch can change. The round reads the live
@@ -51,6 +51,16 @@ export class ModelHost {
       seed: runConfig.seed,
       count: runConfig.dataset.shards,
     });
+    // A device on an empty shard has nothing to train on and would weigh 0 in the mean: refuse the
+    // config at start, naming the fix, rather than select such devices later.
+    const empty = plan.shards.filter((s) => s.length === 0).length;
+    if (empty > 0) {
+      const train = plan.shards.reduce((a, s) => a + s.length, 0);
+      throw new ConfigError(
+        `dataset.shards ${runConfig.dataset.shards}: the ${runConfig.dataset.partition} partition of ${runConfig.dataset.name}'s ${train} training images leaves ${empty} shard${empty === 1 ? '' : 's'} empty; expected fewer shards (devices share a shard when there are more devices than shards)`,
+        'dataset.shards',
+      );
+    }
     const modelConfig = resolveModelConfig(runConfig.model.size, {
       imageSize: dataset.width,
       channels: dataset.channels,

@@ -1,28 +1,49 @@
 // Lightweight devices for the server benchmark: they join over Socket.IO and answer every task at
-// once with a prepared encoded update (no training), so the aggregator's own cost is what is measured.
+// once with a prepared encoded update at the precision the task asks (no training), so the
+// aggregator's own cost is what is measured. Trace-driven (issue 17, item 4): each device is one of
+// the seeded heterogeneous profiles the simulator uses (packages/client/src/profiles.ts), reports
+// its class, preference and battery at join, and after each upload reports its battery drained by
+// its profile and the upload timed at its profile's link rate, so the precision policy meets the
+// same fleet a simulation would, without tfjs in any device.
 // Each fetches the model its task names over HTTP and checks its SHA-256, as a real device does:
-// straight from the aggregator (MODEL_CACHE 'none'), or through one cache shared by all of them
+// straight from the aggregator (modelCache 'none'), or through one cache shared by all of them
 // ('shared': one request to the aggregator per model version, the others wait for it and reuse
 // it, as behind a CDN edge or a caching reverse proxy with request coalescing).
-// Usage: tsx replay-devices.ts URL JOIN_CODE DEVICES ROUNDS BITS PARAMS [MODEL_CACHE]
+// Usage: tsx replay-devices.ts '<JSON of ReplayOptions>'
 import { createHash } from 'node:crypto';
 import { io } from 'socket.io-client';
-import { DeviceEvent, PROTOCOL_VERSION, ServerEvent, encodeUpdate, modelPath, type Bits, type Task } from '@fedbit/core';
+import { generateProfiles } from '@fedbit/client';
+import { DeviceEvent, PROTOCOL_VERSION, ServerEvent, blockScaleSq, encodeUpdate, modelPath, updateStats, type Bits, type Task } from '@fedbit/core';
 
-const [url, joinCode, devicesText, roundsText, bitsText, paramsText, modelCache = 'none'] = process.argv.slice(2);
-const devices = Number(devicesText);
-const rounds = Number(roundsText);
-const bits = Number(bitsText) as Bits;
-const params = Number(paramsText);
+export interface ReplayOptions {
+  url: string;
+  joinCode: string;
+  devices: number;
+  rounds: number;
+  /** The precisions a task may ask for; a frame is prepared for each. */
+  bits: Bits[];
+  params: number;
+  blockSize: number;
+  modelCache: 'none' | 'shared';
+  /** Seed of the fleet's profiles. */
+  seed: number;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as ReplayOptions;
+const { url, joinCode, devices, rounds, params } = options;
 const VARIANTS = 4;
 
-// Prepared before any device connects: VARIANTS distinct updates for every round.
+// Prepared before any device connects: VARIANTS distinct updates for every round and precision,
+// with the statistics a real device reports beside its update (the on-demand policy reads them).
 const frames = new Map<string, Uint8Array>();
-for (let round = 1; round <= rounds; round++) {
-  for (let v = 0; v < VARIANTS; v++) {
-    const update = new Float32Array(params);
-    for (let i = 0; i < params; i++) update[i] = Math.sin(i * 0.001 + v + round) * 1e-3;
-    frames.set(`${round}:${v}`, encodeUpdate(update, { bits, round, seed: round * 31 + v }));
+const stats: { normSq: number; maxAbs: number; scaleSq: number }[] = [];
+for (let v = 0; v < VARIANTS; v++) {
+  const update = new Float32Array(params);
+  for (let i = 0; i < params; i++) update[i] = Math.sin(i * 0.001 + v) * 1e-3 * (1 + v / 4);
+  const { normSq, maxAbs } = updateStats(update);
+  stats.push({ normSq, maxAbs, scaleSq: Math.max(normSq, blockScaleSq(update, options.blockSize)) });
+  for (let round = 1; round <= rounds; round++) {
+    for (const bits of options.bits) frames.set(`${round}:${v}:${bits}`, encodeUpdate(update, { bits, round, seed: round * 31 + v, blockSize: options.blockSize }));
   }
 }
 process.stdout.write('prepared\n');
@@ -40,7 +61,7 @@ async function download(href: string, sha256: string): Promise<Uint8Array> {
 
 function fetchModel(task: Task): Promise<Uint8Array> {
   const href = new URL(modelPath(task.model), url).href;
-  if (modelCache !== 'shared') return download(href, task.model.sha256);
+  if (options.modelCache !== 'shared') return download(href, task.model.sha256);
   let copy = shared.get(href);
   if (!copy) {
     copy = download(href, task.model.sha256);
@@ -49,19 +70,37 @@ function fetchModel(task: Task): Promise<Uint8Array> {
   return copy;
 }
 
+const profiles = generateProfiles(devices, options.seed);
 let joined = 0;
-for (let d = 0; d < devices; d++) {
+// Devices arrive a few hundred at a time, as a crowd does: ten thousand connection attempts at
+// once overflow the listen backlog, and the ones past it time out before they are accepted.
+const JOINING_AT_ONCE = 256;
+let next = 0;
+const admitNext = () => {
+  if (next < devices) startDevice(next++);
+};
+for (let i = 0; i < Math.min(JOINING_AT_ONCE, devices); i++) admitNext();
+
+function startDevice(d: number): void {
+  const profile = profiles[d];
+  let battery = profile.battery;
+  const telemetry = () => ({
+    battery,
+    charging: profile.charging,
+    preference: profile.preference,
+    deviceClass: profile.deviceClass,
+    transmitPowerW: profile.transmitPowerW,
+    // Until its first upload is timed, the aggregator reads the link from this hint, as a browser's navigator.connection.
+    connectionHint: { downlinkMbps: profile.uplinkBps / 1e6 },
+  });
   const socket = io(url, { auth: { joinCode }, transports: ['websocket'], reconnection: false, forceNew: true });
   socket.on('connect', async () => {
-    await socket.emitWithAck(DeviceEvent.hello, {
-      protocol: PROTOCOL_VERSION,
-      name: `replay-${d}`,
-      platform: 'node',
-      backend: 'cpu',
-      telemetry: { battery: 0.9, charging: true, preference: 'balanced', deviceClass: 'laptop' },
-    });
+    await socket.emitWithAck(DeviceEvent.hello, { protocol: PROTOCOL_VERSION, name: `replay-${d}`, platform: 'node', backend: 'cpu', telemetry: telemetry() });
     if (++joined === devices) process.stdout.write('joined\n');
+    else if (joined % 1000 === 0) process.stderr.write(`replay: ${joined} of ${devices} devices joined\n`);
+    admitNext();
   });
+  socket.on('connect_error', (error) => process.stderr.write(`replay-${d}: could not connect: ${error.message}\n`));
   socket.on(ServerEvent.task, async (task: Task) => {
     try {
       await fetchModel(task);
@@ -69,7 +108,13 @@ for (let d = 0; d < devices; d++) {
       process.stderr.write(`replay-${d}: ${(error as Error).message}; task ${task.round} skipped\n`);
       return;
     }
-    const frame = frames.get(`${task.round}:${d % VARIANTS}`)!;
-    socket.emit(DeviceEvent.update, { round: task.round, samples: 100, steps: 1, trainMs: 0, loss: 0.1, updateNormSq: 1 }, frame);
+    const v = d % VARIANTS;
+    const frame = frames.get(`${task.round}:${v}:${task.bits}`);
+    if (!frame) return void process.stderr.write(`replay-${d}: task ${task.round} asks for ${task.bits} bits, which were not prepared\n`);
+    const { normSq, maxAbs, scaleSq } = stats[v];
+    await socket.emitWithAck(DeviceEvent.update, { round: task.round, samples: 100, steps: 1, trainMs: 0, loss: 0.1, updateNormSq: normSq, updateMaxAbs: maxAbs, updateScaleSq: scaleSq }, frame);
+    // The trace: this round's training drained the battery (unless charging); the upload took what the profile's link allows.
+    if (battery !== null && !profile.charging) battery = Math.max(0, Math.round((battery - (profile.drainPerRound ?? 0.01)) * 1000) / 1000);
+    socket.emit(DeviceEvent.telemetry, { ...telemetry(), lastUpload: { bytes: frame.byteLength, ms: Math.max(1, (frame.byteLength * 8 * 1000) / profile.uplinkBps) } });
   });
 }

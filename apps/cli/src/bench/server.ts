@@ -3,7 +3,11 @@
 // per minute, the aggregator's CPU time per round (user + system of its own process), the bytes the
 // aggregator itself wrote to its TCP sockets per round (Socket.IO and HTTP together: what leaves
 // the machine, whatever a round summary accounts), and the memory each joined connection adds.
-// `npm run bench:server [-- --devices 200 --rounds 5 --bits 4 --model-cache none|shared --downlink-bits 32|16 --json]`
+// At scale (issue 17, item 4): `--devices 10000 --per-round 1000 --policy on-demand` joins ten
+// thousand trace-driven devices (replay-devices.ts: seeded profiles, battery drained per round,
+// uploads timed at each profile's link rate), the server picks a round's devices among them and the
+// policy chooses every picked device's precision; the planning time per round is reported too.
+// `npm run bench:server [-- --devices 200 --per-round N --rounds 5 --policy fixed|on-demand --bits 4 --model tiny|small|default --model-cache none|shared --downlink-bits 32|16 --json]`
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +21,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
+import type { Bits } from '@fedbit/core';
+import type { ReplayOptions } from './replay-devices';
 
 const flags = parseFlags(
   process.argv.slice(2),
   {
-    devices: { type: 'string', default: '200', placeholder: 'n', description: 'replaying devices (real Socket.IO connections)' },
+    devices: { type: 'string', default: '200', placeholder: 'n', description: 'replaying devices (real Socket.IO connections), each a seeded trace-driven profile' },
+    'per-round': { type: 'string', placeholder: 'n', description: 'devices picked per round (default: all of them)' },
+    policy: { type: 'string', default: 'fixed', placeholder: 'fixed|on-demand', description: 'fixed: every update at --bits; on-demand: the policy picks each device\'s precision from its battery, link and update statistics' },
+    model: { type: 'string', default: 'default', placeholder: 'tiny|small|default', description: 'model size (default: the 1 M-parameter U-Net at 28x28; tiny: 75,589 parameters at 16x16)' },
     rounds: { type: 'string', default: '5', placeholder: 'n', description: 'rounds to time' },
     bits: { type: 'string', default: '4', placeholder: 'n', description: 'update precision: 1, 2, 4, 8, 16 or 32' },
     'model-cache': { type: 'string', default: 'none', placeholder: 'none|shared', description: 'devices fetch the model straight from the aggregator, or through one shared cache (a CDN edge, a caching proxy)' },
@@ -29,14 +38,17 @@ const flags = parseFlags(
     json: { type: 'boolean', description: 'end with one JSON line' },
   },
   z.object({
-    devices: wholeNumber(1, 2000),
+    devices: wholeNumber(1, 20000),
+    'per-round': wholeNumber(1, 20000).optional(),
+    policy: z.enum(['fixed', 'on-demand']),
+    model: z.enum(['tiny', 'small', 'default']),
     rounds: wholeNumber(1, 100),
     bits: wholeNumber(1, 32).pipe(z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)], { message: 'expected 1, 2, 4, 8, 16 or 32' })),
     'model-cache': z.enum(['none', 'shared']),
     'downlink-bits': z.enum(['32', '16']).transform(Number).pipe(z.union([z.literal(32), z.literal(16)])),
     json: z.boolean(),
   }),
-  { usage: 'npm run bench:server --', summary: 'one aggregator and N replaying devices of the 1 M-parameter model: rounds per minute, CPU and bytes per round', examples: ['npm run bench:server', 'npm run bench:server -- --devices 1000 --rounds 3 --json', 'npm run bench:server -- --model-cache shared'] },
+  { usage: 'npm run bench:server --', summary: 'one aggregator and N replaying devices of the 1 M-parameter model: rounds per minute, CPU and bytes per round', examples: ['npm run bench:server', 'npm run bench:server -- --devices 1000 --rounds 3 --json', 'npm run bench:server -- --model-cache shared', 'npm run bench:server -- --devices 10000 --per-round 1000 --policy on-demand --model tiny --model-cache shared --rounds 3'] },
 ) ?? process.exit(0);
 
 /** A full collection before each memory reading, so the figures are live memory rather than garbage. */
@@ -45,16 +57,21 @@ function collectGarbage(): void {
   (runInNewContext('gc') as () => void)();
 }
 
+const picked = Math.min(flags['per-round'] ?? flags.devices, flags.devices);
 const config = resolveRunConfig({
   rounds: flags.rounds,
-  devicesPerRound: flags.devices,
-  minDevices: flags.devices,
-  quorum: flags.devices,
+  devicesPerRound: picked,
+  minDevices: picked,
+  quorum: picked,
   deadlineS: 600,
   localSteps: 1,
-  dataset: { name: 'mnist', imageSize: 28, shards: flags.devices },
-  model: { size: 'default' },
-  policy: { kind: 'fixed', bits: flags.bits } as never,
+  // At most 1,000 shards (MNIST's training split leaves a shard of 9 images there); devices beyond share them.
+  dataset: { name: 'mnist', imageSize: flags.model === 'default' ? 28 : 16, shards: Math.min(flags.devices, 1000) },
+  model: { size: flags.model },
+  policy: (flags.policy === 'fixed' ? { kind: 'fixed', bits: flags.bits } : { kind: 'on-demand' }) as never,
+  // With --per-round, as in a real room: the trace's phones drain, and one under the threshold and
+  // not charging is not picked. Without it every device is in every round, whatever its battery.
+  allowLowBattery: flags['per-round'] === undefined,
   eval: { every: 0, final: false },
   downlinkBits: flags['downlink-bits'],
 });
@@ -86,16 +103,30 @@ const bytesSent = () => {
 };
 collectGarbage();
 const memoryBefore = process.memoryUsage();
-const child = spawn(
-  process.execPath,
-  ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/replay-devices.ts'), server.url, server.joinCode, String(flags.devices), String(flags.rounds), String(flags.bits), String(params), flags['model-cache']],
-  { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-);
+const replay: ReplayOptions = {
+  url: server.url,
+  joinCode: server.joinCode,
+  devices: flags.devices,
+  rounds: flags.rounds,
+  bits: flags.policy === 'fixed' ? [flags.bits] : (config.allowedBits as Bits[]),
+  params,
+  blockSize: config.codec.blockSize,
+  modelCache: flags['model-cache'],
+  seed: 1,
+};
+const child = spawn(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/replay-devices.ts'), JSON.stringify(replay)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('joined') && resolve()));
 collectGarbage();
 const memoryJoined = process.memoryUsage();
 
-const perRound: Array<{ round: number; wallS: number; cpuS: number; uplinkBytes: number; modelBytes: number; sentBytes: number }> = [];
+/** The aggregator's own account of planning (the devices' demands and the policy's solve), from GET /metrics. */
+async function planTotals(): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: read('fedbit_plan_seconds_sum'), count: read('fedbit_plan_seconds_count') };
+}
+
+const perRound: Array<{ round: number; wallS: number; cpuS: number; uplinkBytes: number; modelBytes: number; sentBytes: number; meanBits: number }> = [];
 let cpu = process.cpuUsage();
 let sent = bytesSent();
 let t = performance.now();
@@ -106,7 +137,10 @@ const done = new Promise<void>((resolve) => {
     const used = process.cpuUsage(cpu);
     const now = performance.now();
     const sentNow = bytesSent();
-    perRound.push({ round: summary.round, wallS: (now - t) / 1000, cpuS: (used.user + used.system) / 1e6, uplinkBytes: summary.uplinkBytes, modelBytes: summary.downlinkBytes, sentBytes: sentNow - sent });
+    const accepted = summary.devices.filter((d) => d.status === 'accepted');
+    const meanBits = accepted.reduce((a, d) => a + d.bits, 0) / Math.max(1, accepted.length);
+    const row = { round: summary.round, wallS: (now - t) / 1000, cpuS: (used.user + used.system) / 1e6, uplinkBytes: summary.uplinkBytes, modelBytes: summary.downlinkBytes, sentBytes: sentNow - sent, meanBits };
+    perRound.push(row);
     sent = sentNow;
     cpu = process.cpuUsage();
     t = now;
@@ -121,6 +155,7 @@ const dropped = new Promise<never>((_, reject) => {
     if (droppedRounds > 0) reject(new Error(`a round was dropped (${lastRound?.message ?? 'quorum not reached'}); try fewer --devices on this machine`));
   });
 });
+process.stderr.write(`bench:server: ${flags.devices} devices joined; training ${flags.rounds} rounds\n`);
 server.coordinator.start();
 try {
   await Promise.race([done, dropped]);
@@ -131,6 +166,7 @@ try {
   process.exit(1);
 }
 const totalS = (performance.now() - started) / 1000;
+const plans = await planTotals();
 child.kill();
 await server.close();
 
@@ -138,6 +174,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const result = {
   machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
   devices: flags.devices,
+  devicesPerRound: picked,
+  policy: flags.policy,
+  model: flags.model,
   params,
   bits: flags.bits,
   rounds: flags.rounds,
@@ -151,16 +190,19 @@ const result = {
   downlinkBytesPerRound: median(perRound.map((r) => r.sentBytes)),
   /** The model bytes the devices received per round, from the aggregator or a cache (the round summary's figure). */
   modelBytesToDevicesPerRound: perRound[0]?.modelBytes ?? 0,
+  /** Planning one round (every picked device's demand, then the policy's solve), mean over the rounds planned. */
+  planMsPerRound: (plans.sum / Math.max(1, plans.count)) * 1000,
+  meanBits: perRound.reduce((a, r) => a + r.meanBits, 0) / Math.max(1, perRound.length),
   /** Growth of the aggregator's heap and resident memory from before the devices joined to after, per connection. */
   heapBytesPerConnection: Math.round((memoryJoined.heapUsed - memoryBefore.heapUsed) / flags.devices),
   rssBytesPerConnection: Math.round((memoryJoined.rss - memoryBefore.rss) / flags.devices),
 };
 process.stdout.write(
   table(
-    ['round', 'wall s', 'server CPU s', 'uplink MB', 'model to devices MB', 'server sent MB'],
-    perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.modelBytes / 1e6).toFixed(1), (r.sentBytes / 1e6).toFixed(1)]),
+    ['round', 'wall s', 'server CPU s', 'mean bits', 'uplink MB', 'model to devices MB', 'server sent MB'],
+    perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), r.meanBits.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.modelBytes / 1e6).toFixed(1), (r.sentBytes / 1e6).toFixed(1)]),
   ) +
-    `\n\n${flags.devices} devices (model cache: ${flags['model-cache']}, downlink ${flags['downlink-bits']} bits), ${params} parameters at ${flags.bits} bits: ${result.roundsPerMinute.toFixed(2)} rounds/min, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round, ` +
+    `\n\n${flags.devices} devices, ${picked} per round, policy ${flags.policy} (model cache: ${flags['model-cache']}, downlink ${flags['downlink-bits']} bits), ${params} parameters at ${flags.policy === 'fixed' ? `${flags.bits} bits` : `${result.meanBits.toFixed(2)} bits on average`}: ${result.roundsPerMinute.toFixed(2)} rounds/min, planning ${result.planMsPerRound.toFixed(1)} ms per round, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round, ` +
     `${(result.downlinkBytesPerRound / 1e6).toFixed(1)} MB sent by the server per round, ${(result.heapBytesPerConnection / 1024).toFixed(1)} KiB heap (${(result.rssBytesPerConnection / 1024).toFixed(1)} KiB RSS) per connection (${result.machine})\n`,
 );
 if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');

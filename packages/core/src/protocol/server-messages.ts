@@ -186,6 +186,8 @@ export const REFUSAL_CODES = [
   'model-mismatch',
   'too-stale',
   'already-joined',
+  /** The aggregator failed on a message no check refused (its log has why); the device may go on. */
+  'internal',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

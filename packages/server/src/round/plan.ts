@@ -62,6 +62,7 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
   const sizes = picked.map((d) => host.shardSizes[d.shard] ?? 1);
   const totalSize = (sizes.reduce((a, b) => a + b, 0) * mergedWith) / picked.length;
   const prior = normSqPrior(ctx.devices.all().flatMap((d) => (d.updateNormSq !== null ? [d.updateNormSq] : [])));
+  const planStarted = performance.now();
   const works = picked.map((d) => planWork(ctx, d, deadlineMs));
   const demands: DeviceDemand[] = picked.map((d, i) =>
     deviceDemand(
@@ -88,6 +89,7 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
     learningRateScale: roundLearningRate(config, round) / config.learningRate,
     lowBatteryThreshold: config.lowBatteryThreshold,
   });
+  ctx.metrics.planned((performance.now() - planStarted) / 1000);
   return picked.map((device, i) => {
     const assignment = plan.get(device.id);
     if (!assignment) throw new Error(`policy ${ctx.policy.name} gave no precision to device ${device.id}`);

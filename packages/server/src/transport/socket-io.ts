@@ -154,6 +154,20 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       next();
     });
 
+    /**
+     * Registers a device event's handler. One that throws (a bug, or a state no check foresaw) is
+     * logged and answered 'internal'; the process, the round and the other devices go on.
+     */
+    const on = (event: string, handler: (...args: unknown[]) => void) =>
+      socket.on(event, (...args: unknown[]) => {
+        try {
+          handler(...args);
+        } catch (error) {
+          log.error({ err: error, socket: socket.id, device: device?.id, event }, 'a device event handler failed');
+          refuse(event, refusal('internal', `the aggregator could not handle this ${event}: ${(error as Error).message}`), splitAck(args)[1]);
+        }
+      });
+
     /** Validates a payload against its schema; on failure refuses and returns null. */
     function parse<T>(schema: ZodType<T>, event: string, payload: unknown, ack?: AckFn): T | null {
       const result = schema.safeParse(payload);
@@ -163,7 +177,7 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       return null;
     }
 
-    socket.on(DeviceEvent.hello, (...args: unknown[]) => {
+    on(DeviceEvent.hello, (...args: unknown[]) => {
       const [[payload], ack] = splitAck(args);
       if (device) {
         refuse(DeviceEvent.hello, refusal('already-joined', `this connection has joined already, as device ${device.id}; a second device needs its own connection`), ack);
@@ -179,7 +193,7 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       socket.emit(ServerEvent.brief, briefOf(coordinator));
     });
 
-    socket.on(DeviceEvent.telemetry, (...args: unknown[]) => {
+    on(DeviceEvent.telemetry, (...args: unknown[]) => {
       const [[payload], ack] = splitAck(args);
       const telemetry = parse(TelemetrySchema, DeviceEvent.telemetry, payload, ack);
       if (!telemetry || !device) return;
@@ -188,7 +202,7 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       else ack?.({ ok: true });
     });
 
-    socket.on(DeviceEvent.probe, (...args: unknown[]) => {
+    on(DeviceEvent.probe, (...args: unknown[]) => {
       const [[payload, data], ack] = splitAck(args);
       const probe = parse(ProbeSchema, DeviceEvent.probe, payload, ack);
       if (!probe || !device) return;
@@ -200,13 +214,13 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       ack?.({ ok: true });
     });
 
-    socket.on(DeviceEvent.progress, (...args: unknown[]) => {
+    on(DeviceEvent.progress, (...args: unknown[]) => {
       const [[payload], ack] = splitAck(args);
       const progress = parse(ProgressSchema, DeviceEvent.progress, payload, ack);
       if (progress && device) api.progress(device, progress);
     });
 
-    socket.on(DeviceEvent.update, (...args: unknown[]) => {
+    on(DeviceEvent.update, (...args: unknown[]) => {
       const [[payload, frame], ack] = splitAck(args);
       const meta = parse(UpdateMetaSchema, DeviceEvent.update, payload, ack);
       if (!meta || !device) return;
@@ -221,7 +235,7 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       ack?.(reply);
     });
 
-    socket.on(DeviceEvent.leave, (...args: unknown[]) => {
+    on(DeviceEvent.leave, (...args: unknown[]) => {
       const [[payload], ack] = splitAck(args);
       if (!parse(LeaveSchema, DeviceEvent.leave, payload ?? {}, ack) || !device) return;
       api.gone(device, true);

@@ -8,3 +8,4 @@ export { defaultEvalCount, holdout, type HoldoutOptions, type Split } from './ho
 export { encodePng, imageGrid, type GridOptions, type RasterImage } from './png';
 export { HOLDOUT_SEED, shardOf, shardPlan, type ShardPlan, type ShardPlanSpec } from './shard';
 export { DRAWN_SIZE, drawingProblem, drawnDataset, frameDrawing, type Drawing } from './drawn';
+export { VENDOR_EVAL_FRACTION, VENDOR_SPLIT_SEED, vendorIndices, vendorSplit, type VendorSplit } from './vendor-split';

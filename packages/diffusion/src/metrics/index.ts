@@ -13,3 +13,5 @@ export {
   STYLE_CATEGORIES, STYLE_CLASSES, STYLE_CLASSIFIER_FORMAT, STYLE_CLASSIFIER_VERSION, STYLE_FEATURES, STYLE_INPUT, STYLE_SHAPES, STYLE_VENDORS,
   createStyleClassifierFromJson, styleClassOf, styleClassifierToJson, styleForward, type StyleClassifier, type StyleClassifierJson,
 } from './style-classifier';
+export { STYLE_CLASSIFIER_URL, loadStyleClassifier } from './load';
+export { styleFrechet, styleStats } from './style';

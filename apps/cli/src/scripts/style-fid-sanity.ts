@@ -39,7 +39,19 @@ for (const v of ['google', 'twitter', 'facebook']) {
 const tw = sets.get('twitter')!;
 rows.push([`twitter half A vs facebook half A (${half} vs ${half})`, fd(await stats(pick(tw, 0, half), half), await stats(pick(sets.get('facebook')!, 0, half), half))]);
 rows.push([`uniform noise vs apple half A (${half} vs ${half})`, fd(await stats(noise, half), appleA)]);
+// The scale of the pretrained base's figures: 300 real TRAIN images of apple+google (not in any
+// reference) against the held-out apple+google and twitter+facebook sets, as styleFid scores samples.
+{
+  const { vendorSplit, toFloatImages } = await import('@fedbit/datasets');
+  const train = vendorSplit(ds, 'apple,google').train;
+  const idx = Int32Array.from({ length: 300 }, (_, k) => train[Math.floor((k * train.length) / 300)]);
+  const real = await stats(toFloatImages(ds, idx), 300);
+  for (const ref of ['apple,google', 'twitter,facebook']) {
+    const r = await styleReferenceImages(ref, ds);
+    rows.push([`300 real train apple+google vs held-out ${ref.replace(',', '+')} (${r.count})`, fd(real, await stats(r.images, r.count))]);
+  }
+}
 console.log(`style Fréchet distance (NOT Inception FID), emoji style classifier (held-out accuracy ${((classifier.testAccuracy ?? NaN) * 100).toFixed(1)}% on vendor x category), held-out images of vendorSplit(seed 0)`);
-for (const [name, value] of rows) console.log(`${name.padEnd(52)} ${value.toFixed(2)}`);
+for (const [name, value] of rows) console.log(`${name.padEnd(64)} ${value.toFixed(2)}`);
 if (process.argv.includes('--json')) console.log(JSON.stringify(Object.fromEntries(rows.map(([k, v]) => [k, Number(v.toFixed(3))]))));
 classifier.dispose();

@@ -1,7 +1,7 @@
 // `npm run pretrain`: every bad flag says which and what it expects, and a 2-step run writes a
 // base that the loader accepts; a run resumes from its checkpoint and refuses other settings.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,14 @@ describe('npm run pretrain', () => {
     await pretrain([...args, '--resume'], quiet);
     expect(readFileSync(join(out, 'weights.f16.bin')).equals(first)).toBe(true);
     await expect(pretrain(args, quiet)).rejects.toThrow(/already holds a checkpoint; pass --resume/);
+    await expect(pretrain([...args, '--write-only'], quiet)).rejects.toThrow(/--write-only needs --resume/);
+    // a run stopped early: --write-only writes the base from the checkpoint with its true step count
+    const state = JSON.parse(readFileSync(join(work, 'checkpoint.json'), 'utf8')) as { step: number };
+    writeFileSync(join(work, 'checkpoint.json'), JSON.stringify({ ...state, step: 1 }));
+    await pretrain([...args, '--resume', '--write-only'], quiet);
+    const early = await loadPretrainedBase('tiny-base', join(dir, 'models'));
+    expect(early.manifest.training.steps).toBe(1);
+    expect(early.manifest.figures.plannedSteps).toBe(2);
     await expect(pretrain([...args.slice(0, 3), '3', ...args.slice(4), '--resume'], quiet)).rejects.toThrow(/made with other settings: --steps 2 \(now 3\)/);
   });
 });

@@ -6,7 +6,7 @@
 // guidance) unless --unconditional.
 //
 // It checkpoints every --checkpoint-every steps into --work; --resume continues from there (same
-// flags required). Adam's moments are not in the checkpoint: a resumed run restarts them. At the
+// flags required; --write-only writes the base from the checkpoint as it stands). Adam's moments are not in the checkpoint: a resumed run restarts them. At the
 // end it writes the base (./pretrained format: manifest.json + weights.f16.bin, the EMA weights)
 // into --out, a sample grid into --work, and, when the emoji style classifier is committed, the
 // style Fréchet distances of --fid-samples samples into the manifest's figures.
@@ -55,6 +55,7 @@ const FlagsSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected lowercase letters, digits, ".", "_" or "-" (1 to 64 long)').optional(),
   work: z.string().min(1).optional(),
   resume: z.boolean(),
+  'write-only': z.boolean(),
   'checkpoint-every': wholeNumber(1, 10_000_000),
   'log-every': wholeNumber(1, 10_000_000),
   'fid-samples': wholeNumber(0, 10_000),
@@ -74,7 +75,7 @@ const HELP = {
 };
 
 /** The settings a resumed run must share with its checkpoint. */
-type Settings = Omit<Flags, 'resume' | 'checkpoint-every' | 'log-every' | 'fid-samples' | 'sample-steps' | 'backend' | 'work' | 'out'>;
+type Settings = Omit<Flags, 'resume' | 'write-only' | 'checkpoint-every' | 'log-every' | 'fid-samples' | 'sample-steps' | 'backend' | 'work' | 'out'>;
 
 interface CheckpointState {
   format: 'fedbit-pretrain-checkpoint/1';
@@ -82,7 +83,7 @@ interface CheckpointState {
   settings: Settings;
   config: ModelConfig;
   emaUpdates: number;
-  /** Mean loss of the last logged window, and of the last 100 steps. */
+  /** The losses of the last 100 steps (the final-loss figure). */
   losses: number[];
   elapsedS: number;
 }
@@ -154,6 +155,7 @@ export async function pretrain(argv: string[], log: (line: string) => void = (l)
       name: { type: 'string', placeholder: 'name', description: "the base's name (default: the last part of --out)" },
       work: { type: 'string', placeholder: 'dir', description: 'checkpoints and the sample grid (default results/pretrain/<name>)' },
       resume: { type: 'boolean', description: 'continue from the checkpoint in --work (the other training flags must be the same)' },
+      'write-only': { type: 'boolean', description: 'with --resume: write the base from the checkpoint as it stands, without training further (its true step count goes in the manifest)' },
       'checkpoint-every': { type: 'string', default: '250', placeholder: 'n', description: 'steps between checkpoints' },
       'log-every': { type: 'string', default: '50', placeholder: 'n', description: 'steps between progress lines' },
       'fid-samples': { type: 'string', default: '300', placeholder: 'n', description: 'samples for the style Fréchet distances at the end (0 = skip)' },
@@ -164,6 +166,7 @@ export async function pretrain(argv: string[], log: (line: string) => void = (l)
     HELP,
   );
   if (flags === null) return;
+  if (flags['write-only'] && !flags.resume) throw new UsageError('--write-only needs --resume (it writes the base from an existing checkpoint)', HELP.usage);
   const out = resolve(flags.out);
   const name = flags.name ?? basename(out);
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) throw new UsageError(`--out ${flags.out}: the base's name "${name}" must be lowercase letters, digits, ".", "_" or "-"; pass --name`, HELP.usage);
@@ -203,7 +206,7 @@ export async function pretrain(argv: string[], log: (line: string) => void = (l)
   // A resumed trainer draws its noise from a stream of its own (seed and step), not the one it would have continued.
   const trainer = createTrainer(model, { learningRate: flags.lr, batchSize: flags.batch, schedule, seed: (flags.seed + Math.imul(start, 7919)) >>> 0 });
   const lrSchedule: LrScheduleSpec = { kind: 'cosine', warmup: flags.warmup, total: flags.steps, floor: flags['lr-floor'] };
-  const command = `npm run pretrain -- ${argv.filter((a) => a !== '--resume').join(' ')}`.trim();
+  const command = `npm run pretrain -- ${argv.filter((a) => a !== '--resume' && a !== '--write-only').join(' ')}`.trim();
   log(`pretrain "${name}": ${flags.size} model (${model.paramCount.toLocaleString('en')} parameters, ${numClasses > 0 ? `conditional on ${numClasses} categories` : 'unconditional'}), emoji ${ds.width}x${ds.width} RGB, vendors ${flags.vendors.join(', ')}: ${split.train.length} train / ${split.eval.length} held-out images; ${flags.steps} steps of batch ${flags.batch}, lr ${flags.lr} (warm-up ${flags.warmup}, cosine to ${flags['lr-floor']}x), EMA ${flags.ema}, backend ${backend.backend}${resumed ? `; resuming at step ${start}` : ''}`);
 
   const losses: number[] = resumed ? [...resumed.losses] : [];
@@ -219,7 +222,8 @@ export async function pretrain(argv: string[], log: (line: string) => void = (l)
     const state: CheckpointState = { format: 'fedbit-pretrain-checkpoint/1', step, settings, config, emaUpdates: Math.max(1, ema.updates), losses: losses.slice(-100), elapsedS: elapsed };
     writeAtomic(statePath, JSON.stringify(state, null, 2));
   };
-  for (let s = start + 1; s <= flags.steps; s++) {
+  const last = flags['write-only'] ? start : flags.steps;
+  for (let s = start + 1; s <= last; s++) {
     const idx = batchAt(split.train, flags.batch, flags.seed, s);
     trainer.setLearningRate(learningRateAt(flags.lr, lrSchedule, s - 1));
     const loss = await trainer.step({ images: toFloatImages(ds, idx), labels: numClasses > 0 ? labelsOf(ds, idx) : undefined, count: idx.length });
@@ -239,7 +243,7 @@ export async function pretrain(argv: string[], log: (line: string) => void = (l)
     }
     if (s % flags['checkpoint-every'] === 0 || s === flags.steps) saveCheckpoint(s);
   }
-  if (start >= flags.steps) log(`the checkpoint is at step ${start} of ${flags.steps}: writing the base from it`);
+  if (start >= last) log(`the checkpoint is at step ${start} of ${flags.steps}: writing the base from it`);
   trainer.dispose();
 
   // The base: the EMA weights (the sampling weights of the recipe), as float16.
@@ -248,7 +252,7 @@ export async function pretrain(argv: string[], log: (line: string) => void = (l)
   const evalModel = createModel(config, flags.seed);
   model.dispose();
   evalModel.setWeights(weights);
-  const figures: Record<string, number> = { finalLoss: round(mean(losses), 5), trainSeconds: Math.round(elapsed) };
+  const figures: Record<string, number> = { finalLoss: round(mean(losses), 5), trainSeconds: Math.round(elapsed), plannedSteps: flags.steps };
   try {
     await sampleGrid(evalModel, ds.classNames ?? [], numClasses, schedule, flags['sample-steps'], join(work, 'samples.png'));
     log(`sample grid: ${join(work, 'samples.png')}`);
@@ -267,7 +271,7 @@ export async function pretrain(argv: string[], log: (line: string) => void = (l)
     training: {
       command,
       seed: flags.seed,
-      steps: resumed && start >= flags.steps ? resumed.step : flags.steps,
+      steps: last,
       batch: flags.batch,
       data: `emoji 32x32 RGB (emoji-datasource-* 16.0.0), vendors ${flags.vendors.join('+')}, train part of vendorSplit (seed 0, ${split.eval.length} held-out images of the same ${split.eval.length / flags.vendors.length} symbols per vendor left out); ${numClasses > 0 ? `class-conditional on ${numClasses} categories` : 'unconditional'}; cosine noise schedule of ${flags['schedule-steps']} steps, epsilon prediction; lr ${flags.lr} cosine (warm-up ${flags.warmup}, floor ${flags['lr-floor']}), EMA ${flags.ema}`,
       vendors: flags.vendors,

@@ -2,7 +2,7 @@
 // images against real held-out images of the same vendor (two halves), of other vendors, and
 // uniform noise, all in the committed emoji style classifier's features.
 //
-//   npx tsx apps/cli/src/scripts/style-fid-sanity.ts [--classifier <file.json>] [--json]
+//   npx tsx apps/cli/src/scripts/style-fid-sanity.ts [--classifier <file.json>] [--real-count 300] [--json]
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '@fedbit/diffusion';
 import { frechetDistance, loadStyleClassifier, styleStats, type GaussianStats } from '@fedbit/diffusion/metrics';
@@ -39,16 +39,19 @@ for (const v of ['google', 'twitter', 'facebook']) {
 const tw = sets.get('twitter')!;
 rows.push([`twitter half A vs facebook half A (${half} vs ${half})`, fd(await stats(pick(tw, 0, half), half), await stats(pick(sets.get('facebook')!, 0, half), half))]);
 rows.push([`uniform noise vs apple half A (${half} vs ${half})`, fd(await stats(noise, half), appleA)]);
-// The scale of the pretrained base's figures: 300 real TRAIN images of apple+google (not in any
+// The scale of the pretrained base's figures: n (default 300) real TRAIN images of apple+google (not in any
 // reference) against the held-out apple+google and twitter+facebook sets, as styleFid scores samples.
 {
   const { vendorSplit, toFloatImages } = await import('@fedbit/datasets');
   const train = vendorSplit(ds, 'apple,google').train;
-  const idx = Int32Array.from({ length: 300 }, (_, k) => train[Math.floor((k * train.length) / 300)]);
-  const real = await stats(toFloatImages(ds, idx), 300);
+  const rc = process.argv.indexOf('--real-count');
+  const n = rc > 0 ? Number(process.argv[rc + 1]) : 300;
+  if (!Number.isInteger(n) || n < 2 || n > train.length) throw new Error(`--real-count: expected a whole number from 2 to ${train.length}, got ${process.argv[rc + 1]}`);
+  const idx = Int32Array.from({ length: n }, (_, k) => train[Math.floor((k * train.length) / n)]);
+  const real = await stats(toFloatImages(ds, idx), n);
   for (const ref of ['apple,google', 'twitter,facebook']) {
     const r = await styleReferenceImages(ref, ds);
-    rows.push([`300 real train apple+google vs held-out ${ref.replace(',', '+')} (${r.count})`, fd(real, await stats(r.images, r.count))]);
+    rows.push([`${n} real train apple+google vs held-out ${ref.replace(',', '+')} (${r.count})`, fd(real, await stats(r.images, r.count))]);
   }
 }
 console.log(`style Fréchet distance (NOT Inception FID), emoji style classifier (held-out accuracy ${((classifier.testAccuracy ?? NaN) * 100).toFixed(1)}% on vendor x category), held-out images of vendorSplit(seed 0)`);

@@ -18,6 +18,7 @@ commands (each has --help with every flag, its default and examples):
   npm start -- [flags]                the aggregator and the web app (devices join at /, dashboard at /dashboard)
   npm run simulate -- [flags]         an aggregator and N headless devices over real Socket.IO
   npm run experiment -- --preset P    one simulation per policy or rule; tables and plots in results/P/
+  npm run pretrain -- [flags]         pretrains the emoji base model for LoRA fine-tuning (public/models/emoji-base)
   npm run bench:codec|bench:train|bench:server -- [flags]`;
 
 /** A JSON file named by a flag: a missing file or bad JSON says which file, which flag and what to do. */
@@ -247,6 +248,10 @@ async function main(): Promise<void> {
       const { experiment } = await import('./experiment');
       return experiment(argv);
     }
+    case 'pretrain': {
+      const { pretrain } = await import('./pretrain');
+      return pretrain(argv);
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -254,7 +259,7 @@ async function main(): Promise<void> {
       process.stdout.write(USAGE + '\n');
       return;
     default:
-      throw new UsageError(`unknown command "${command}"; expected serve, simulate or experiment`);
+      throw new UsageError(`unknown command "${command}"; expected serve, simulate, experiment or pretrain`);
   }
 }
 

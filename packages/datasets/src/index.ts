@@ -9,3 +9,4 @@ export { encodePng, imageGrid, type GridOptions, type RasterImage } from './png'
 export { HOLDOUT_SEED, shardOf, shardPlan, type ShardPlan, type ShardPlanSpec } from './shard';
 export { DRAWN_SIZE, drawingProblem, drawnDataset, frameDrawing, type Drawing } from './drawn';
 export { MAX_PHOTOS, NO_LABEL, PHOTO_SIZE, centreSquare, framePhoto, photoDataset, photoProblem, type Photo } from './photos';
+export { VENDOR_EVAL_FRACTION, VENDOR_SPLIT_SEED, vendorIndices, vendorSplit, type VendorSplit } from './vendor-split';

@@ -14,3 +14,4 @@ export { createTrainer, type Prediction, type TrainableModel, type TrainBatch, t
 export * from './export';
 export { attachLora, type LoraModel } from './lora';
 export { LORA_TARGET_KINDS, loraAdapterShapes, loraLayout, resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora-config';
+export { BASE_FORMAT, BASE_MANIFEST_FILE, BASE_WEIGHTS_FILE, baseFingerprint, decodeBase, encodeBaseWeights, validateBaseManifest, type BaseManifest, type PretrainedBase } from './pretrained';

@@ -82,6 +82,7 @@ export function joinDevice(ctx: JoinContext, hello: Hello, connectionId: string)
     },
     maxUpdateBytes: ctx.maxUpdateBytes,
     batchSize: config.batchSize,
+    ...(host.lora ? { lora: host.lora } : {}),
   };
   return { device, welcome, rejoin: Boolean(known), replacedConnection, claimRefused };
 }

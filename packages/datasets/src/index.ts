@@ -6,5 +6,5 @@ export { labelsOf, numClasses, toFloatImages } from './images';
 export { DEFAULT_DIRICHLET_ALPHA, partition, type PartitionKind, type PartitionOptions } from './partition';
 export { defaultEvalCount, holdout, type HoldoutOptions, type Split } from './holdout';
 export { encodePng, imageGrid, type GridOptions, type RasterImage } from './png';
-export { HOLDOUT_SEED, shardOf, shardPlan, type ShardPlan, type ShardPlanSpec } from './shard';
+export { HOLDOUT_SEED, groupIndices, shardOf, shardPlan, type ShardPlan, type ShardPlanSpec } from './shard';
 export { DRAWN_SIZE, drawingProblem, drawnDataset, frameDrawing, type Drawing } from './drawn';

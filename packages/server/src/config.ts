@@ -25,6 +25,8 @@ export const RunConfigSchema = z
         alpha: z.number().positive().max(1000).default(0.5),
         /** Shards the training split is cut into; joining devices take them in turn. */
         shards: int(1, 10_000).default(10),
+        /** Train (and hold out) only these groups of the dataset: emoji vendors, e.g. ["twitter", "facebook"]. Absent = all. */
+        groups: z.array(z.string().min(1).max(32)).min(1).max(64).optional(),
       })
       .strict()
       .prefault({}),

@@ -24,7 +24,7 @@ import {
   type LoraModel,
 } from '@fedbit/diffusion';
 import { evaluateQuality, type QualityReport } from '@fedbit/diffusion/metrics';
-import { encodePng, imageGrid, loadDataset, shardPlan, toFloatImages, type ImageDataset } from '@fedbit/datasets/node';
+import { encodePng, groupIndices, imageGrid, loadDataset, shardPlan, toFloatImages, type ImageDataset } from '@fedbit/datasets/node';
 import { ConfigError, type RunConfig } from './config';
 import { baseRef, baseResource, resolveBase, type BaseResource } from './lora-base';
 
@@ -58,11 +58,19 @@ export class ModelHost {
     private readonly loraBase: BaseResource | null = null,
   ) {}
   private loraState: LoraState | null = null;
+  /** The dataset groups (indices) the run trains on, when the config names some; every device's shard spec carries them. */
+  groups: number[] | undefined;
 
   static async create(runConfig: HostSettings): Promise<ModelHost> {
     await initBackend('wasm');
     const dataset = await loadDataset(runConfig.dataset.name, { size: runConfig.dataset.imageSize });
     // The same plan every device computes for its own shard (packages/datasets/src/shard.ts).
+    let groups: number[] | undefined;
+    try {
+      groups = runConfig.dataset.groups ? groupIndices(dataset, runConfig.dataset.groups) : undefined;
+    } catch (error) {
+      throw new ConfigError((error as Error).message, 'dataset.groups');
+    }
     const plan = shardPlan(dataset, {
       dataset: runConfig.dataset.name,
       imageSize: runConfig.dataset.imageSize,
@@ -70,6 +78,7 @@ export class ModelHost {
       alpha: runConfig.dataset.alpha,
       seed: runConfig.seed,
       count: runConfig.dataset.shards,
+      ...(groups ? { groups } : {}),
     });
     let modelConfig = resolveModelConfig(runConfig.model.size, {
       imageSize: dataset.width,
@@ -92,6 +101,7 @@ export class ModelHost {
       base = baseResource(resolved);
     }
     const host = new ModelHost(runConfig, modelConfig, dataset, plan.shards.map((s) => s.length), plan.eval, base);
+    host.groups = groups;
     if (base) host.attach();
     return host;
   }

@@ -16,6 +16,8 @@ export const ShardSpecSchema = z.object({
   /** This device's shard and how many shards the training split is cut into. */
   index: uint(),
   count: z.number().int().positive(),
+  /** Only images of these groups (the dataset's groupNames, by index: emoji vendors) are trained on and held out; absent = all. */
+  groups: z.array(uint()).min(1).max(64).optional(),
 }).refine((s) => s.index < s.count, { message: 'index must be below count', path: ['index'] });
 
 /**

@@ -79,6 +79,7 @@ export function joinDevice(ctx: JoinContext, hello: Hello, connectionId: string)
       seed: config.seed,
       index: shard,
       count: config.dataset.shards,
+      ...(host.groups ? { groups: host.groups } : {}),
     },
     maxUpdateBytes: ctx.maxUpdateBytes,
     batchSize: config.batchSize,

@@ -280,6 +280,21 @@ export class ModelHost {
     });
   }
 
+  /**
+   * The Fréchet distance FID-MNIST uses (our MNIST classifier's 128-d features; colour images are
+   * taken to grayscale first), between `count` images the model draws and the run's held-out images
+   * (of the run's groups only, when it names some), on any dataset. On emoji it says how close the
+   * drawings are to the held-out styles in a digit classifier's features: a stand-in until a
+   * classifier trained on the emoji styles exists, and never the Inception FID.
+   */
+  async heldOutFrechet(weights: Float32Array, count: number): Promise<number> {
+    const { width, channels } = this.dataset;
+    const reference = toFloatImages(this.dataset, this.evalIndices.subarray(0, Math.max(count, 256)));
+    const generated = await this.generate(weights, count, this.runConfig.seed + 11);
+    const report = await evaluateQuality({ generated, generatedCount: count, reference, referenceCount: reference.length / (width * width * channels), size: width, channels });
+    return report.fidMnist;
+  }
+
   dispose(): void {
     this.loraState?.model.dispose();
     this.loraState = null;

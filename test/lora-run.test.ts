@@ -171,6 +171,17 @@ describe('LoRA fine-tuning runs on loopback', () => {
     for (let i = 0; i < aLength; i++) moved = Math.max(moved, Math.abs(global[i] - init[i]));
     expect(moved).toBeGreaterThan(0);
   });
+
+  it('buffered async mode: adapter updates become new versions of the adapter vector', async () => {
+    const server = await startTestServer({ rounds: 2, mode: 'async', async: { buffer: 2, maxStaleness: 4 }, quorum: 1, ...FFA, policy: { kind: 'fixed', bits: 8 } as never });
+    cleanup.push(() => server.close());
+    const tapped = tap(server);
+    await runDevices(server, 2);
+    expect(server.coordinator.global.length).toBe(server.host.lora!.trainableLength);
+    expect(server.coordinator.global.some((v) => v !== 0)).toBe(true);
+    for (const u of tapped.updates) expect(readFrameHeader(u.frame).length).toBe(server.host.lora!.trainableLength);
+    expect(server.coordinator.summaries.every((s) => s.accepted === 2)).toBe(true);
+  });
 });
 
 describe('LoRA runs refuse bad input and change nothing', () => {

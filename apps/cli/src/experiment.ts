@@ -90,15 +90,17 @@ export async function experiment(argv: string[]): Promise<void> {
   const flags = parseFlags(
     argv,
     {
-      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule) or privacy (FID against epsilon)' },
+      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon) or lora (full fine-tuning against FFA-LoRA and FedIT adapters)' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
       out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
       policies: { type: 'string', placeholder: 'list', description: `smoke and paper: the policies to run, from ${POLICY_NAMES.join(', ')} (fedavg-32 required)` },
+      rounds: { type: 'string', placeholder: 'n', description: 'lora: cut the rounds (a short check of the pipeline)' },
       seeds: { type: 'string', placeholder: 'list', description: 'smoke and paper: the seeds to run every policy with (default: the preset\'s); figures are means over them, with spreads and a paired comparison against fedavg-32' },
     },
     z.object({
-      preset: z.enum(['smoke', 'paper', 'robust', 'privacy'], { message: 'expected smoke, paper, robust or privacy' }),
+      preset: z.enum(['smoke', 'paper', 'robust', 'privacy', 'lora'], { message: 'expected smoke, paper, robust, privacy or lora' }),
+      rounds: wholeNumber(1, 10_000).optional(),
       json: z.boolean(),
       parallel: wholeNumber(1, 16),
       out: z.string().optional(),
@@ -108,10 +110,14 @@ export async function experiment(argv: string[]): Promise<void> {
     {
       usage: 'npm run experiment --',
       summary: 'the same federated training once per policy or rule (same seed, devices and rounds), then tables and plots in results/<preset>/',
-      examples: ['npm run experiment -- --preset smoke', 'npm run experiment -- --preset paper --parallel 2 --json', 'npm run experiment -- --preset robust --parallel 2'],
+      examples: ['npm run experiment -- --preset smoke', 'npm run experiment -- --preset lora --json', 'npm run experiment -- --preset paper --parallel 2 --json', 'npm run experiment -- --preset robust --parallel 2'],
     },
   );
   if (!flags) return;
+  if (flags.preset === 'lora') {
+    const { loraExperiment } = await import('./lora-experiment');
+    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, command: `npm run experiment -- ${argv.join(' ')}` });
+  }
   if (flags.preset === 'robust' || flags.preset === 'privacy') {
     const { robustExperiment } = await import('./robust');
     return robustExperiment({ study: flags.preset, json: flags.json, parallel: flags.parallel, out: flags.out, command: `npm run experiment -- ${argv.join(' ')}` });

@@ -107,10 +107,14 @@ async function serve(argv: string[]): Promise<void> {
     tls: reach.tls,
   });
   const c = server.coordinator;
+  const lora = server.host.lora;
+  const model = lora
+    ? `LoRA fine-tuning (${lora.method}, rank ${lora.rank}) of base '${lora.base.name}': ${lora.trainableLength} adapter parameters of the ${c.config.model.size} model's ${server.host.modelParamCount}`
+    : `${c.config.model.size} model (${server.host.paramCount} parameters)`;
   process.stderr.write(
     [
       '',
-      `fedbit aggregator: run ${c.runId}, round ${c.completed}/${c.config.rounds}, ${c.config.model.size} model (${server.host.paramCount} parameters), policy ${c.config.policy.kind}, ${c.config.mode === 'async' ? `async rounds (a new version every ${c.config.async.buffer} updates)` : 'synchronous rounds'}, ${c.config.localWork === 'budget' ? 'time-budgeted local work' : `${c.config.localSteps} local steps`}`,
+      `fedbit aggregator: run ${c.runId}, round ${c.completed}/${c.config.rounds}, ${model}, policy ${c.config.policy.kind}, ${c.config.mode === 'async' ? `async rounds (a new version every ${c.config.async.buffer} updates)` : 'synchronous rounds'}, ${c.config.localWork === 'budget' ? 'time-budgeted local work' : `${c.config.localSteps} local steps`}`,
       `  join:      ${server.joinUrl}`,
       `  dashboard: ${server.dashboardUrl}   (admin token in ${server.adminTokenPath})`,
       `  run dir:   ${server.runDir}   (continue after a crash: npm start -- --resume ${server.runDir})`,

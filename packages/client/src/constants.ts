@@ -24,3 +24,5 @@ export const BACKEND_TRIAL_STEPS = 2;
 export const BACKEND_TRIAL_BATCH_SIZE = 8;
 /** A backend whose warm-up step already takes this many times the best step so far is not timed further. */
 export const BACKEND_TRIAL_GIVE_UP_FACTOR = 20;
+/** A LoRA run's base is fetched once at join (a few MB at most at 16 bits): this long before the join fails with the reason. */
+export const BASE_FETCH_TIMEOUT_MS = 120_000;

@@ -2,7 +2,7 @@
 // costOfRound (packages/core/src/energy/device-cost.ts), the same call the aggregator accounts the
 // round with, so the page and the dashboard show the same joules for the same update.
 import { costOfRound, frameBytes, type DeviceEnergyProfile, type DeviceTotals, type EnergyConstants, type Task } from '@fedbit/core';
-import { macsPerTrainStep, type DiffusionModel } from '@fedbit/diffusion';
+
 
 export interface UploadCost {
   computeJ: number;
@@ -15,7 +15,10 @@ export interface UploadCost {
 }
 
 export interface UploadWork {
-  model: DiffusionModel;
+  /** Multiply-adds of one local step (train-env.ts macsPerStep: full training or LoRA). */
+  macsPerStep: number;
+  /** Length of the uploaded vector (the model's, or the adapter vector's). */
+  paramCount: number;
   task: Task;
   /** Local steps actually trained (a time budget may cut them short). */
   steps: number;
@@ -28,10 +31,10 @@ export interface UploadWork {
 
 /** Modelled joules of one upload on this device (not measured: the page says so). */
 export function costOfUpload(work: UploadWork, device: DeviceEnergyProfile, energy: EnergyConstants): UploadCost {
-  const { model, task, steps, frame } = work;
+  const { task, steps, frame } = work;
   const cost = costOfRound(
     {
-      macs: macsPerTrainStep(model.config, task.batchSize) * steps,
+      macs: work.macsPerStep * steps,
       trainBits: task.trainBits,
       frameBytes: frame.byteLength,
       downlinkBytes: work.downlinkBytes,
@@ -46,7 +49,7 @@ export function costOfUpload(work: UploadWork, device: DeviceEnergyProfile, ener
     receiveJ: cost.receiveJ,
     energyJ: cost.energyJ,
     bytes: frame.byteLength,
-    fp32Bytes: frameBytes(32, model.paramCount, task.blockSize),
+    fp32Bytes: frameBytes(32, work.paramCount, task.blockSize),
   };
 }
 

@@ -9,6 +9,8 @@ export type RuntimeEvent =
   | { type: 'joined'; deviceId: string; resumeToken: string | undefined; welcome: Welcome; backend: BackendInfo; shardSize: number }
   | { type: 'backend-trial'; chosen: string; stepMs: number; trials: BackendTrial[]; reason: string }
   | { type: 'bandwidth'; uplinkBps: number }
+  /** A LoRA run: the base was fetched (once, 16 bits) and adapters attached; tasks train only them. */
+  | { type: 'lora'; base: string; method: string; rank: number; adapterParams: number; baseBytes: number }
   | { type: 'task'; round: number; bits: number; trainBits: number; localSteps: number; mode: 'sync' | 'async'; version: number | null; timeBudgetMs: number | null }
   | { type: 'step'; round: number; step: number; steps: number; loss: number }
   | {

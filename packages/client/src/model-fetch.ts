@@ -4,7 +4,7 @@
 // decodes it: a copy that differs (a proxy or cache that altered it, a truncated transfer) is never
 // trained on. The browser's HTTP cache may serve a repeat; a mismatch asks the aggregator once more,
 // past every cache, before it gives up.
-import { modelPath, sha256Hex, toHex, type ModelRef } from '@fedbit/core';
+import { basePath, modelPath, sha256Hex, toHex, type LoraBrief, type ModelRef } from '@fedbit/core';
 
 /** The downloaded bytes are not the model the task named. */
 export class ModelIntegrityError extends Error {
@@ -43,21 +43,34 @@ export class ModelFetcher {
     const held = this.held;
     if (held && held.ref.version === ref.version && held.ref.sha256 === ref.sha256) return { frame: held.frame, download: null };
     const url = new URL(modelPath(ref), this.baseUrl).href;
+    const copy = await this.checked(url, `the model of version ${ref.version} (${url})`, ref.sha256, ref.bytes, signal);
+    this.held = { ref, frame: copy.frame };
+    return copy;
+  }
+
+  /**
+   * A LoRA run's frozen base (welcome.lora.base), fetched once per run at its 16-bit frame and
+   * checked against its SHA-256 like a model version; the caller keeps it for the run.
+   */
+  async getBase(base: LoraBrief['base'], signal?: AbortSignal): Promise<ModelCopy> {
+    const url = new URL(basePath({ sha256: base.frameSha256 }), this.baseUrl).href;
+    return this.checked(url, `the LoRA base '${base.name}' (${url})`, base.frameSha256, base.bytes, signal);
+  }
+
+  private async checked(url: string, what: string, sha256: string, bytes: number, signal?: AbortSignal): Promise<ModelCopy> {
     const started = Date.now();
     let frame: Uint8Array;
     try {
-      frame = await this.download(url, ref, 'default', signal);
+      frame = await this.download(url, what, sha256, bytes, 'default', signal);
     } catch (error) {
       if (!(error instanceof ModelIntegrityError)) throw error;
       // A damaged copy in a cache would be served again: ask the aggregator itself, once.
-      frame = await this.download(url, ref, 'reload', signal);
+      frame = await this.download(url, what, sha256, bytes, 'reload', signal);
     }
-    this.held = { ref, frame };
     return { frame, download: { bytes: frame.byteLength, ms: Math.max(1, Date.now() - started) } };
   }
 
-  private async download(url: string, ref: ModelRef, cache: RequestCache, signal?: AbortSignal): Promise<Uint8Array> {
-    const what = `the model of version ${ref.version} (${url})`;
+  private async download(url: string, what: string, sha256: string, bytes: number, cache: RequestCache, signal?: AbortSignal): Promise<Uint8Array> {
     let response: Response;
     try {
       response = await this.fetchImpl(url, { cache, signal });
@@ -80,10 +93,10 @@ export class ModelFetcher {
       }
       throw new Error(`the aggregator answered ${response.status} for ${what}${reason ? `: ${reason}` : ''}`);
     }
-    const frame = await readAtMost(response, ref.bytes, what);
+    const frame = await readAtMost(response, bytes, what);
     const digest = await sha256Of(frame);
-    if (digest !== ref.sha256) {
-      throw new ModelIntegrityError(`${what} has SHA-256 ${digest}, but the task named ${ref.sha256}: this copy was not used and the task is not trained; something between this device and the aggregator (a proxy or cache) changed it`);
+    if (digest !== sha256) {
+      throw new ModelIntegrityError(`${what} has SHA-256 ${digest}, but the task named ${sha256}: this copy was not used and the task is not trained; something between this device and the aggregator (a proxy or cache) changed it`);
     }
     return frame;
   }

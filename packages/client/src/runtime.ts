@@ -23,11 +23,12 @@ import { chooseBackend } from './backend-trial';
 import { Channel } from './channel';
 import type { RuntimeEvent } from './events';
 import { Connection } from './connection';
-import { BACKEND_TRIAL_BATCH_SIZE, MIN_TRANSFER_MS, PROGRESS_THROTTLE_MS, TELEMETRY_INTERVAL_MS } from './constants';
+import { BACKEND_TRIAL_BATCH_SIZE, BASE_FETCH_TIMEOUT_MS, MIN_TRANSFER_MS, PROGRESS_THROTTLE_MS, TELEMETRY_INTERVAL_MS } from './constants';
 import { addUpload, costOfUpload } from './energy';
 import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
-import { buildTrainEnv, type DataProvider, type TrainEnv } from './train-env';
+import { attachBase, buildTrainEnv, disposeTrainEnv, macsPerStep, uploadLength, type DataProvider, type TrainEnv } from './train-env';
+import { trainLoraRound } from './train-lora-round';
 import { trainRound } from './train-round';
 import { ModelFetcher } from './model-fetch';
 import type { Attack } from './attack';
@@ -162,7 +163,7 @@ export class DeviceRuntime {
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     this.connection?.close();
     void (this.loop ?? Promise.resolve()).finally(() => {
-      this.env?.model.dispose();
+      if (this.env) disposeTrainEnv(this.env);
       this.env = null;
       this.events.close();
     });
@@ -217,9 +218,22 @@ export class DeviceRuntime {
       this.stepMs = choice.stepMs;
       this.events.push({ type: 'backend-trial', chosen: choice.info.backend, stepMs: choice.stepMs, trials: choice.trials, reason: choice.reason });
     }
-    this.env?.model.dispose();
+    if (this.env) disposeTrainEnv(this.env);
     this.env = null;
-    this.env = await buildTrainEnv(config, welcome, this.options.data, this.options.slowdown, this.options.attack);
+    const env = await buildTrainEnv(config, welcome, this.options.data, this.options.slowdown, this.options.attack);
+    if (welcome.lora) {
+      // A LoRA run: the frozen base once for the whole run (16 bits, SHA-256 checked), then only adapter vectors per task.
+      try {
+        // (not reported as lastDownload: the aggregator times downloads of the models tasks name)
+        const { frame } = await this.models.getBase(welcome.lora.base, AbortSignal.timeout(BASE_FETCH_TIMEOUT_MS));
+        attachBase(env, welcome.lora, frame);
+      } catch (error) {
+        disposeTrainEnv(env);
+        throw error;
+      }
+      this.events.push({ type: 'lora', base: welcome.lora.base.name, method: welcome.lora.method, rank: welcome.lora.rank, adapterParams: welcome.lora.trainableLength, baseBytes: welcome.lora.base.bytes });
+    }
+    this.env = env;
   }
 
   private noteUpload(bytes: number, measuredMs: number): void {
@@ -268,6 +282,9 @@ export class DeviceRuntime {
     const connection = this.connection;
     if (!env || !connection || !this.welcome) throw new Error('not joined yet');
     const mode = task.mode ?? 'sync';
+    if (Boolean(task.lora) !== Boolean(env.lora)) {
+      throw new Error(task.lora ? 'the task is a LoRA task, but this run\'s welcome named no base' : 'the task trains the full model, but this device joined a LoRA run');
+    }
     this.events.push({ type: 'task', round: task.round, bits: task.bits, trainBits: task.trainBits, localSteps: task.localSteps, mode, version: task.version ?? null, timeBudgetMs: task.timeBudgetMs ?? null });
     this.events.push({ type: 'status', state: 'training' });
     // Fetched once per version (or the copy held reused) and checked against the task's SHA-256; a copy that differs throws and is never trained on.
@@ -275,7 +292,7 @@ export class DeviceRuntime {
     if (download) this.lastDownload = download;
     if (this.tasks.isStale(task.round)) return;
     let lastProgress = 0;
-    const trained = await trainRound(env, task, modelFrame, {
+    const trained = await (env.lora ? trainLoraRound : trainRound)(env, task, modelFrame, {
       isStale: () => this.tasks.isStale(task.round),
       onStep: (step, steps, loss, elapsedMs) => {
         // Measured pace, kept even if the task is cut: the next plan and telemetry use it.
@@ -305,7 +322,7 @@ export class DeviceRuntime {
       this.noteUpload(frame.byteLength, ms);
       void this.sendTelemetry();
     }
-    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps }, await this.options.telemetry.read(), this.energy);
+    const cost = costOfUpload({ macsPerStep: macsPerStep(env, task.batchSize), paramCount: uploadLength(env), task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps }, await this.options.telemetry.read(), this.energy);
     if (reply.ok) addUpload(this.totals, cost);
     this.events.push({
       type: 'uploaded',

@@ -3,8 +3,8 @@
 // sides), the dataset, this device's own shard (the one shard plan, @fedbit/datasets shardOf; or
 // all of the device's own drawn data) and
 // the error-feedback residual carried from task to task.
-import { ErrorFeedback, type Welcome } from '@fedbit/core';
-import { createModel, layoutFingerprint, type DiffusionModel, type ModelConfig } from '@fedbit/diffusion';
+import { ErrorFeedback, decodeUpdate, type LoraBrief, type Welcome } from '@fedbit/core';
+import { attachLora, createModel, layoutFingerprint, macsPerLoraTrainStep, macsPerTrainStep, type DiffusionModel, type LoraModel, type ModelConfig } from '@fedbit/diffusion';
 import { shardOf, type ImageDataset } from '@fedbit/datasets';
 import type { Attack } from './attack';
 
@@ -19,6 +19,8 @@ export interface DataProvider {
 
 export interface TrainEnv {
   model: DiffusionModel;
+  /** A LoRA run: the adapters on the frozen base (attachBase); null for full training. */
+  lora: LoraModel | null;
   dataset: ImageDataset;
   /** This device's own image indices. */
   shard: Int32Array;
@@ -40,5 +42,41 @@ export async function buildTrainEnv(config: ModelConfig, welcome: Welcome, data:
   }
   const dataset = await data.load(welcome.shard.dataset, welcome.shard.imageSize);
   const shard = data.own ? Int32Array.from({ length: dataset.count }, (_, i) => i) : shardOf(dataset, welcome.shard);
-  return { model, dataset, shard, schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown, attack };
+  return { model, lora: null, dataset, shard, schedule: welcome.schedule, errorFeedback: new ErrorFeedback(model.paramCount), slowdown, attack };
+}
+
+/**
+ * A LoRA run: the base's 16-bit frame (fetched once, its SHA-256 checked) becomes the model's
+ * weights, and the adapters the welcome describes are attached (the base held at baseBits). The
+ * adapter vector must have the length the aggregator announced; the error-feedback residual is
+ * sized to it.
+ */
+export function attachBase(env: TrainEnv, brief: LoraBrief, baseFrame: Uint8Array): void {
+  const weights = decodeUpdate(baseFrame, { length: env.model.paramCount, round: 0 });
+  env.model.setWeights(weights);
+  env.lora?.dispose();
+  const lora = attachLora(env.model, { rank: brief.rank, alpha: brief.alpha, targets: brief.targets, method: brief.method, seed: brief.seed, baseBits: brief.baseBits });
+  if (lora.paramCount !== brief.trainableLength) {
+    lora.dispose();
+    throw new Error(`the adapters this device built have ${lora.paramCount} values, the aggregator's ${brief.trainableLength}: update this device's app`);
+  }
+  env.lora = lora;
+  env.errorFeedback = new ErrorFeedback(lora.paramCount);
+}
+
+/** Multiply-adds of one local step of what this device trains (the energy model's compute input). */
+export function macsPerStep(env: TrainEnv, batchSize: number): number {
+  return env.lora ? macsPerLoraTrainStep(env.model.config, env.lora.layout, batchSize) : macsPerTrainStep(env.model.config, batchSize);
+}
+
+/** Parameters of what this device uploads: the model, or the adapter vector. */
+export function uploadLength(env: TrainEnv): number {
+  return env.lora?.paramCount ?? env.model.paramCount;
+}
+
+/** Releases the run's tensors: the adapters, then the model. */
+export function disposeTrainEnv(env: TrainEnv): void {
+  env.lora?.dispose();
+  env.lora = null;
+  env.model.dispose();
 }

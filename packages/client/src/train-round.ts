@@ -6,7 +6,7 @@
 //   plus the error-feedback residual, scaled by 1/(1+omega(bits)) so it stays bounded even at
 //   1 bit (Beznosikov et al., arXiv 2002.12410) -> encoded at the assigned precision.
 import { anotherStepFits, blockScaleSq, decodeUpdate, encodeUpdate, xorshift32, type Task, type UpdateMeta } from '@fedbit/core';
-import { createTrainer } from '@fedbit/diffusion';
+import { createTrainer, type TrainableModel } from '@fedbit/diffusion';
 import { labelsOf, toFloatImages } from '@fedbit/datasets';
 import { applyAttack } from './attack';
 import type { TrainEnv } from './train-env';
@@ -27,13 +27,33 @@ export interface TrainedUpdate {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Trains one task. Resolves with the encoded update, or null when the task went stale on the way. */
+/**
+ * What a task trains: a model for the trainer and the flat vector the task's model frame holds and
+ * the update is taken of. Full training: every weight (this file). LoRA: the adapter vector on the
+ * frozen base (train-lora-round.ts).
+ */
+export interface TrainTarget {
+  model: TrainableModel;
+  /** Length of the vector (the frame's element count). */
+  length: number;
+  set(vector: Float32Array): void;
+  read(): Promise<Float32Array>;
+}
+
+/** Trains one task of full training. Resolves with the encoded update, or null when the task went stale on the way. */
 export async function trainRound(env: TrainEnv, task: Task, modelFrame: Uint8Array, hooks: TrainHooks): Promise<TrainedUpdate | null> {
-  const { model, dataset, shard } = env;
+  const { model } = env;
+  const target: TrainTarget = { model, length: model.paramCount, set: (v) => model.setWeights(v), read: () => model.readWeights() };
+  return trainTarget(target, env, task, modelFrame, hooks);
+}
+
+/** One task on any target: decode, train, take the update, error feedback, encode. */
+export async function trainTarget(target: TrainTarget, env: TrainEnv, task: Task, modelFrame: Uint8Array, hooks: TrainHooks): Promise<TrainedUpdate | null> {
+  const { dataset, shard } = env;
   // The model frame carries the version it trains toward (version + 1): in sync mode that is the round.
-  const global = decodeUpdate(modelFrame, { length: model.paramCount, round: (task.version ?? task.round - 1) + 1 });
-  model.setWeights(global);
-  const trainer = createTrainer(model, {
+  const global = decodeUpdate(modelFrame, { length: target.length, round: (task.version ?? task.round - 1) + 1 });
+  target.set(global);
+  const trainer = createTrainer(target.model, {
     learningRate: task.learningRate,
     batchSize: task.batchSize,
     schedule: env.schedule,
@@ -62,7 +82,7 @@ export async function trainRound(env: TrainEnv, task: Task, modelFrame: Uint8Arr
   }
   const trainMs = Date.now() - started;
 
-  const local = await model.readWeights();
+  const local = await target.read();
   const update = new Float32Array(local.length);
   let updateNormSq = 0;
   let updateMaxAbs = 0;

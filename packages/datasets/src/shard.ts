@@ -21,8 +21,18 @@ export const HOLDOUT_SEED = 0;
 
 export function shardPlan(dataset: ImageDataset, spec: ShardPlanSpec): ShardPlan {
   const split = holdout(dataset, { seed: HOLDOUT_SEED });
-  const shards = partition(dataset, { kind: spec.partition, devices: spec.count, alpha: spec.alpha, seed: spec.seed, indices: split.train });
-  return { shards, eval: split.eval };
+  const keep = spec.groups ? inGroups(dataset, spec.groups) : null;
+  const train = keep ? split.train.filter(keep) : split.train;
+  const shards = partition(dataset, { kind: spec.partition, devices: spec.count, alpha: spec.alpha, seed: spec.seed, indices: train });
+  return { shards, eval: keep ? split.eval.filter(keep) : split.eval };
+}
+
+/** A filter for images of the given groups (a run that trains on some emoji vendors only: the held-out split is filtered the same way, after it is drawn, so it stays the same images). */
+function inGroups(dataset: ImageDataset, groups: readonly number[]): (i: number) => boolean {
+  const of = dataset.groups;
+  if (!of) throw new Error(`the ${dataset.name} dataset has no groups: a shard spec with groups needs one that has (emoji: its vendors)`);
+  const wanted = new Set(groups);
+  return (i) => wanted.has(of[i]);
 }
 
 /** This device's own images. Throws if the shard is out of range or empty. */
@@ -33,4 +43,14 @@ export function shardOf(dataset: ImageDataset, spec: ShardSpec): Int32Array {
   const mine = shardPlan(dataset, spec).shards[spec.index];
   if (!mine || mine.length === 0) throw new Error(`shard ${spec.index} of ${spec.count} is empty: the partition left this device no images`);
   return mine;
+}
+
+/** The indices of named groups (an emoji run's vendors) in the dataset's groupNames; throws naming an unknown one and the known ones. */
+export function groupIndices(dataset: ImageDataset, names: readonly string[]): number[] {
+  const known = dataset.groupNames ?? [];
+  return names.map((name) => {
+    const i = known.indexOf(name);
+    if (i < 0) throw new Error(`dataset.groups: '${name}' is not a group of the ${dataset.name} dataset; expected ${known.length ? `one of ${known.join(', ')}` : 'none (it has no groups)'}`);
+    return i;
+  });
 }

@@ -13,5 +13,5 @@ export { exportTfjs, importTfjs, TFJS_FORMAT, WEIGHTS_FILE, type TfjsModelJson }
 export { createTrainer, type Prediction, type TrainableModel, type TrainBatch, type Trainer, type TrainerOptions } from './trainer';
 export * from './export';
 export { attachLora, type LoraModel } from './lora';
-export { LORA_TARGET_KINDS, loraAdapterShapes, loraLayout, resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora-config';
+export { LORA_TARGET_KINDS, loraAdapterShapes, loraLayout, macsPerLoraTrainStep, resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora-config';
 export { BASE_FORMAT, BASE_MANIFEST_FILE, BASE_WEIGHTS_FILE, baseFingerprint, decodeBase, encodeBaseWeights, validateBaseManifest, type BaseManifest, type PretrainedBase } from './pretrained';

@@ -6,6 +6,7 @@ import { buildLoraLayout, LORA_METHODS, type LoraAdapterShape, type LoraLayout, 
 import type { ModelConfig } from './config';
 import type { WeightLayout } from './layout';
 import { modelLayout } from './model';
+import { macsPerTrainStep } from './net';
 
 /** Layer kinds a target may name; anything else is a pattern over layer names. */
 export const LORA_TARGET_KINDS = ['conv', 'dense'] as const;
@@ -102,4 +103,24 @@ export function loraAdapterShapes(layout: WeightLayout, lora: ResolvedLoraConfig
 export function loraLayout(model: ModelConfig, lora: LoraConfig): LoraLayout {
   const resolved = resolveLoraConfig(lora);
   return buildLoraLayout(loraAdapterShapes(modelLayout(model), resolved), resolved.method);
+}
+
+/**
+ * Multiply-accumulates of one LoRA training step (the energy model's compute input for a LoRA
+ * device). Assumption, stated because it decides the figure: the backward through the frozen base
+ * still costs what full training's does. A step's cost is 3 forward passes (forward, input
+ * gradient, weight gradient: the "6N FLOPs per token" of Kaplan et al., arXiv 2001.08361, section
+ * 2.1). LoRA skips the weight gradient only when the adapter runs as a side branch x A^T B^T (Hu et
+ * al., arXiv 2106.09685, section 4.2: the saving it reports is memory and optimizer state, and
+ * about 25% of training throughput at GPT-3 scale); here the adapter is folded into the kernel (W +
+ * s A^T B^T, so inference has no extra latency: lora.ts), so tfjs computes dL/dW' for every adapted
+ * kernel and projects it onto B (and A). Counted therefore: full training's MACs plus forming each
+ * adapted kernel's delta (rank x fanIn x fanOut) and its two gradient products, 3 x that per step,
+ * independent of the batch. The adapter's own parameters are few; its compute is not the saving,
+ * the uplink is.
+ */
+export function macsPerLoraTrainStep(model: ModelConfig, layout: LoraLayout, batchSize: number): number {
+  let delta = 0;
+  for (const a of layout.adapters) delta += a.rank * a.fanIn * a.fanOut;
+  return macsPerTrainStep(model, batchSize) + 3 * delta;
 }

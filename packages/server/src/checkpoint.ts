@@ -42,6 +42,11 @@ export const CheckpointStateSchema = z.object({
    * file's weights are the global model followed by the EMA, the same length each.
    */
   ema: z.object({ decay: z.number().min(0).lt(1), updates: z.number().int().positive() }).optional(),
+  /**
+   * A LoRA run: the weights are the adapter vector, trained on this base (its name and identity);
+   * resume checks both against the run's. Absent for full training.
+   */
+  lora: z.object({ base: z.string().min(1).max(64), baseSha256: z.string().regex(/^[0-9a-f]{64}$/), method: z.string().min(1).max(32), trainableLength: count() }).optional(),
   /** Differential privacy spent so far (RDP per order); absent when the run has none. */
   rdp: z.array(z.number().nonnegative()).optional(),
   savedAt: z.string(),

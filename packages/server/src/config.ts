@@ -2,7 +2,9 @@
 // CLI flags), resolved with defaults and written whole into the run directory.
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ALL_BITS, AggregatorSpecSchema, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, PolicySpecSchema, RUN_MODES, describeZodError } from '@fedbit/core';
+import { ALL_BITS, AggregatorSpecSchema, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, LORA_METHODS, PolicySpecSchema, RUN_MODES, describeZodError } from '@fedbit/core';
+import { resolveLoraConfig } from '@fedbit/diffusion';
+import { KNOWN_BASES } from './lora-base';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -23,6 +25,8 @@ export const RunConfigSchema = z
         alpha: z.number().positive().max(1000).default(0.5),
         /** Shards the training split is cut into; joining devices take them in turn. */
         shards: int(1, 10_000).default(10),
+        /** Train (and hold out) only these groups of the dataset: emoji vendors, e.g. ["twitter", "facebook"]. Absent = all. */
+        groups: z.array(z.string().min(1).max(32)).min(1).max(64).optional(),
       })
       .strict()
       .prefault({}),
@@ -151,6 +155,26 @@ export const RunConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * LoRA fine-tuning (docs/LORA.md): devices fetch the frozen `base` once, train only low-rank
+     * adapters on it and upload the adapter vector. null (the default) = full training. The fields
+     * are packages/diffusion's LoraConfig (resolveLoraConfig validates them: one source); `seed`
+     * (of the shared A) defaults to the run's seed.
+     */
+    lora: z
+      .object({
+        /** The base model: 'random' (the run's own model config at its seeded init, for tests and smoke runs) or a shipped base (lora-base.ts). */
+        base: z.string().min(1).max(64).default('random'),
+        rank: int(1, 1024).default(4),
+        alpha: z.number().positive().max(1e6).optional(),
+        targets: z.array(z.string().min(1).max(100)).min(1).max(64).default(['conv', 'dense']),
+        method: z.enum(LORA_METHODS).default('ffa-lora'),
+        seed: int(0, 2 ** 31 - 1).optional(),
+        baseBits: int(1, 32).default(8),
+      })
+      .strict()
+      .nullable()
+      .default(null),
     /** Start rounds as soon as minDevices are connected; otherwise wait for the admin's start. */
     autoStart: z.boolean().default(true),
   })
@@ -211,6 +235,17 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
   }
   if (config.privacy && (config.mode !== 'sync' || config.aggregation.rule !== 'fedavg')) {
     throw new ConfigError(`${source}: privacy needs "mode": "sync" and the fedavg rule (the accountant assumes one sampled Gaussian step per round); this config has mode ${config.mode} and rule ${config.aggregation.rule}`, 'privacy');
+  }
+  if (config.lora) {
+    // (split learning's section, when it lands: refuse lora together with split here.)
+    if (!(KNOWN_BASES as readonly string[]).includes(config.lora.base)) {
+      throw new ConfigError(`${source}: lora.base: '${config.lora.base}' is not a known base model; expected one of ${KNOWN_BASES.map((b) => `'${b}'`).join(', ')}`, 'lora.base');
+    }
+    try {
+      resolveLoraConfig({ ...config.lora, seed: config.lora.seed ?? config.seed });
+    } catch (error) {
+      throw new ConfigError(`${source}: lora: ${(error as Error).message}`, 'lora');
+    }
   }
   return config;
 }

@@ -4,13 +4,13 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { MODEL_PATH_PREFIX, describeZodError } from '@fedbit/core';
+import { BASE_PATH_PREFIX, MODEL_PATH_PREFIX, describeZodError } from '@fedbit/core';
 import { datasetPath } from '@fedbit/datasets/node';
 import { GRAPH_MODEL_FILE, isModelFile, type ModelFileName } from '@fedbit/diffusion';
 import { z } from 'zod';
 import { ConfigPatchSchema } from './config';
 import type { ModelHost } from './model-host';
-import { serveModelVersion } from './model-http';
+import { serveBase, serveModelVersion } from './model-http';
 import type { ServerMetrics } from './metrics';
 import type { Coordinator } from './round/coordinator';
 import { secretEquals } from './transport/rate-guard';
@@ -145,6 +145,7 @@ export function createHttpHandler(options: HttpOptions) {
       return sendJson(res, 200, { run: coordinator.runId, rounds: coordinator.summaries });
     }
     if (path.startsWith(MODEL_PATH_PREFIX)) return serveModelVersion(req, res, path, coordinator.models);
+    if (path.startsWith(BASE_PATH_PREFIX)) return serveBase(req, res, path, host.base);
     const modelFile = method === 'GET' ? modelFileOf(path) : null;
     if (modelFile) {
       const bytes = host.modelFile(modelFile, coordinator.samplingWeights);
@@ -155,6 +156,14 @@ export function createHttpHandler(options: HttpOptions) {
         'cache-control': 'no-store',
       });
       res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return;
+    }
+    if (method === 'GET' && path === '/api/samples/base') {
+      // A LoRA run's "before": the base alone.
+      if (!host.lora) throw new HttpError(404, 'this run trains the full model: it has no base to draw (GET /api/samples draws the model)');
+      const png = await host.baseSamplesPng();
+      res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' });
+      res.end(Buffer.from(png));
       return;
     }
     if (method === 'GET' && path === '/api/samples') {

@@ -11,3 +11,5 @@ export type { Transport } from './transport/transport';
 export { loadMergeKernel, wasmMergeKernel, mergeKernelBytes, type MergeKernelChoice } from './merge/index';
 export { secretEquals, TokenBucket } from './transport/rate-guard';
 export { lanAddress } from './tls';
+export { ModelHost, type HostSettings } from './model-host';
+export { KNOWN_BASES, resolveBase, type ResolvedBase } from './lora-base';

@@ -6,7 +6,8 @@
 // weights in the TensorFlow.js format), it needs no join code: the global model is not a secret in
 // this design (docs/SECURITY.md), and a public resource is what lets a cache in front serve it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MODEL_PATH_PATTERN, modelPath } from '@fedbit/core';
+import { BASE_PATH_PATTERN, MODEL_PATH_PATTERN, basePath, modelPath } from '@fedbit/core';
+import type { BaseResource } from './lora-base';
 import type { ModelVersions } from './model-versions';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -63,8 +64,27 @@ export function serveModelVersion(req: IncomingMessage, res: ServerResponse, pat
   if (resource.sha256 !== match[2]) {
     return sendError(res, 404, `model version ${version} has SHA-256 ${resource.sha256}, not ${match[2]}; fetch ${modelPath(resource)}`);
   }
+  serveImmutable(req, res, resource.sha256, resource.frame);
+}
 
-  const etag = `"${resource.sha256}"`;
+/**
+ * Answers a request whose path starts with /api/model/base/: a LoRA run's frozen base, one 16-bit
+ * frame fetched once per device per run, immutable and public like the model versions.
+ */
+export function serveBase(req: IncomingMessage, res: ServerResponse, path: string, base: BaseResource | null): void {
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, `${method} is not served here; the base is read with GET or HEAD`, { allow: 'GET, HEAD' });
+  const match = BASE_PATH_PATTERN.exec(path);
+  if (!match) return sendError(res, 400, `the path ${path.slice(0, 120)} names no base; expected /api/model/base/<sha256>.bin with 64 lower-case hexadecimal digits`);
+  if (!base) return sendError(res, 404, 'this run trains the full model: it has no LoRA base');
+  if (base.frameSha256 !== match[1]) return sendError(res, 404, `this run's base '${base.name}' has SHA-256 ${base.frameSha256}, not ${match[1]}; fetch ${basePath({ sha256: base.frameSha256 })}`);
+  serveImmutable(req, res, base.frameSha256, base.frame);
+}
+
+/** An immutable resource named by its SHA-256: ETag, If-None-Match, one byte range, HEAD. */
+function serveImmutable(req: IncomingMessage, res: ServerResponse, sha256: string, frame: Uint8Array): void {
+  const method = req.method ?? 'GET';
+  const etag = `"${sha256}"`;
   const common = {
     etag,
     'cache-control': IMMUTABLE,
@@ -80,15 +100,15 @@ export function serveModelVersion(req: IncomingMessage, res: ServerResponse, pat
     res.end();
     return;
   }
-  const size = resource.frame.byteLength;
-  let body = resource.frame;
+  const size = frame.byteLength;
+  let body = frame;
   const rangeHeader = req.headers.range;
   const ifRange = req.headers['if-range'];
   // If-Range with another validator: the client's partial copy is of something else, so send it all.
   if (rangeHeader && (ifRange === undefined || String(ifRange).trim() === etag)) {
     const range = parseByteRange(rangeHeader, size);
     if (!range.ok) return sendError(res, 416, range.reason, { 'content-range': `bytes */${size}` });
-    body = resource.frame.subarray(range.start, range.end + 1);
+    body = frame.subarray(range.start, range.end + 1);
     res.writeHead(206, { ...common, 'content-range': `bytes ${range.start}-${range.end}/${size}`, 'content-length': String(body.byteLength) });
   } else {
     res.writeHead(200, { ...common, 'content-length': String(size) });

@@ -112,6 +112,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const joinCode = secretFile(join(runDir, 'join-code'), options.joinCode, () => randomBytes(4).toString('hex'));
 
   const host = await ModelHost.create(config);
+  // A LoRA run's "before": the base alone, drawn once into the run directory (samples.png is the "after").
+  if (host.lora && !checkpoint) store.writeFile('samples-base.png', await host.baseSamplesPng());
   const kernelChoice = options.mergeKernel ?? parseKernelChoice(process.env.FEDBIT_MERGE_KERNEL);
   const mergeKernel = await loadMergeKernel(kernelChoice, (reason) => log.warn(reason));
   const metrics = new ServerMetrics();
@@ -130,8 +132,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const admission = new Admission({ ...DEFAULT_ADMISSION, ...options.admission });
   const io = new SocketServer(httpServer, {
     allowRequest: admission.allowRequest,
-    // The largest message a device may send is one 32-bit frame of the whole model, plus headroom.
-    maxHttpBufferSize: frameBytes(32, host.paramCount, config.codec.blockSize) + MESSAGE_HEADROOM_BYTES,
+    // The largest message a device may send is one 32-bit frame of the whole model, plus headroom
+    // (in a LoRA run too: a full-model frame then reaches the round and is refused with a code, not a dropped connection).
+    maxHttpBufferSize: frameBytes(32, host.modelParamCount, config.codec.blockSize) + MESSAGE_HEADROOM_BYTES,
     pingInterval: PING_INTERVAL_MS,
     pingTimeout: PING_TIMEOUT_MS,
     serveClient: false,

@@ -63,6 +63,7 @@ export function statusOf(coordinator: Coordinator): RunStatus {
       progress: d.progress,
       lastLoss: d.lastLoss,
     })),
+    lora: coordinator.loraStatus,
     totals: run.totals,
     energyUnit: 'modelled joules',
   };

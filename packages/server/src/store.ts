@@ -109,6 +109,12 @@ export class RunStore {
     for (const file of files) writeFileAtomic(join(this.dir, 'model', file.name), [file.bytes]);
   }
 
+  /** A file in the run directory itself (a LoRA run's sample grids: samples-base.png, samples.png). */
+  writeFile(name: string, bytes: Uint8Array): void {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new Error(`run directory file name ${JSON.stringify(name)}: letters, digits, dot, _ or - expected`);
+    writeFileAtomic(join(this.dir, name), [bytes]);
+  }
+
   readSummaries(): RoundSummary[] {
     return this.readMetricLines()
       .filter((line) => line.type === 'round')

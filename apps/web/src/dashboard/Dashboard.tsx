@@ -13,6 +13,7 @@ import { Controls } from './Controls';
 import { DeviceTable } from './DeviceTable';
 import { Exports } from './Exports';
 import { JoinQr } from './JoinQr';
+import { LoraCard } from './LoraCard';
 import { RunState } from './RunState';
 import { SampleGrid } from './SampleGrid';
 import { TokenGate } from './TokenGate';
@@ -97,6 +98,7 @@ export default function Dashboard() {
       )}
 
       {status && <RunState status={status} />}
+      {status?.lora && <LoraCard lora={status.lora} totals={status.totals} />}
 
       <div className="dash-grid">
         {joinUrl ? <JoinQr joinUrl={joinUrl} /> : <div className="card">Reading the join link…</div>}

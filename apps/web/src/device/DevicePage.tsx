@@ -92,6 +92,14 @@ export function DevicePage() {
       <StepProgress phase={state.phase} round={state.round} step={state.step} steps={state.steps} message={state.message} />
       {joined && <WaitNotice state={state} />}
       <BackendCard backend={state.backend} adapter={state.adapter} reason={state.backendReason} stepMs={state.stepMs} />
+      {state.lora && (
+        <div className="card" data-testid="lora" data-method={state.lora.method}>
+          <h2>Fine-tuning adapters of {state.lora.base}</h2>
+          <p className="small muted">
+            The base came down once ({(state.lora.baseBytes / 1024).toFixed(0)} KiB, 16 bits) and stays frozen on this device; only {state.lora.adapterParams.toLocaleString('en')} adapter parameters train and go up ({state.lora.method}, rank {state.lora.rank}).
+          </p>
+        </div>
+      )}
 
       <section className="stats">
         <Stat label="Battery" testId="battery" value={battery === null ? '…' : battery.battery === null ? 'not reported by this browser' : formatBattery(battery.battery, battery.charging)} sub={battery?.charging ? 'charging' : battery?.charging === false ? 'on battery' : undefined} />

@@ -55,6 +55,8 @@ export interface DeviceState {
   /** The last committed round: the sample images of the global model after it. */
   committed: number;
   lastGlobalLoss: number | null;
+  /** A LoRA run: this device fine-tunes adapters of this base (fetched once); null for full training. */
+  lora: { base: string; method: string; rank: number; adapterParams: number; baseBytes: number } | null;
 }
 
 export const initialState: DeviceState = {
@@ -74,6 +76,7 @@ export const initialState: DeviceState = {
   steps: 0,
   losses: [],
   history: [],
+  lora: null,
   totals: { energyJ: 0, computeJ: 0, transmitJ: 0, receiveJ: 0, uplinkBytes: 0, uplinkBytesFp32: 0, rounds: 0 },
   backendReason: null,
   stepMs: null,
@@ -168,6 +171,8 @@ function onEvent(state: DeviceState, event: RuntimeEvent): DeviceState {
     }
     case 'error':
       return { ...state, error: event.message };
+    case 'lora':
+      return { ...state, lora: { base: event.base, method: event.method, rank: event.rank, adapterParams: event.adapterParams, baseBytes: event.baseBytes } };
     default: {
       const never: never = event;
       return never;

@@ -18,7 +18,11 @@ export function trainBitsFor(uploadBits: number, qat: { enabled: boolean; minTra
 }
 
 export interface RoundWork {
-  /** Multiply-adds of the round's local training: macsPerTrainStep(model, batch) * local steps. */
+  /**
+   * Multiply-adds of the round's local training: macsPerTrainStep(model, batch) * local steps, or
+   * for a LoRA run macsPerLoraTrainStep (packages/diffusion/src/lora-config.ts: the backward through
+   * the frozen base costs what full training's does; Kaplan et al., arXiv 2001.08361).
+   */
   macs: number;
   trainBits: number;
   frameBytes: number;

@@ -2,7 +2,7 @@
 // device uses to check it. Not .strict(): a newer aggregator may add fields an older device can
 // ignore. docs/PROTOCOL.md describes each message; keep the two in step.
 import { z } from 'zod';
-import { DATASETS, PARTITIONS, RUN_MODES, type RunPhase } from '../vocabulary';
+import { DATASETS, LORA_METHODS, PARTITIONS, RUN_MODES, type RunPhase } from '../vocabulary';
 import { BitsSchema, RunPhaseSchema } from './schemas';
 
 const uint = () => z.number().int().nonnegative();
@@ -16,7 +16,40 @@ export const ShardSpecSchema = z.object({
   /** This device's shard and how many shards the training split is cut into. */
   index: uint(),
   count: z.number().int().positive(),
+  /** Only images of these groups (the dataset's groupNames, by index: emoji vendors) are trained on and held out; absent = all. */
+  groups: z.array(uint()).min(1).max(64).optional(),
 }).refine((s) => s.index < s.count, { message: 'index must be below count', path: ['index'] });
+
+/**
+ * A LoRA fine-tuning run (docs/LORA.md): the device fetches the frozen base once per run at
+ * basePath(base) (a 16-bit frame, checked against base.frameSha256), attaches adapters with these
+ * settings (packages/diffusion's LoraConfig) and trains only them; every task's model is then the
+ * global adapter vector of `trainableLength` values, and so is every update.
+ */
+export const LoraBriefSchema = z.object({
+  base: z.object({
+    /** The base's name ('random': the run's own model at its seeded init). */
+    name: z.string().min(1).max(64),
+    /** The base's identity: SHA-256 of its weights as the base ships (checkpoints record it). */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hexadecimal digits'),
+    /** SHA-256 of the 16-bit frame served at basePath: the resource's name and what the device checks. */
+    frameSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hexadecimal digits'),
+    /** The frame's size in bytes. */
+    bytes: z.number().int().positive(),
+    /** The base's parameter count (the full model's). */
+    params: z.number().int().positive(),
+  }),
+  rank: z.number().int().positive(),
+  alpha: z.number().positive(),
+  targets: z.array(z.string().min(1).max(100)).min(1).max(64),
+  method: z.enum(LORA_METHODS),
+  /** Seed of the shared A (core's sharedA). */
+  seed: uint(),
+  /** Precision the device holds the frozen base at. */
+  baseBits: z.number().int().min(1).max(32),
+  /** Length of the adapter vector every task's model and every update holds. */
+  trainableLength: z.number().int().positive(),
+});
 
 export const WelcomeSchema = z.object({
   deviceId: z.string().min(1).max(64),
@@ -36,6 +69,8 @@ export const WelcomeSchema = z.object({
   batchSize: z.number().int().positive().optional(),
   /** How the run merges updates; absent = 'sync'. */
   mode: z.enum(RUN_MODES).optional(),
+  /** Present in a LoRA fine-tuning run: the base to fetch and the adapters to train. Absent = full training. */
+  lora: LoraBriefSchema.optional(),
 });
 
 /**
@@ -73,6 +108,8 @@ export const TaskSchema = z.object({
   timeBudgetMs: z.number().nonnegative().optional(),
   /** The model to train from (version `version`), to fetch over HTTP. */
   model: ModelRefSchema,
+  /** true in a LoRA run: `model` is the global adapter vector (welcome.lora), not the full model. Absent = full training. */
+  lora: z.literal(true).optional(),
 }).refine((t) => t.version === undefined || t.version === t.model.version, { error: (issue) => `model.version must equal version (${String((issue.input as { version?: number }).version)})`, path: ['model', 'version'] });
 
 export const CancelSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string() });
@@ -148,6 +185,7 @@ export const RunBriefSchema = z.object({
 });
 
 export type RunBrief = z.infer<typeof RunBriefSchema>;
+export type LoraBrief = z.infer<typeof LoraBriefSchema>;
 export type ShardSpec = z.infer<typeof ShardSpecSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;
 export type Task = z.infer<typeof TaskSchema>;

@@ -1,6 +1,6 @@
 // The run at a glance (GET /api/status and the dashboard's live feed) and the running totals
 // both the aggregator and a device keep. No secrets in here.
-import type { RunMode, RunPhase } from '../vocabulary';
+import type { LoraMethod, RunMode, RunPhase } from '../vocabulary';
 import type { Progress } from './schemas';
 
 /** The system's modelled energy and bytes so far, summed over committed rounds. */
@@ -86,6 +86,24 @@ export interface LastRoundStatus {
   at: number;
 }
 
+/** A LoRA fine-tuning run at a glance: what is fine-tuned and what the adapters cost against the full model. */
+export interface LoraStatus {
+  /** The base's name and identity (SHA-256 of its weights). */
+  base: string;
+  baseSha256: string;
+  method: LoraMethod;
+  rank: number;
+  targets: string[];
+  /** Parameters a device trains and uploads (the adapter vector) and the full model's. */
+  adapterParams: number;
+  modelParams: number;
+  /** One update at 32 bits: the adapter vector's frame and the full model's (what full fine-tuning would send). */
+  adapterFrameBytes32: number;
+  fullFrameBytes32: number;
+  /** The base's 16-bit frame, fetched once per device per run. */
+  baseBytes: number;
+}
+
 export interface RunStatus {
   run: string;
   round: number;
@@ -123,6 +141,8 @@ export interface RunStatus {
   privacy?: { epsilon: number | null; delta: number; noiseMultiplier: number; clipNorm: number } | null;
   /** Merge safeguards: the norm bound relative to the model (null = off). */
   maxUpdateNormRatio?: number | null;
+  /** A LoRA fine-tuning run's base and adapters; null (or absent) for full training. */
+  lora?: LoraStatus | null;
   devices: DeviceStatus[];
   totals: RunTotals;
   energyUnit: 'modelled joules';

@@ -79,9 +79,11 @@ export function joinDevice(ctx: JoinContext, hello: Hello, connectionId: string)
       seed: config.seed,
       index: shard,
       count: config.dataset.shards,
+      ...(host.groups ? { groups: host.groups } : {}),
     },
     maxUpdateBytes: ctx.maxUpdateBytes,
     batchSize: config.batchSize,
+    ...(host.lora ? { lora: host.lora } : {}),
   };
   return { device, welcome, rejoin: Boolean(known), replacedConnection, claimRefused };
 }

@@ -118,6 +118,7 @@ export function accountSummary(ctx: RoundContext, summary: RoundSummary): void {
 
 export function checkpointState(ctx: RoundContext, summary: RoundSummary | null): CheckpointState {
   const { run } = ctx;
+  const lora = ctx.host.lora;
   const saved = (d: Device) => ({
     name: d.name,
     tokenHash: d.tokenHash,
@@ -138,6 +139,7 @@ export function checkpointState(ctx: RoundContext, summary: RoundSummary | null)
     devices: Object.fromEntries(ctx.devices.all().map((d) => [d.id, saved(d)])),
     nextShard: run.nextSeat,
     ...(run.rdp.length ? { rdp: run.rdp } : {}),
+    ...(lora ? { lora: { base: lora.base.name, baseSha256: lora.base.sha256, method: lora.method, trainableLength: lora.trainableLength } } : {}),
     lastSummary: summary,
     savedAt: new Date().toISOString(),
   };

@@ -53,6 +53,13 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
   run.ema = ema;
   // The published model is the one that draws best: the EMA when the run keeps one (devices train from `global`).
   ctx.store.writeModel(ctx.host.modelFiles(run.samplingWeights));
+  // A LoRA run's "after" beside its "before" (samples-base.png): the effective model's grid at the last round.
+  if (ctx.host.lora && round === config.rounds) {
+    await ctx.host
+      .samplesPng(run.samplingWeights, round)
+      .then((png) => ctx.store.writeFile('samples.png', png))
+      .catch((error: unknown) => ctx.log.error({ err: (error as Error).message }, 'final samples failed'));
+  }
   run.summaries.push(summary);
   run.commitTimes.push(Date.now());
   ctx.metrics.roundCompleted(summary);

@@ -106,6 +106,18 @@ export class Coordinator {
     if (resume.state.layoutFingerprint !== options.host.fingerprint) {
       throw new Error(`checkpoint was written for model layout ${resume.state.layoutFingerprint}, this model is ${options.host.fingerprint}`);
     }
+    const lora = options.host.lora;
+    const saved = resume.state.lora;
+    if (lora && !saved) throw new Error(`checkpoint holds a full model, but this run fine-tunes LoRA adapters of '${lora.base.name}': resume it with the config it was written with`);
+    if (!lora && saved) throw new Error(`checkpoint holds the LoRA adapters of base '${saved.base}', but this run trains the full model: resume it with the config it was written with`);
+    if (lora && saved) {
+      if (saved.base !== lora.base.name || saved.baseSha256 !== lora.base.sha256) {
+        throw new Error(`checkpoint's adapters were trained on base '${saved.base}' (SHA-256 ${saved.baseSha256}); this run's base is '${lora.base.name}' (SHA-256 ${lora.base.sha256}): adapters only mean something on the base they were trained on`);
+      }
+      if (saved.method !== lora.method || saved.trainableLength !== lora.trainableLength) {
+        throw new Error(`checkpoint holds a ${saved.method} adapter vector of ${saved.trainableLength} values; this run's LoRA config makes a ${lora.method} vector of ${lora.trainableLength}`);
+      }
+    }
     if (resume.weights.length !== options.host.paramCount) {
       throw new Error(`checkpoint holds ${resume.weights.length} weights, this model has ${options.host.paramCount}`);
     }
@@ -137,6 +149,10 @@ export class Coordinator {
   }
   get global(): Float32Array {
     return this.run.global;
+  }
+  /** A LoRA run's base and adapter sizes for the dashboard; null for full training. */
+  get loraStatus() {
+    return this.context.host.loraStatus(this.liveConfig.codec.blockSize);
   }
   /** The classes a class-conditional model draws on request; null when unconditional. */
   get classNames(): string[] | null {

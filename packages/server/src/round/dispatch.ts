@@ -34,6 +34,8 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     version: envelope.version,
     model: envelope.model,
     ...(envelope.mode === 'async' ? { mode: 'async' as const } : {}),
+    // A LoRA run: the model this task names is the global adapter vector (the welcome named the base).
+    ...(ctx.host.lora ? { lora: true as const } : {}),
     ...(planned.work.budgetMs !== undefined ? { timeBudgetMs: planned.work.budgetMs } : {}),
   };
   device.state = 'training';

@@ -39,6 +39,8 @@ export interface OpenRoundOptions {
   aggregator: Aggregator;
   deadlineS: number;
   maxUpdateBytes: number;
+  /** What an update is, for refusals (ModelHost.updateName). Default 'the model'. */
+  updateName?: string;
 }
 
 export class OpenRound {
@@ -53,6 +55,7 @@ export class OpenRound {
   readonly whenClosed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
   private readonly timer: ReturnType<typeof setTimeout>;
   private readonly maxUpdateBytes: number;
+  private readonly updateName: string;
 
   constructor(options: OpenRoundOptions, tasks: PlannedTask[]) {
     this.round = options.round;
@@ -60,6 +63,7 @@ export class OpenRound {
     this.model = options.model;
     this.aggregator = options.aggregator;
     this.maxUpdateBytes = options.maxUpdateBytes;
+    this.updateName = options.updateName ?? 'the model';
     this.deadlineAt = options.startedAt + options.deadlineS * 1000;
     for (const task of tasks) this.slots.set(task.device.id, { ...task, status: 'pending', record: null });
     this.timer = setTimeout(() => this.close('deadline'), options.deadlineS * 1000);
@@ -114,7 +118,7 @@ export class OpenRound {
     const slot = this.slots.get(deviceId);
     if (!slot) return refusal('not-selected', `this device was not selected for round ${this.round}`, at);
     if (slot.status === 'accepted') return refusal('duplicate', `an update from this device for round ${this.round} was already accepted`, at);
-    const refused = mergeUpdate(this.aggregator, slot, meta, frame, this.maxUpdateBytes);
+    const refused = mergeUpdate(this.aggregator, slot, meta, frame, this.maxUpdateBytes, 0, this.updateName);
     if (refused) return refused;
     slot.status = 'accepted';
     return slot;
@@ -126,18 +130,18 @@ export class OpenRound {
  * frame's length, bits and round), then the merge into the aggregator. Returns a refusal, or null
  * once merged; a refusal changes nothing.
  */
-export function mergeUpdate(aggregator: Aggregator, slot: Slot, meta: UpdateMeta, frame: Uint8Array, maxUpdateBytes: number, staleness = 0): Refusal | null {
+export function mergeUpdate(aggregator: Aggregator, slot: Slot, meta: UpdateMeta, frame: Uint8Array, maxUpdateBytes: number, staleness = 0, updateName = 'the model'): Refusal | null {
   const at = { round: meta.round };
   if (meta.steps > slot.work.steps) {
     return refusal('bad-value', `update says ${meta.steps} local steps; this task asked for at most ${slot.work.steps}`, { field: 'steps', ...at });
   }
   if (frame.byteLength > maxUpdateBytes) {
-    return refusal('oversized', `frame of ${frame.byteLength} bytes; at most ${maxUpdateBytes} expected for this model`, at);
+    return refusal('oversized', `frame of ${frame.byteLength} bytes; at most ${maxUpdateBytes} expected for ${updateName}`, at);
   }
   try {
     const header = readFrameHeader(frame);
     if (header.length !== aggregator.length) {
-      return refusal('wrong-length', `frame holds ${header.length} values; the model has ${aggregator.length}`, { field: 'length', ...at });
+      return refusal('wrong-length', `frame holds ${header.length} values; ${updateName} has ${aggregator.length}`, { field: 'length', ...at });
     }
     if (header.bits !== slot.assignment.bits) {
       return refusal('bad-value', `frame is at ${header.bits} bits; this device was assigned ${slot.assignment.bits}`, { field: 'bits', ...at });

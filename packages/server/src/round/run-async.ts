@@ -88,7 +88,7 @@ export class AsyncEngine {
       this.drop(device, task, `trained from version ${task.version}, now ${this.closedBuffers}`);
       return refusal('too-stale', `this update was trained from model version ${task.version}, ${staleness} versions ago; at most ${maxStaleness} are merged. A new task follows`, at);
     }
-    const refused = mergeUpdate(this.aggregator, task, meta, frame, this.ctx.maxUpdateBytes, staleness);
+    const refused = mergeUpdate(this.aggregator, task, meta, frame, this.ctx.maxUpdateBytes, staleness, this.ctx.host.updateName);
     if (refused) return refused;
     task.status = 'accepted';
     this.tasks.delete(device.id);

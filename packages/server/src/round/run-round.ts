@@ -28,7 +28,7 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   // ---- open, with the global model published once, served over HTTP (lossless by default: every device starts from the same weights) ----
   const model = ctx.models.publish(round - 1, run.global, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
   const aggregator = roundAggregator(ctx);
-  const open = new OpenRound({ round, startedAt, model, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes }, tasks);
+  const open = new OpenRound({ round, startedAt, model, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes, updateName: ctx.host.updateName }, tasks);
   setOpen(open);
   ctx.metrics.roundStarted(round);
   ctx.log.info({ round, devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b/${t.work.steps}`) }, 'round opened');

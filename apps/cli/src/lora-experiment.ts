@@ -1,0 +1,137 @@
+// `npm run experiment -- --preset lora`: federated fine-tuning of a base model on styles it did not
+// see (Huang et al., arXiv 2307.07146): the same devices, rounds and seed train the full model,
+// FFA-LoRA adapters (Sun et al., arXiv 2403.12313) and FedIT adapters (Zhang et al., arXiv
+// 2305.05644), beside the base alone; a table of uplink and downlink bytes, modelled energy and a
+// Fréchet distance on the held-out images of the devices' styles, and one JSON line with --json.
+//
+// The base is 'random' (the run's own model at its seeded init) until the shipped pretrained base
+// lands: then `base` below names it and full fine-tuning starts from it too. Full fine-tuning here
+// starts from the same seeded init the 'random' base is, so all four start from one model.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { DEFAULT_ENERGY_CONSTANTS } from '@fedbit/core';
+import { ModelHost, REPO_ROOT, RunStore, resolveRunConfig, type RunConfig, type RunConfigInput } from '@fedbit/server';
+import { formatBytes } from './report';
+import { pool, runVariant } from './variants';
+
+export const LORA_BASE = 'random';
+
+/** The fleet and training the four runs share; `rounds` may be cut with --rounds for a short check. */
+export const LORA_PRESET = {
+  devices: 4,
+  rounds: 10,
+  seed: 1,
+  about: (rounds: number) =>
+    `tiny model on 16x16 emoji, the twitter and facebook styles only, split by style over 4 devices (partition 'vendor', non-IID), ${rounds} rounds of 4 devices x 10 local steps of batch 8, fixed 8-bit uploads; base 'random' (the shipped pretrained base is not merged yet)`,
+  config: {
+    devicesPerRound: 4,
+    quorum: 2,
+    localSteps: 10,
+    batchSize: 8,
+    learningRate: 2e-3,
+    emaDecay: 0.9,
+    deadlineS: 600,
+    reproducible: true,
+    policy: { kind: 'fixed', bits: 8 },
+    dataset: { name: 'emoji', imageSize: 16, partition: 'vendor', shards: 2, groups: ['twitter', 'facebook'] },
+    model: { size: 'tiny', schedule: { kind: 'cosine', steps: 200 } },
+    eval: { every: 0, final: false, samples: 128, steps: 10 },
+  } satisfies RunConfigInput,
+};
+
+const RUNS = {
+  full: null,
+  'ffa-lora': { base: LORA_BASE, rank: 4, method: 'ffa-lora' },
+  'fedit-lora': { base: LORA_BASE, rank: 4, method: 'fedit' },
+} as const;
+
+/** What the experiment reports of each run. */
+interface LoraRunResult {
+  uplinkBytes: number;
+  /** The rounds' model downlink plus, for a LoRA run, the base once per device. */
+  downlinkBytes: number;
+  energyJ: number;
+  fid: number;
+  /** Parameters each device trained and uploaded. */
+  params: number;
+  rounds: number;
+  wallS: number;
+}
+
+/** FID of the EMA (or the latest) vector in a run directory, drawn by a host built from its config (LoRA: the effective model). */
+async function fidOf(config: RunConfig, vector: Float32Array | null, samples: number): Promise<{ fid: number; params: number; baseBytes: number }> {
+  const host = await ModelHost.create(config);
+  try {
+    const weights = vector ?? host.initialWeights();
+    return { fid: await host.heldOutFrechet(weights, samples), params: host.paramCount, baseBytes: host.lora?.base.bytes ?? 0 };
+  } finally {
+    host.dispose();
+  }
+}
+
+export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; command: string }): Promise<void> {
+  const preset = { ...LORA_PRESET, rounds: options.rounds ?? LORA_PRESET.rounds };
+  const outDir = options.out ?? join(REPO_ROOT, 'results', 'lora');
+  mkdirSync(join(outDir, 'configs'), { recursive: true });
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const started = Date.now();
+  const about = preset.about(preset.rounds) + (preset.rounds !== LORA_PRESET.rounds ? ` (cut from the preset's ${LORA_PRESET.rounds} rounds)` : '');
+  log(`experiment lora: ${about}`);
+
+  const names = Object.keys(RUNS) as (keyof typeof RUNS)[];
+  const results: Record<string, LoraRunResult> = {};
+  await pool(names, options.parallel, async (name) => {
+    const t = Date.now();
+    const variant = { devices: preset.devices, rounds: preset.rounds, seed: preset.seed, config: { ...preset.config, lora: RUNS[name] } as RunConfigInput };
+    const run = await runVariant(name, variant, outDir);
+    const config = resolveRunConfig(JSON.parse(readFileSync(join(outDir, 'configs', `${name}.json`), 'utf8')), name);
+    const checkpoint = RunStore.open(join(outDir, 'runs', name)).checkpoint!;
+    const { fid, params, baseBytes } = await fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples);
+    results[name] = {
+      uplinkBytes: run.json.uplinkBytes,
+      downlinkBytes: run.json.downlinkBytes + baseBytes * preset.devices,
+      // The rounds' modelled energy plus receiving the base once per device (the rounds account only the models tasks name).
+      energyJ: run.json.energyJ + baseBytes * preset.devices * 8 * DEFAULT_ENERGY_CONSTANTS.receiveEnergyPerBitJ,
+      fid,
+      params,
+      rounds: run.json.rounds,
+      wallS: run.json.wallS,
+    };
+    log(`  ${name.padEnd(10)} done in ${((Date.now() - t) / 1000).toFixed(0)} s: up ${formatBytes(results[name].uplinkBytes)}, energy ${results[name].energyJ.toFixed(4)} J*, Fréchet ${fid.toFixed(2)}`);
+  });
+  // The base alone: no training, nothing sent; its drawings from the same host the LoRA runs use.
+  const baseConfig = resolveRunConfig({ ...preset.config, lora: RUNS['ffa-lora'], runId: 'base' }, 'base');
+  const base = await fidOf(baseConfig, null, preset.config.eval.samples);
+  const runs = { base: { uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 }, ...results } as Record<'base' | keyof typeof RUNS, LoraRunResult>;
+
+  const fidKind =
+    'Fréchet distance in the MNIST classifier features FID-MNIST uses (grayscale), between 128 drawings and held-out twitter/facebook emoji: the experiments\' Fréchet distance until the emoji style classifier lands; not the Inception FID';
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+  const rows = (['base', ...names] as const).map((name) => {
+    const r = runs[name];
+    const vsFull = name === 'base' ? '-' : `${(runs.full.uplinkBytes / Math.max(1, r.uplinkBytes)).toFixed(1)}x`;
+    return [name, r.params.toLocaleString('en'), formatBytes(r.uplinkBytes), vsFull, formatBytes(r.downlinkBytes), r.energyJ.toFixed(4), r.fid.toFixed(2), r.wallS.toFixed(0)];
+  });
+  const header = ['run', 'trained params', 'uplink', 'fewer uplink bytes than full', 'downlink (base once + rounds)', 'energy J*', 'Fréchet (lower is better)', 'wall s'];
+  const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const md = `# Experiment \`lora\`
+
+${about}.
+
+- date: ${new Date().toISOString()}
+- machine: ${machine}
+- command: \`${options.command}\`
+- total wall time: ${((Date.now() - started) / 1000).toFixed(0)} s
+
+${table}
+
+\\* Energy is modelled (packages/core/src/energy; a LoRA step is priced as full training's plus the adapters', packages/diffusion/src/lora-config.ts macsPerLoraTrainStep); a LoRA run's includes receiving the base once per device.
+Fréchet: ${fidKind}.
+`;
+  writeFileSync(join(outDir, 'summary.md'), md);
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ preset: 'lora', machine, command: options.command, about, rounds: preset.rounds, fid: fidKind, runs }, null, 2) + '\n');
+  log(`wrote ${relative(process.cwd(), outDir)}/summary.md and summary.json`);
+  process.stdout.write(md);
+  if (options.json) process.stdout.write(JSON.stringify({ fid: fidKind, runs }) + '\n');
+}

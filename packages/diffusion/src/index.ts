@@ -16,3 +16,4 @@ export { attachLora, type LoraModel } from './lora';
 export { LORA_TARGET_KINDS, loraAdapterShapes, loraLayout, resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora-config';
 export { createDevicePart, createServerPart, splitPlan, type DevicePart, type ServerPart, type ServerStep, type SplitPart, type SplitPlan } from './split';
 export { downStageCount, type FrontOutputs } from './net';
+export { Adam, type AdamOptions } from './adam';

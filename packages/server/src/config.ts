@@ -2,7 +2,7 @@
 // CLI flags), resolved with defaults and written whole into the run directory.
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ALL_BITS, AggregatorSpecSchema, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, PolicySpecSchema, RUN_MODES, describeZodError } from '@fedbit/core';
+import { ALL_BITS, AggregatorSpecSchema, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, PolicySpecSchema, RUN_MODES, SplitConfigSchema, describeZodError } from '@fedbit/core';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -153,6 +153,12 @@ export const RunConfigSchema = z
       .prefault({}),
     /** Start rounds as soon as minDevices are connected; otherwise wait for the admin's start. */
     autoStart: z.boolean().default(true),
+    /**
+     * Split learning (docs/SPLIT.md): every device trains the front of the U-Net up to `cut`, the
+     * server the rest from the devices' activations; the fronts are averaged each round
+     * (SplitFed). Synchronous rounds only. null = every device trains the whole model.
+     */
+    split: SplitConfigSchema.nullable().default(null),
   })
   .strict();
 
@@ -212,6 +218,10 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
   if (config.privacy && (config.mode !== 'sync' || config.aggregation.rule !== 'fedavg')) {
     throw new ConfigError(`${source}: privacy needs "mode": "sync" and the fedavg rule (the accountant assumes one sampled Gaussian step per round); this config has mode ${config.mode} and rule ${config.aggregation.rule}`, 'privacy');
   }
+  if (config.split && config.mode !== 'sync') {
+    throw new ConfigError(`${source}: split needs "mode": "sync" (the server trains its part from each round's devices and folds it in at the round's commit); this config has mode ${config.mode}`, 'split');
+  }
+  // A run that trains LoRA adapters cannot also split the model: when the `lora` section lands, refuse both here.
   return config;
 }
 

@@ -35,6 +35,7 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     model: envelope.model,
     ...(envelope.mode === 'async' ? { mode: 'async' as const } : {}),
     ...(planned.work.budgetMs !== undefined ? { timeBudgetMs: planned.work.budgetMs } : {}),
+    ...(ctx.split ? { split: { ...ctx.split.config } } : {}),
   };
   device.state = 'training';
   device.progress = null;

@@ -17,7 +17,7 @@ export function refusal(code: RefusalCode, reason: string, extra: Partial<Refusa
   return { ok: false, code, reason, ...extra };
 }
 
-function frameErrorCode(error: FrameError): RefusalCode {
+export function frameErrorCode(error: FrameError): RefusalCode {
   switch (error.field) {
     case 'checksum':
       return 'bad-checksum';

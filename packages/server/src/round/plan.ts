@@ -37,7 +37,8 @@ export function uplinkOf(ctx: RoundContext, device: Device): number {
 
 export function planWork(ctx: RoundContext, device: Device, deadlineMs: number): PlannedWork {
   const { config, host } = ctx;
-  const macsPerStep = host.macsPerStep(config.batchSize);
+  // Split learning: the device computes its front only (forward + backward), fewer weights if pruned.
+  const macsPerStep = ctx.split ? 3 * ctx.split.plan.deviceMacsPerImage * config.batchSize * ctx.split.config.keepRatio : host.macsPerStep(config.batchSize);
   if (config.localWork === 'fixed') return { steps: config.localSteps, macs: macsPerStep * config.localSteps };
   const macsPerSecond = device.telemetry.macsPerSecond ?? config.energy.macsPerSecond[device.telemetry.deviceClass];
   const fullFrame = frameBytes(32, host.paramCount, config.codec.blockSize);
@@ -91,6 +92,6 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
   return picked.map((device, i) => {
     const assignment = plan.get(device.id);
     if (!assignment) throw new Error(`policy ${ctx.policy.name} gave no precision to device ${device.id}`);
-    return { device, assignment, trainBits: trainBitsFor(assignment.bits, config.qat), weight: sizes[i], work: works[i] };
+    return { device, assignment, trainBits: ctx.split ? 32 : trainBitsFor(assignment.bits, config.qat), weight: sizes[i], work: works[i] };
   });
 }

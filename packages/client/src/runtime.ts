@@ -29,6 +29,7 @@ import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
 import { buildTrainEnv, type DataProvider, type TrainEnv } from './train-env';
 import { trainRound } from './train-round';
+import { trainSplitRound } from './train-split';
 import { ModelFetcher } from './model-fetch';
 import type { Attack } from './attack';
 
@@ -275,9 +276,9 @@ export class DeviceRuntime {
     if (download) this.lastDownload = download;
     if (this.tasks.isStale(task.round)) return;
     let lastProgress = 0;
-    const trained = await trainRound(env, task, modelFrame, {
+    const hooks = {
       isStale: () => this.tasks.isStale(task.round),
-      onStep: (step, steps, loss, elapsedMs) => {
+      onStep: (step: number, steps: number, loss: number, elapsedMs: number) => {
         // Measured pace, kept even if the task is cut: the next plan and telemetry use it.
         this.stepMs = elapsedMs / step;
         this.events.push({ type: 'step', round: task.round, step, steps, loss });
@@ -286,7 +287,21 @@ export class DeviceRuntime {
           connection.progress({ round: task.round, step, steps, loss });
         }
       },
-    });
+    };
+    // Split learning (train-split.ts): the front here, the rest on the server, step by step over the socket.
+    const { split } = task;
+    const trained = split
+      ? await trainSplitRound(
+          env,
+          { ...task, split },
+          modelFrame,
+          {
+            forward: (meta, frame) => connection.splitForward(meta, frame, Math.max(ACK_TIMEOUT_MS, task.deadlineMs)),
+            end: (meta) => connection.splitEnd(meta),
+          },
+          hooks,
+        )
+      : await trainRound(env, task, modelFrame, hooks);
     if (!trained) {
       void this.sendTelemetry(); // the aggregator learns this device's pace even from a task that was cut
       return;

@@ -10,3 +10,4 @@ export { selectDevices } from './round/selection';
 export type { Transport } from './transport/transport';
 export { loadMergeKernel, wasmMergeKernel, mergeKernelBytes, type MergeKernelChoice } from './merge/index';
 export { secretEquals, TokenBucket } from './transport/rate-guard';
+export { SplitServer, type SplitSlot, type SplitReply, type SplitTraffic } from './split/split-server';

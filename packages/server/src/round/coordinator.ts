@@ -134,6 +134,11 @@ export class Coordinator {
   get phase(): RunPhase {
     return this.run.phase;
   }
+  /** Split learning: the server's part and its step engine (null when devices train the whole model). */
+  get split(): SplitServer | null {
+    return this.context.split;
+  }
+
   get completed(): number {
     return this.run.completed;
   }

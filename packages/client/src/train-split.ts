@@ -4,7 +4,7 @@
 //   to the task's keep ratio -> per local step: the DDPM objective's x_t (noise from a seed the
 //   server rebuilds), the front's forward, activations dropped (rate p, rescaled by 1/(1-p)) and
 //   encoded -> the server's gradient at the cut -> the front's backward, an Adam step, the mask
-//   re-applied -> split:end -> update = local front - global front (zero for the server's part),
+//   re-applied -> split:end -> update = local front - global front (the front's weights only),
 //   encoded at the task's precision and uploaded through device:update like any update.
 // The socket is behind SplitLink, so this file, like train-round.ts, holds none.
 import * as tf from '@tensorflow/tfjs-core';
@@ -160,8 +160,8 @@ export async function trainSplitRound(
     }
     const trainMs = Date.now() - started;
     const local = part.getWeights();
-    // The whole model's update: the front's change; nothing for the server's part (the server trained that).
-    const update = new Float32Array(model.paramCount);
+    // The update is the front's change only: the server trained the rest and folds it in itself.
+    const update = new Float32Array(local.length);
     let updateNormSq = 0;
     let updateMaxAbs = 0;
     for (let i = 0; i < local.length; i++) {
@@ -171,7 +171,8 @@ export async function trainSplitRound(
       updateMaxAbs = Math.max(updateMaxAbs, Math.abs(d));
     }
     const updateScaleSq = blockScaleSq(update, task.blockSize);
-    const compensated = task.errorFeedback ? env.errorFeedback.apply(update, { bits: task.bits, blockSize: task.blockSize }) : update;
+    // No error feedback in split tasks (the server sends errorFeedback: false): the residual is the whole model's.
+    const compensated = update;
     const frame = encodeUpdate(compensated, { bits: task.bits, round: task.round, blockSize: task.blockSize, seed: task.seed });
     if (hooks.isStale() || steps === 0) return null;
     return {

@@ -102,7 +102,7 @@ export function roundSummary(ctx: RoundContext, input: SummaryInput): RoundSumma
     receiveJ: sum((r) => r.receiveJ ?? 0),
     energyJ: sum((r) => r.energyJ),
     uplinkBytes: sum((r) => r.frameBytes),
-    uplinkBytesFp32: input.accepted * frameBytes(32, ctx.host.paramCount, ctx.config.codec.blockSize),
+    uplinkBytesFp32: input.accepted * frameBytes(32, ctx.split ? ctx.split.plan.deviceSize : ctx.host.paramCount, ctx.config.codec.blockSize),
     downlinkBytes: input.downlinkBytes,
     bits: Object.fromEntries(records.map((r) => [r.deviceId, r.bits])),
     devices: records,

@@ -29,7 +29,8 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     learningRate: roundLearningRate(config, envelope.version + 1),
     deadlineMs: Math.max(0, envelope.deadlineAt - Date.now()),
     seed: taskSeed(config.seed, envelope.round, device.seat),
-    errorFeedback: config.codec.errorFeedback,
+    // Split learning uploads the front only: the residual (sized to the whole model) is not kept there.
+    errorFeedback: config.codec.errorFeedback && !ctx.split,
     blockSize: config.codec.blockSize,
     version: envelope.version,
     model: envelope.model,

@@ -77,7 +77,7 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
         uplinkBps: uplinkOf(ctx, d),
         macs: works[i].macs,
       },
-      { paramCount: host.paramCount, blockSize: config.codec.blockSize, allowedBits: config.allowedBits as Bits[], qat: config.qat, energy: config.energy },
+      { paramCount: ctx.split ? ctx.split.plan.deviceSize : host.paramCount, blockSize: config.codec.blockSize, allowedBits: config.allowedBits as Bits[], qat: config.qat, energy: config.energy },
     ),
   );
   const plan = ctx.policy.assign(demands, {

@@ -66,9 +66,8 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   }
 
   // ---- apply and commit (a merge that would leave a non-finite weight is dropped instead) ----
-  const mean = open.aggregator.finish();
   // Split learning: the devices' updates average their fronts (SplitFed); the back is what the server trained this round.
-  if (ctx.split) foldServerPart(mean, run.global, await ctx.split.close(), ctx.split.plan.deviceSize);
+  const mean = ctx.split ? withServerPart(open.aggregator.finish(), run.global, await ctx.split.close()) : open.aggregator.finish();
   const problem = mergeProblem(run.global, mean);
   if (problem) {
     run.droppedRounds++;
@@ -86,10 +85,14 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   return summary;
 }
 
-/** mean[deviceSize..] := the server part's change over the round (whatever devices sent for those weights is ignored). */
-export function foldServerPart(mean: Float32Array, global: Float32Array, serverPart: Float32Array, deviceSize: number): void {
+/** The whole model's merged update: the devices' mean front change, then the server part's change over the round. */
+export function withServerPart(frontMean: Float32Array, global: Float32Array, serverPart: Float32Array): Float32Array {
+  const deviceSize = frontMean.length;
   if (serverPart.length !== global.length - deviceSize) throw new Error(`server part of ${serverPart.length} weights for a model of ${global.length} cut at ${deviceSize}`);
+  const mean = new Float32Array(global.length);
+  mean.set(frontMean);
   for (let i = deviceSize; i < global.length; i++) mean[i] = serverPart[i - deviceSize] - global[i];
+  return mean;
 }
 
 /** How a round ended, in words a person in the room can act on. */

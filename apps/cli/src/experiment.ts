@@ -90,7 +90,8 @@ export async function experiment(argv: string[]): Promise<void> {
   const flags = parseFlags(
     argv,
     {
-      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule) or privacy (FID against epsilon)' },
+      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon) or split (whole-model FL against split learning)' },
+      rounds: { type: 'string', placeholder: 'n', description: 'split: rounds per run (default 3)' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
       out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
@@ -98,7 +99,8 @@ export async function experiment(argv: string[]): Promise<void> {
       seeds: { type: 'string', placeholder: 'list', description: 'smoke and paper: the seeds to run every policy with (default: the preset\'s); figures are means over them, with spreads and a paired comparison against fedavg-32' },
     },
     z.object({
-      preset: z.enum(['smoke', 'paper', 'robust', 'privacy'], { message: 'expected smoke, paper, robust or privacy' }),
+      preset: z.enum(['smoke', 'paper', 'robust', 'privacy', 'split'], { message: 'expected smoke, paper, robust, privacy or split' }),
+      rounds: wholeNumber(1, 1000).optional(),
       json: z.boolean(),
       parallel: wholeNumber(1, 16),
       out: z.string().optional(),
@@ -108,10 +110,14 @@ export async function experiment(argv: string[]): Promise<void> {
     {
       usage: 'npm run experiment --',
       summary: 'the same federated training once per policy or rule (same seed, devices and rounds), then tables and plots in results/<preset>/',
-      examples: ['npm run experiment -- --preset smoke', 'npm run experiment -- --preset paper --parallel 2 --json', 'npm run experiment -- --preset robust --parallel 2'],
+      examples: ['npm run experiment -- --preset smoke', 'npm run experiment -- --preset paper --parallel 2 --json', 'npm run experiment -- --preset robust --parallel 2', 'npm run experiment -- --preset split --rounds 3 --json'],
     },
   );
   if (!flags) return;
+  if (flags.preset === 'split') {
+    const { splitExperiment } = await import('./split-experiment');
+    return splitExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, command: `npm run experiment -- ${argv.join(' ')}` });
+  }
   if (flags.preset === 'robust' || flags.preset === 'privacy') {
     const { robustExperiment } = await import('./robust');
     return robustExperiment({ study: flags.preset, json: flags.json, parallel: flags.parallel, out: flags.out, command: `npm run experiment -- ${argv.join(' ')}` });

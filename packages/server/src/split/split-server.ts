@@ -172,6 +172,7 @@ export class SplitServer {
       }
       if (!finite) {
         tf.dispose(Object.values(step.grads));
+        slot.next = meta.step; // the step may come again
         return { ack: refusal('bad-value', `step ${meta.step}: these activations give a non-finite loss or gradient; the step is dropped`, { ...at, field: 'frame' }) };
       }
       const reply = encodeCut(out, this.config.gradientBits, meta.step, (meta.dropSeed ^ 0x9e3779b9) >>> 0);

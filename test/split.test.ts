@@ -73,8 +73,12 @@ describe('split learning on loopback', () => {
     const initial = Float32Array.from(server.coordinator.global);
     const runtimes: DeviceRuntime[] = PROFILES.map((profile) => simulatedDevice({ url: server.url, joinCode: server.joinCode, profile, runtime: { reconnectDelayMs: 200 } }));
     const errors: string[] = [];
+    const uploads: Array<{ runtime: DeviceRuntime; round: number; computeJ: number }> = [];
     for (const r of runtimes) void (async () => {
-      for await (const e of r.events) if (e.type === 'error') errors.push(e.message);
+      for await (const e of r.events) {
+        if (e.type === 'error') errors.push(e.message);
+        if (e.type === 'uploaded' && e.accepted) uploads.push({ runtime: r, round: e.round, computeJ: e.computeJ });
+      }
     })();
     cleanup.push(async () => {
       runtimes.forEach((r) => r.stop());
@@ -112,6 +116,12 @@ describe('split learning on loopback', () => {
       expect(Number.isFinite(s.loss!)).toBe(true);
       // each accepted device's uplink counts its activation frames on top of its update frame
       for (const d of s.devices) expect(d.frameBytes).toBeGreaterThan(2 * 4 * 2 * splitServer.plan.crossingPerImage * 0.5);
+    }
+    // The device prices its split work as the aggregator does: its part's MACs only.
+    expect(uploads).toHaveLength(6);
+    for (const u of uploads) {
+      const record = summaries.find((s) => s.round === u.round)!.devices.find((d) => d.deviceId === u.runtime.deviceId)!;
+      expect(u.computeJ).toBeCloseTo(record.computeJ, 15);
     }
   }, 300_000);
 

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
-import type { RoundSummary, SplitConfigInput } from '@fedbit/core';
+import { splitMacsPerStep, type RoundSummary, type SplitConfigInput } from '@fedbit/core';
 import { macsPerTrainStep, resolveModelConfig, splitPlan } from '@fedbit/diffusion';
 import { REPO_ROOT, type RunConfigInput } from '@fedbit/server';
 import { policyFromName } from './policies';
@@ -82,7 +82,7 @@ export async function splitExperiment(options: { json: boolean; parallel: number
     const { summaries, json } = runs[i];
     const split = SPLIT_VARIANTS[name].split;
     // MACs of one device-round: its whole model, or its part (forward + backward, scaled by the pruning keep ratio)
-    const macsPerDeviceRound = split ? 3 * splitPlan(model, split.cut ?? 1).deviceMacsPerImage * batch * steps * (split.keepRatio ?? 1) : macsPerTrainStep(model, batch) * steps;
+    const macsPerDeviceRound = split ? splitMacsPerStep(splitPlan(model, split.cut ?? 1).deviceMacsPerImage, batch, split.keepRatio ?? 1) * steps : macsPerTrainStep(model, batch) * steps;
     const accepted = summaries.reduce((a, s) => a + s.accepted, 0);
     const perRound = (pick: (s: RoundSummary) => number) => summaries.reduce((a, s) => a + pick(s), 0) / Math.max(1, summaries.length);
     results[name] = {

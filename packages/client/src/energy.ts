@@ -1,8 +1,8 @@
 // The device page's own modelled energy and bytes for an upload. The inputs come from core's
 // costOfRound (packages/core/src/energy/device-cost.ts), the same call the aggregator accounts the
 // round with, so the page and the dashboard show the same joules for the same update.
-import { costOfRound, frameBytes, type DeviceEnergyProfile, type DeviceTotals, type EnergyConstants, type Task } from '@fedbit/core';
-import { macsPerTrainStep, type DiffusionModel } from '@fedbit/diffusion';
+import { costOfRound, frameBytes, splitMacsPerStep, type DeviceEnergyProfile, type DeviceTotals, type EnergyConstants, type Task } from '@fedbit/core';
+import { macsPerTrainStep, splitPlan, type DiffusionModel } from '@fedbit/diffusion';
 
 export interface UploadCost {
   computeJ: number;
@@ -24,17 +24,24 @@ export interface UploadWork {
   downlinkBytes: number;
   /** The device's smoothed uplink rate; null before any transfer was timed. */
   uplinkBps: number | null;
+  /** A split task (train-split.ts): the bytes it sent and received at the cut. */
+  splitTraffic?: { activationBytes: number; gradientBytes: number };
 }
 
 /** Modelled joules of one upload on this device (not measured: the page says so). */
 export function costOfUpload(work: UploadWork, device: DeviceEnergyProfile, energy: EnergyConstants): UploadCost {
   const { model, task, steps, frame } = work;
+  // A split task: its part's MACs only, and its activations up and gradients down (as the aggregator accounts it).
+  const split = task.split ? work.splitTraffic ?? { activationBytes: 0, gradientBytes: 0 } : null;
+  const macsPerStep = task.split
+    ? splitMacsPerStep(splitPlan(model.config, task.split.cut).deviceMacsPerImage, task.batchSize, task.split.keepRatio)
+    : macsPerTrainStep(model.config, task.batchSize);
   const cost = costOfRound(
     {
-      macs: macsPerTrainStep(model.config, task.batchSize) * steps,
+      macs: macsPerStep * steps,
       trainBits: task.trainBits,
-      frameBytes: frame.byteLength,
-      downlinkBytes: work.downlinkBytes,
+      frameBytes: frame.byteLength + (split?.activationBytes ?? 0),
+      downlinkBytes: work.downlinkBytes + (split?.gradientBytes ?? 0),
       uplinkBps: work.uplinkBps ?? energy.defaultUplinkBps,
     },
     device,
@@ -46,7 +53,7 @@ export function costOfUpload(work: UploadWork, device: DeviceEnergyProfile, ener
     receiveJ: cost.receiveJ,
     energyJ: cost.energyJ,
     bytes: frame.byteLength,
-    fp32Bytes: frameBytes(32, model.paramCount, task.blockSize),
+    fp32Bytes: frameBytes(32, task.split ? splitPlan(model.config, task.split.cut).deviceSize : model.paramCount, task.blockSize),
   };
 }
 

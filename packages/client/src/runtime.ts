@@ -28,8 +28,8 @@ import { addUpload, costOfUpload } from './energy';
 import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
 import { buildTrainEnv, type DataProvider, type TrainEnv } from './train-env';
-import { trainRound } from './train-round';
-import { trainSplitRound } from './train-split';
+import { trainRound, type TrainedUpdate } from './train-round';
+import { trainSplitRound, type SplitTaskTraffic } from './train-split';
 import { ModelFetcher } from './model-fetch';
 import type { Attack } from './attack';
 
@@ -290,7 +290,7 @@ export class DeviceRuntime {
     };
     // Split learning (train-split.ts): the front here, the rest on the server, step by step over the socket.
     const { split } = task;
-    const trained = split
+    const trained: (TrainedUpdate & { traffic?: SplitTaskTraffic }) | null = split
       ? await trainSplitRound(
           env,
           { ...task, split },
@@ -320,7 +320,7 @@ export class DeviceRuntime {
       this.noteUpload(frame.byteLength, ms);
       void this.sendTelemetry();
     }
-    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps }, await this.options.telemetry.read(), this.energy);
+    const cost = costOfUpload({ model: env.model, task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps, splitTraffic: trained.traffic }, await this.options.telemetry.read(), this.energy);
     if (reply.ok) addUpload(this.totals, cost);
     this.events.push({
       type: 'uploaded',

@@ -35,8 +35,13 @@ export interface SplitTraffic {
   downlinkBytes: number;
 }
 
+/** A device's MACs of one split step: its part's forward and backward (3 forwards), scaled by the pruning keep ratio. */
+export function splitMacsPerStep(deviceMacsPerImage: number, batchSize: number, keepRatio: number): number {
+  return 3 * deviceMacsPerImage * batchSize * keepRatio;
+}
+
 export function splitTraffic(input: SplitRoundInput): SplitTraffic {
-  const macs = 3 * input.deviceMacsPerImage * input.batchSize * input.steps * input.keepRatio;
+  const macs = splitMacsPerStep(input.deviceMacsPerImage, input.batchSize, input.keepRatio) * input.steps;
   const activationBytes = input.steps * cutFrameBytes(input.activationBits, input.keptPerStep);
   const gradientBytes = input.steps * cutFrameBytes(input.gradientBits, input.keptPerStep);
   const uplinkBytes = activationBytes + frameBytes(input.updateBits, input.deviceParams);

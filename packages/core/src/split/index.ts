@@ -2,4 +2,4 @@ export { SplitConfigSchema, resolveSplitConfig, type SplitConfig, type SplitConf
 export { dropAndPack, gradientThroughDropout, keepMask, keptCount, unpack } from './dropout';
 export { cutFrameBytes, decodeCut, encodeCut, splitNoise } from './frames';
 export { applyMask, keepRatioFor, magnitudeMask } from './prune';
-export { splitRoundWork, splitTraffic, type SplitRoundInput, type SplitTraffic } from './energy';
+export { splitMacsPerStep, splitRoundWork, splitTraffic, type SplitRoundInput, type SplitTraffic } from './energy';

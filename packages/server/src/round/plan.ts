@@ -2,7 +2,7 @@
 // packages/core/src/energy/local-work.ts) and the inputs its precision policy reads (deviceDemand,
 // from the energy model, the codec's frame sizes and variance bounds). MACs come from the live
 // config and the planned steps, so a patched localSteps is priced from the next round on.
-import { deviceDemand, frameBytes, learningRateAt, normSqPrior, planLocalWork, trainBitsFor, type Assignment, type Bits, type DeviceDemand } from '@fedbit/core';
+import { deviceDemand, frameBytes, learningRateAt, normSqPrior, planLocalWork, splitMacsPerStep, trainBitsFor, type Assignment, type Bits, type DeviceDemand } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import type { RoundContext } from './context';
 
@@ -38,7 +38,7 @@ export function uplinkOf(ctx: RoundContext, device: Device): number {
 export function planWork(ctx: RoundContext, device: Device, deadlineMs: number): PlannedWork {
   const { config, host } = ctx;
   // Split learning: the device computes its front only (forward + backward), fewer weights if pruned.
-  const macsPerStep = ctx.split ? 3 * ctx.split.plan.deviceMacsPerImage * config.batchSize * ctx.split.config.keepRatio : host.macsPerStep(config.batchSize);
+  const macsPerStep = ctx.split ? splitMacsPerStep(ctx.split.plan.deviceMacsPerImage, config.batchSize, ctx.split.config.keepRatio) : host.macsPerStep(config.batchSize);
   if (config.localWork === 'fixed') return { steps: config.localSteps, macs: macsPerStep * config.localSteps };
   const macsPerSecond = device.telemetry.macsPerSecond ?? config.energy.macsPerSecond[device.telemetry.deviceClass];
   const fullFrame = frameBytes(32, host.paramCount, config.codec.blockSize);

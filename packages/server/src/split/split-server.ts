@@ -25,7 +25,7 @@ import {
   type SplitForward,
 } from '@fedbit/core';
 import { Adam, createServerPart, splitPlan, type ModelConfig, type ServerPart, type SplitPlan } from '@fedbit/diffusion';
-import { frameErrorCode, refusal } from '../round/open-round';
+import { frameErrorCode, refusal } from '../round/refusals';
 
 export interface SplitSlot {
   deviceId: string;

@@ -92,6 +92,7 @@ export async function experiment(argv: string[]): Promise<void> {
     {
       preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon) or split (whole-model FL against split learning)' },
       rounds: { type: 'string', placeholder: 'n', description: 'split: rounds per run (default 3)' },
+      sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
       out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
@@ -101,6 +102,7 @@ export async function experiment(argv: string[]): Promise<void> {
     z.object({
       preset: z.enum(['smoke', 'paper', 'robust', 'privacy', 'split'], { message: 'expected smoke, paper, robust, privacy or split' }),
       rounds: wholeNumber(1, 1000).optional(),
+      sweep: z.boolean(),
       json: z.boolean(),
       parallel: wholeNumber(1, 16),
       out: z.string().optional(),
@@ -116,7 +118,7 @@ export async function experiment(argv: string[]): Promise<void> {
   if (!flags) return;
   if (flags.preset === 'split') {
     const { splitExperiment } = await import('./split-experiment');
-    return splitExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, command: `npm run experiment -- ${argv.join(' ')}` });
+    return splitExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, command: `npm run experiment -- ${argv.join(' ')}` });
   }
   if (flags.preset === 'robust' || flags.preset === 'privacy') {
     const { robustExperiment } = await import('./robust');

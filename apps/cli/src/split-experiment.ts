@@ -35,7 +35,9 @@ export const SPLIT_BASE: RunConfigInput = {
   eval: { every: 0, samples: 128, steps: 10 },
 };
 
-export const SPLIT_VARIANTS: Record<'fl' | 'split' | 'split-light', { about: string; split: SplitConfigInput | null }> = {
+type SplitVariant = { about: string; split: SplitConfigInput | null };
+
+export const SPLIT_VARIANTS: Record<string, SplitVariant> = {
   fl: { about: 'every device trains the whole model (FedAvg, 32-bit updates)', split: null },
   split: { about: `split at cut ${CUT}: no pruning, no dropout, 32-bit activations and gradients`, split: { cut: CUT, dropout: 0, activationBits: 32, gradientBits: 32, keepRatio: 1 } },
   'split-light': {
@@ -43,6 +45,17 @@ export const SPLIT_VARIANTS: Record<'fl' | 'split' | 'split-light', { about: str
     split: { cut: CUT, dropout: 0.5, activationBits: 16, gradientBits: 8, keepRatio: 0.5 },
   },
 };
+
+/** The paper's sweep (Zhang, Ni, Wang, sec. V): dropout rate p against gradient precision, at the same cut, no pruning, 32-bit activations. */
+export function sweepVariants(): Record<string, SplitVariant> {
+  const out: Record<string, SplitVariant> = {};
+  for (const dropout of [0, 0.5, 0.75]) {
+    for (const gradientBits of [32, 8, 4] as const) {
+      out[`p${dropout}-g${gradientBits}`] = { about: `cut ${CUT}, dropout ${dropout}, ${gradientBits}-bit gradients`, split: { cut: CUT, dropout, activationBits: 32, gradientBits, keepRatio: 1 } };
+    }
+  }
+  return out;
+}
 
 /** One variant's figures: per-round means over the run (all devices of a round together), and the end of the run. */
 export interface SplitResult {
@@ -57,13 +70,14 @@ export interface SplitResult {
   about: string;
 }
 
-export async function splitExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; command: string }): Promise<void> {
+export async function splitExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; command: string }): Promise<void> {
   const rounds = options.rounds ?? 3;
-  const outDir = options.out ?? join(REPO_ROOT, 'results', 'split');
+  const variants = options.sweep ? sweepVariants() : SPLIT_VARIANTS;
+  const outDir = options.out ?? join(REPO_ROOT, 'results', options.sweep ? 'split-sweep' : 'split');
   mkdirSync(join(outDir, 'configs'), { recursive: true });
   const log = (line: string) => process.stderr.write(line + '\n');
   const started = Date.now();
-  const names = Object.keys(SPLIT_VARIANTS) as (keyof typeof SPLIT_VARIANTS)[];
+  const names = Object.keys(variants);
   log(`experiment split: ${DEVICES} devices, ${rounds} rounds of ${SPLIT_BASE.localSteps} steps of batch ${SPLIT_BASE.batchSize}, tiny model, 16x16 MNIST; variants ${names.join(', ')}`);
   const model = resolveModelConfig('tiny', { imageSize: 16, channels: 1 });
   const batch = SPLIT_BASE.batchSize as number;
@@ -71,7 +85,7 @@ export async function splitExperiment(options: { json: boolean; parallel: number
 
   const runs = await pool(names, options.parallel, async (name) => {
     const t = Date.now();
-    const variant = SPLIT_VARIANTS[name];
+    const variant = variants[name];
     const run = await runVariant(name, { devices: DEVICES, rounds, seed: SEED, config: { ...SPLIT_BASE, split: variant.split } }, outDir);
     log(`  ${name.padEnd(12)} done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     return run;
@@ -80,7 +94,7 @@ export async function splitExperiment(options: { json: boolean; parallel: number
   const results: Record<string, SplitResult> = {};
   names.forEach((name, i) => {
     const { summaries, json } = runs[i];
-    const split = SPLIT_VARIANTS[name].split;
+    const split = variants[name].split;
     // MACs of one device-round: its whole model, or its part (forward + backward, scaled by the pruning keep ratio)
     const macsPerDeviceRound = split ? splitMacsPerStep(splitPlan(model, split.cut ?? 1).deviceMacsPerImage, batch, split.keepRatio ?? 1) * steps : macsPerTrainStep(model, batch) * steps;
     const accepted = summaries.reduce((a, s) => a + s.accepted, 0);
@@ -94,7 +108,7 @@ export async function splitExperiment(options: { json: boolean; parallel: number
       loss: json.finalLoss,
       wallSPerRound: perRound((s) => s.wallS),
       rounds: summaries.length,
-      about: SPLIT_VARIANTS[name].about,
+      about: variants[name].about,
     };
   });
 
@@ -127,7 +141,7 @@ ${DEVICES} devices (the seeded fleet), ${rounds} rounds of ${steps} local steps 
 - command: \`${options.command}\`
 - total wall time: ${summary.wallS.toFixed(0)} s
 
-${names.map((n) => `- ${n}: ${SPLIT_VARIANTS[n].about}`).join('\n')}
+${names.map((n) => `- ${n}: ${variants[n].about}`).join('\n')}
 
 \`\`\`
 ${text}
@@ -138,5 +152,5 @@ ${text}
   writeFileSync(join(outDir, 'summary.md'), md);
   log(`wrote ${relative(process.cwd(), outDir)}/summary.md and summary.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(md);
-  if (options.json) process.stdout.write(JSON.stringify({ runs: Object.fromEntries(names.map((n) => [n, { deviceMacs: results[n].deviceMacs, uplinkBytes: results[n].uplinkBytes, downlinkBytes: results[n].downlinkBytes, energyJ: results[n].energyJ, fid: results[n].fid, loss: results[n].loss, wallSPerRound: results[n].wallSPerRound }])) }) + '\n');
+  if (options.json) process.stdout.write(JSON.stringify({ [options.sweep ? 'sweep' : 'runs']: Object.fromEntries(names.map((n) => [n, { deviceMacs: results[n].deviceMacs, uplinkBytes: results[n].uplinkBytes, downlinkBytes: results[n].downlinkBytes, energyJ: results[n].energyJ, fid: results[n].fid, loss: results[n].loss, wallSPerRound: results[n].wallSPerRound }])) }) + '\n');
 }

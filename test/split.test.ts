@@ -118,6 +118,7 @@ describe('split learning on loopback', () => {
       for (const d of s.devices) expect(d.frameBytes).toBeGreaterThan(2 * 4 * 2 * splitServer.plan.crossingPerImage * 0.5);
     }
     // The device prices its split work as the aggregator does: its part's MACs only.
+    await waitFor('every device heard its uploads accepted', () => uploads.length >= 6, 10_000);
     expect(uploads).toHaveLength(6);
     for (const u of uploads) {
       const record = summaries.find((s) => s.round === u.round)!.devices.find((d) => d.deviceId === u.runtime.deviceId)!;

@@ -90,17 +90,19 @@ export async function experiment(argv: string[]): Promise<void> {
   const flags = parseFlags(
     argv,
     {
-      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon) or lora (full fine-tuning against FFA-LoRA and FedIT adapters)' },
+      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon), lora (full fine-tuning against FFA-LoRA and FedIT adapters) or split (whole-model FL against split learning)' },
+      sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
       out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
       policies: { type: 'string', placeholder: 'list', description: `smoke and paper: the policies to run, from ${POLICY_NAMES.join(', ')} (fedavg-32 required)` },
-      rounds: { type: 'string', placeholder: 'n', description: 'lora: cut the rounds (a short check of the pipeline)' },
+      rounds: { type: 'string', placeholder: 'n', description: 'lora and split: rounds per run (lora: cut the rounds for a short check; split: default 3)' },
       seeds: { type: 'string', placeholder: 'list', description: 'smoke and paper: the seeds to run every policy with (default: the preset\'s); figures are means over them, with spreads and a paired comparison against fedavg-32' },
     },
     z.object({
-      preset: z.enum(['smoke', 'paper', 'robust', 'privacy', 'lora'], { message: 'expected smoke, paper, robust, privacy or lora' }),
+      preset: z.enum(['smoke', 'paper', 'robust', 'privacy', 'lora', 'split'], { message: 'expected smoke, paper, robust, privacy, lora or split' }),
       rounds: wholeNumber(1, 10_000).optional(),
+      sweep: z.boolean(),
       json: z.boolean(),
       parallel: wholeNumber(1, 16),
       out: z.string().optional(),
@@ -110,13 +112,17 @@ export async function experiment(argv: string[]): Promise<void> {
     {
       usage: 'npm run experiment --',
       summary: 'the same federated training once per policy or rule (same seed, devices and rounds), then tables and plots in results/<preset>/',
-      examples: ['npm run experiment -- --preset smoke', 'npm run experiment -- --preset lora --json', 'npm run experiment -- --preset paper --parallel 2 --json', 'npm run experiment -- --preset robust --parallel 2'],
+      examples: ['npm run experiment -- --preset smoke', 'npm run experiment -- --preset lora --json', 'npm run experiment -- --preset paper --parallel 2 --json', 'npm run experiment -- --preset robust --parallel 2', 'npm run experiment -- --preset split --rounds 3 --json'],
     },
   );
   if (!flags) return;
   if (flags.preset === 'lora') {
     const { loraExperiment } = await import('./lora-experiment');
     return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, command: `npm run experiment -- ${argv.join(' ')}` });
+  }
+  if (flags.preset === 'split') {
+    const { splitExperiment } = await import('./split-experiment');
+    return splitExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, command: `npm run experiment -- ${argv.join(' ')}` });
   }
   if (flags.preset === 'robust' || flags.preset === 'privacy') {
     const { robustExperiment } = await import('./robust');

@@ -13,6 +13,7 @@ import {
   RoundSummarySchema,
   RunBriefSchema,
   ServerEvent,
+  SplitBackwardSchema,
   TaskSchema,
   WelcomeSchema,
   parseAck,
@@ -23,6 +24,9 @@ import {
   type Hello,
   type Progress,
   type Refusal,
+  type SplitBackward,
+  type SplitEnd,
+  type SplitForward,
   type RoundSummary,
   type RunBrief,
   type Task,
@@ -177,6 +181,42 @@ export class Connection {
       this.socket.off('disconnect', onDrop);
     }
     return { reply, ms: Date.now() - sentAt };
+  }
+
+  /**
+   * Split learning: one step's activations; resolves with the server's answer and the gradient frame
+   * at the cut (a timeout or a dropped connection reads as a refusal).
+   */
+  async splitForward(meta: SplitForward, frame: Uint8Array, timeoutMs: number): Promise<{ reply: Ack<SplitBackward>; frame: Uint8Array | null }> {
+    await this.shape(frame.byteLength);
+    const event = DeviceEvent.splitForward;
+    return new Promise((resolve) => {
+      const onDrop = () => resolve({ reply: { ok: false, code: 'late', reason: 'the connection closed before the aggregator answered' }, frame: null });
+      this.socket.once('disconnect', onDrop);
+      this.socket.timeout(timeoutMs).emit(event, meta, frame, (error: Error | null, answer: unknown, gradient: unknown) => {
+        this.socket.off('disconnect', onDrop);
+        if (error) return resolve({ reply: { ok: false, code: 'late', reason: `no answer from the aggregator: ${error.message}` }, frame: null });
+        try {
+          const reply = parseAck(SplitBackwardSchema, `${event} acknowledgement`, answer);
+          if (reply.ok && !(gradient instanceof Uint8Array || gradient instanceof ArrayBuffer)) {
+            throw new ProtocolError(event, 'gradient', `the aggregator's ${event} acknowledgement has no gradient frame`);
+          }
+          const bytes = reply.ok ? new Uint8Array(gradient instanceof ArrayBuffer ? gradient : (gradient as Uint8Array)) : null;
+          resolve({ reply, frame: bytes });
+        } catch (e) {
+          resolve({ reply: { ok: false, code: 'schema', reason: (e as Error).message }, frame: null });
+        }
+      });
+    });
+  }
+
+  /** Split learning: the last step of the round is done. */
+  async splitEnd(meta: SplitEnd): Promise<Ack> {
+    try {
+      return parseAck(Empty, `${DeviceEvent.splitEnd} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.splitEnd, meta));
+    } catch (error) {
+      return { ok: false, code: 'late', reason: `no answer from the aggregator: ${(error as Error).message}` };
+    }
   }
 
   /** Tells the aggregator at once that this device leaves, then closes. */

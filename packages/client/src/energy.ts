@@ -27,17 +27,21 @@ export interface UploadWork {
   downlinkBytes: number;
   /** The device's smoothed uplink rate; null before any transfer was timed. */
   uplinkBps: number | null;
+  /** A split task (train-split.ts): the bytes it sent and received at the cut. */
+  splitTraffic?: { activationBytes: number; gradientBytes: number };
 }
 
 /** Modelled joules of one upload on this device (not measured: the page says so). */
 export function costOfUpload(work: UploadWork, device: DeviceEnergyProfile, energy: EnergyConstants): UploadCost {
   const { task, steps, frame } = work;
+  // A split task: its activations up and gradients down too (as the aggregator accounts it).
+  const split = task.split ? (work.splitTraffic ?? { activationBytes: 0, gradientBytes: 0 }) : null;
   const cost = costOfRound(
     {
       macs: work.macsPerStep * steps,
       trainBits: task.trainBits,
-      frameBytes: frame.byteLength,
-      downlinkBytes: work.downlinkBytes,
+      frameBytes: frame.byteLength + (split?.activationBytes ?? 0),
+      downlinkBytes: work.downlinkBytes + (split?.gradientBytes ?? 0),
       uplinkBps: work.uplinkBps ?? energy.defaultUplinkBps,
     },
     device,

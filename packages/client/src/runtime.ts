@@ -29,7 +29,8 @@ import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
 import { attachBase, buildTrainEnv, disposeTrainEnv, macsPerStep, uploadLength, type DataProvider, type TrainEnv } from './train-env';
 import { trainLoraRound } from './train-lora-round';
-import { trainRound } from './train-round';
+import { trainRound, type TrainedUpdate } from './train-round';
+import { trainSplitRound, type SplitTaskTraffic } from './train-split';
 import { ModelFetcher } from './model-fetch';
 import type { Attack } from './attack';
 
@@ -292,9 +293,9 @@ export class DeviceRuntime {
     if (download) this.lastDownload = download;
     if (this.tasks.isStale(task.round)) return;
     let lastProgress = 0;
-    const trained = await (env.lora ? trainLoraRound : trainRound)(env, task, modelFrame, {
+    const hooks = {
       isStale: () => this.tasks.isStale(task.round),
-      onStep: (step, steps, loss, elapsedMs) => {
+      onStep: (step: number, steps: number, loss: number, elapsedMs: number) => {
         // Measured pace, kept even if the task is cut: the next plan and telemetry use it.
         this.stepMs = elapsedMs / step;
         this.events.push({ type: 'step', round: task.round, step, steps, loss });
@@ -303,7 +304,21 @@ export class DeviceRuntime {
           connection.progress({ round: task.round, step, steps, loss });
         }
       },
-    });
+    };
+    // Split learning (train-split.ts): the front here, the rest on the server, step by step over the socket.
+    const { split } = task;
+    const trained: (TrainedUpdate & { traffic?: SplitTaskTraffic }) | null = split
+      ? await trainSplitRound(
+          env,
+          { ...task, split },
+          modelFrame,
+          {
+            forward: (meta, frame) => connection.splitForward(meta, frame, Math.max(ACK_TIMEOUT_MS, task.deadlineMs)),
+            end: (meta) => connection.splitEnd(meta),
+          },
+          hooks,
+        )
+      : await (env.lora ? trainLoraRound : trainRound)(env, task, modelFrame, hooks);
     if (!trained) {
       void this.sendTelemetry(); // the aggregator learns this device's pace even from a task that was cut
       return;
@@ -322,7 +337,7 @@ export class DeviceRuntime {
       this.noteUpload(frame.byteLength, ms);
       void this.sendTelemetry();
     }
-    const cost = costOfUpload({ macsPerStep: macsPerStep(env, task.batchSize), paramCount: uploadLength(env), task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps }, await this.options.telemetry.read(), this.energy);
+    const cost = costOfUpload({ macsPerStep: macsPerStep(env, task), paramCount: uploadLength(env, task), task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps, splitTraffic: trained.traffic }, await this.options.telemetry.read(), this.energy);
     if (reply.ok) addUpload(this.totals, cost);
     this.events.push({
       type: 'uploaded',

@@ -3,8 +3,8 @@
 // sides), the dataset, this device's own shard (the one shard plan, @fedbit/datasets shardOf; or
 // all of the device's own drawn data) and
 // the error-feedback residual carried from task to task.
-import { ErrorFeedback, decodeUpdate, type LoraBrief, type Welcome } from '@fedbit/core';
-import { attachLora, createModel, layoutFingerprint, macsPerLoraTrainStep, macsPerTrainStep, type DiffusionModel, type LoraModel, type ModelConfig } from '@fedbit/diffusion';
+import { ErrorFeedback, decodeUpdate, splitMacsPerStep, type LoraBrief, type Task, type Welcome } from '@fedbit/core';
+import { attachLora, createModel, layoutFingerprint, macsPerLoraTrainStep, macsPerTrainStep, splitPlan, type DiffusionModel, type LoraModel, type ModelConfig } from '@fedbit/diffusion';
 import { shardOf, type ImageDataset } from '@fedbit/datasets';
 import type { Attack } from './attack';
 
@@ -65,12 +65,15 @@ export function attachBase(env: TrainEnv, brief: LoraBrief, baseFrame: Uint8Arra
 }
 
 /** Multiply-adds of one local step of what this device trains (the energy model's compute input). */
-export function macsPerStep(env: TrainEnv, batchSize: number): number {
-  return env.lora ? macsPerLoraTrainStep(env.model.config, env.lora.layout, batchSize) : macsPerTrainStep(env.model.config, batchSize);
+export function macsPerStep(env: TrainEnv, task: Pick<Task, 'batchSize' | 'split'>): number {
+  // A split task: the device's part only, pruned (as the aggregator accounts it: core splitMacsPerStep).
+  if (task.split) return splitMacsPerStep(splitPlan(env.model.config, task.split.cut).deviceMacsPerImage, task.batchSize, task.split.keepRatio);
+  return env.lora ? macsPerLoraTrainStep(env.model.config, env.lora.layout, task.batchSize) : macsPerTrainStep(env.model.config, task.batchSize);
 }
 
-/** Parameters of what this device uploads: the model, or the adapter vector. */
-export function uploadLength(env: TrainEnv): number {
+/** Parameters of what this device uploads: the model, the adapter vector, or a split task's front. */
+export function uploadLength(env: TrainEnv, task: Pick<Task, 'split'>): number {
+  if (task.split) return splitPlan(env.model.config, task.split.cut).deviceSize;
   return env.lora?.paramCount ?? env.model.paramCount;
 }
 

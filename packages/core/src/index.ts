@@ -10,3 +10,4 @@ export * from './privacy';
 export * from './train';
 export * from './hash';
 export * from './protocol';
+export * from './split';

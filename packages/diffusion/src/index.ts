@@ -15,3 +15,6 @@ export * from './export';
 export { attachLora, type LoraModel } from './lora';
 export { LORA_TARGET_KINDS, loraAdapterShapes, loraLayout, macsPerLoraTrainStep, resolveLoraConfig, type LoraConfig, type ResolvedLoraConfig } from './lora-config';
 export { BASE_FORMAT, BASE_MANIFEST_FILE, BASE_WEIGHTS_FILE, baseFingerprint, decodeBase, encodeBaseWeights, validateBaseManifest, type BaseManifest, type PretrainedBase } from './pretrained';
+export { createDevicePart, createServerPart, splitPlan, type DevicePart, type ServerPart, type ServerStep, type SplitPart, type SplitPlan } from './split';
+export { downStageCount, type FrontOutputs } from './net';
+export { Adam, type AdamOptions } from './adam';

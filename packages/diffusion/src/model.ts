@@ -93,12 +93,12 @@ function initValues(spec: ParamSpec, size: number, gen: () => number): Float32Ar
 }
 
 /** Scalars of the forward and backward passes, made once per model, not per call: on WebGPU each new one is an upload. */
-interface ModelConstants extends NormConstants {
+export interface ModelConstants extends NormConstants {
   /** The 2x2 block sum of upsampling's gradient. */
   four: tf.Scalar;
 }
 
-class TfOps implements NetOps<tf.Tensor> {
+export class TfOps implements NetOps<tf.Tensor> {
   constructor(
     private readonly weights: Map<string, tf.Tensor>,
     private readonly actBits: number,

@@ -38,30 +38,66 @@ function resBlock<T>(ops: NetOps<T>, cfg: ModelConfig, name: string, x: T, emb: 
   return ops.add(skip, h);
 }
 
+/** The down path as stages (input conv, each residual block, each strided conv): every stage's output is a skip. */
+function downStages<T>(ops: NetOps<T>, cfg: ModelConfig, x: T): ((h: T, emb: T) => T)[] {
+  const stages: ((h: T, emb: T) => T)[] = [() => ops.conv('in.conv', x, cfg.baseChannels, 3, 1)];
+  const levels = cfg.channelMults.length;
+  for (let i = 0; i < levels; i++) {
+    const ch = cfg.baseChannels * cfg.channelMults[i];
+    for (let r = 0; r < cfg.resBlocks; r++) stages.push((h, emb) => resBlock(ops, cfg, `down${i}.res${r}`, h, emb, ch));
+    if (i < levels - 1) stages.push((h) => ops.conv(`down${i}.down`, h, ops.shape(h)[3], 3, 2));
+  }
+  return stages;
+}
+
+/** How many stages the down path has: a split cut is 1..this many (the device keeps the first `cut`). */
+export function downStageCount(cfg: ModelConfig): number {
+  const levels = cfg.channelMults.length;
+  return 1 + levels * cfg.resBlocks + (levels - 1);
+}
+
+/** What crosses a split cut: the embedding every block reads, and the down path's outputs so far (the last is also where the server goes on from). */
+export interface FrontOutputs<T> {
+  emb: T;
+  skips: T[];
+}
+
 /**
- * x: noisy images [n,H,W,C]; timeFeatures: sinusoidal features [n, embedDim];
- * labels: one-hot [n, numClasses + 1] or null for an unconditional model. Returns predicted noise.
+ * The front of the U-Net up to the cut: the time (and label) embedding and the first `cut` down
+ * stages. The device of split learning runs this (./split.ts).
  */
-export function unet<T>(ops: NetOps<T>, cfg: ModelConfig, x: T, timeFeatures: T, labels: T | null): T {
+export function unetFront<T>(ops: NetOps<T>, cfg: ModelConfig, x: T, timeFeatures: T, labels: T | null, cut = downStageCount(cfg)): FrontOutputs<T> {
+  const stages = downStages(ops, cfg, x);
+  if (!Number.isInteger(cut) || cut < 1 || cut > stages.length) throw new Error(`cut must be an integer in 1..${stages.length} (the down path's stages), got ${cut}`);
   let emb = ops.dense('time.dense1', timeFeatures, cfg.embedDim);
   emb = ops.dense('time.dense2', ops.silu(emb), cfg.embedDim);
   if (cfg.numClasses > 0 && labels !== null) emb = ops.add(emb, ops.embed('label.embed', labels, cfg.embedDim));
   emb = ops.silu(emb);
-
-  const levels = cfg.channelMults.length;
-  let h = ops.conv('in.conv', x, cfg.baseChannels, 3, 1);
-  const skips: T[] = [h];
-  for (let i = 0; i < levels; i++) {
-    const ch = cfg.baseChannels * cfg.channelMults[i];
-    for (let r = 0; r < cfg.resBlocks; r++) {
-      h = resBlock(ops, cfg, `down${i}.res${r}`, h, emb, ch);
-      skips.push(h);
-    }
-    if (i < levels - 1) {
-      h = ops.conv(`down${i}.down`, h, ops.shape(h)[3], 3, 2);
-      skips.push(h);
-    }
+  const skips: T[] = [];
+  let h = x;
+  for (let s = 0; s < cut; s++) {
+    h = stages[s](h, emb);
+    skips.push(h);
   }
+  return { emb, skips };
+}
+
+/**
+ * The rest of the U-Net after the cut: the remaining down stages, the middle and the way up, from
+ * what the front gave. `skips` must hold exactly `cut` tensors. The server of split learning runs this.
+ */
+export function unetBack<T>(ops: NetOps<T>, cfg: ModelConfig, front: FrontOutputs<T>, cut = downStageCount(cfg)): T {
+  const { emb } = front;
+  if (front.skips.length !== cut) throw new Error(`the back of the U-Net after cut ${cut} needs ${cut} skip tensors, got ${front.skips.length}`);
+  const skips = [...front.skips];
+  // the input conv's stage ignores its input; the server never runs it (cut >= 1)
+  const stages = downStages(ops, cfg, null as unknown as T);
+  let h = skips[skips.length - 1];
+  for (let s = cut; s < stages.length; s++) {
+    h = stages[s](h, emb);
+    skips.push(h);
+  }
+  const levels = cfg.channelMults.length;
   const midCh = ops.shape(h)[3];
   for (let m = 0; m < cfg.midBlocks; m++) h = resBlock(ops, cfg, `mid.res${m}`, h, emb, midCh);
   for (let i = levels - 1; i >= 0; i--) {
@@ -77,6 +113,15 @@ export function unet<T>(ops: NetOps<T>, cfg: ModelConfig, x: T, timeFeatures: T,
   }
   h = ops.silu(ops.groupNorm('out.norm', h, cfg.groups));
   return ops.conv('out.conv', h, cfg.channels, 3, 1, 'zero');
+}
+
+/**
+ * x: noisy images [n,H,W,C]; timeFeatures: sinusoidal features [n, embedDim];
+ * labels: one-hot [n, numClasses + 1] or null for an unconditional model. Returns predicted noise.
+ * The front and the back of any cut composed are this same computation, in the same parameter order.
+ */
+export function unet<T>(ops: NetOps<T>, cfg: ModelConfig, x: T, timeFeatures: T, labels: T | null): T {
+  return unetBack(ops, cfg, unetFront(ops, cfg, x, timeFeatures, labels));
 }
 
 export interface ParamSpec {

@@ -13,6 +13,11 @@ describe('run config', () => {
     expect(config.codec.blockSize).toBeGreaterThan(0);
   });
 
+  it('has no split section by default, and resolves one with its defaults', () => {
+    expect(resolveRunConfig({}).split).toBeNull();
+    expect(resolveRunConfig({ split: { cut: 2 } }).split).toEqual({ cut: 2, dropout: 0, activationBits: 32, gradientBits: 32, keepRatio: 1 });
+  });
+
   it('names the wrong field and what was expected', () => {
     const cases: Array<[unknown, string]> = [
       [{ rounds: 0 }, 'rounds'],
@@ -21,6 +26,12 @@ describe('run config', () => {
       [{ allowedBits: [5] }, 'allowedBits.0'],
       [{ surprise: true }, '(payload)'],
       [{ quorum: 5, devicesPerRound: 2 }, 'quorum'],
+      [{ split: { cut: 0 } }, 'split.cut'],
+      [{ split: { dropout: 1 } }, 'split.dropout'],
+      [{ split: { gradientBits: 3 } }, 'split.gradientBits'],
+      [{ split: { keepRatio: 0 } }, 'split.keepRatio'],
+      [{ split: { cut: 1, extra: 1 } }, 'split'],
+      [{ split: {}, mode: 'async' }, 'split'],
     ];
     for (const [input, field] of cases) {
       let error: unknown;

@@ -2,7 +2,7 @@
 // CLI flags), resolved with defaults and written whole into the run directory.
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ALL_BITS, AggregatorSpecSchema, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, LORA_METHODS, PolicySpecSchema, RUN_MODES, describeZodError } from '@fedbit/core';
+import { ALL_BITS, AggregatorSpecSchema, BitsSchema, DEFAULT_BLOCK_SIZE, EnergyConstantsSchema, LORA_METHODS, PolicySpecSchema, RUN_MODES, SplitConfigSchema, describeZodError } from '@fedbit/core';
 import { resolveLoraConfig } from '@fedbit/diffusion';
 import { KNOWN_BASES } from './lora-base';
 
@@ -177,6 +177,12 @@ export const RunConfigSchema = z
       .default(null),
     /** Start rounds as soon as minDevices are connected; otherwise wait for the admin's start. */
     autoStart: z.boolean().default(true),
+    /**
+     * Split learning (docs/SPLIT.md): every device trains the front of the U-Net up to `cut`, the
+     * server the rest from the devices' activations; the fronts are averaged each round
+     * (SplitFed). Synchronous rounds only. null = every device trains the whole model.
+     */
+    split: SplitConfigSchema.nullable().default(null),
   })
   .strict();
 
@@ -237,7 +243,9 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
     throw new ConfigError(`${source}: privacy needs "mode": "sync" and the fedavg rule (the accountant assumes one sampled Gaussian step per round); this config has mode ${config.mode} and rule ${config.aggregation.rule}`, 'privacy');
   }
   if (config.lora) {
-    // (split learning's section, when it lands: refuse lora together with split here.)
+    if (config.split) {
+      throw new ConfigError(`${source}: lora and split cannot go together: a LoRA run trains adapters on a frozen base that every device holds whole, a split run cuts the model between device and server; give one of them`, 'lora');
+    }
     if (!(KNOWN_BASES as readonly string[]).includes(config.lora.base)) {
       throw new ConfigError(`${source}: lora.base: '${config.lora.base}' is not a known base model; expected one of ${KNOWN_BASES.map((b) => `'${b}'`).join(', ')}`, 'lora.base');
     }
@@ -246,6 +254,9 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
     } catch (error) {
       throw new ConfigError(`${source}: lora: ${(error as Error).message}`, 'lora');
     }
+  }
+  if (config.split && config.mode !== 'sync') {
+    throw new ConfigError(`${source}: split needs "mode": "sync" (the server trains its part from each round's devices and folds it in at the round's commit); this config has mode ${config.mode}`, 'split');
   }
   return config;
 }

@@ -13,3 +13,4 @@ export { secretEquals, TokenBucket } from './transport/rate-guard';
 export { lanAddress } from './tls';
 export { ModelHost, type HostSettings } from './model-host';
 export { KNOWN_BASES, resolveBase, type ResolvedBase } from './lora-base';
+export { SplitServer, type SplitSlot, type SplitReply, type SplitTraffic } from './split/split-server';

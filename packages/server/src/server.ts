@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { frameBytes } from '@fedbit/core';
+import { cutFrameBytes, frameBytes } from '@fedbit/core';
+import { splitPlan } from '@fedbit/diffusion';
 import { Server as SocketServer } from 'socket.io';
 import { resolveRunConfig, type RunConfig } from './config';
 import { createHttpHandler, readTextIfExists } from './http';
@@ -132,9 +133,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const admission = new Admission({ ...DEFAULT_ADMISSION, ...options.admission });
   const io = new SocketServer(httpServer, {
     allowRequest: admission.allowRequest,
-    // The largest message a device may send is one 32-bit frame of the whole model, plus headroom
-    // (in a LoRA run too: a full-model frame then reaches the round and is refused with a code, not a dropped connection).
-    maxHttpBufferSize: frameBytes(32, host.modelParamCount, config.codec.blockSize) + MESSAGE_HEADROOM_BYTES,
+    // The largest message a device may send is one 32-bit frame of the whole model (in a LoRA run
+    // too: a full-model frame then reaches the round and is refused with a code, not a dropped
+    // connection; in split mode, one step's activations if larger), plus headroom.
+    maxHttpBufferSize: Math.max(frameBytes(32, host.modelParamCount, config.codec.blockSize), splitFrameBytes(config, host)) + MESSAGE_HEADROOM_BYTES,
     pingInterval: PING_INTERVAL_MS,
     pingTimeout: PING_TIMEOUT_MS,
     serveClient: false,
@@ -196,4 +198,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       host.dispose();
     },
   };
+}
+
+/** Split learning: the largest activation frame of one step (the whole batch, nothing dropped). */
+function splitFrameBytes(config: RunConfig, host: ModelHost): number {
+  if (!config.split) return 0;
+  return cutFrameBytes(config.split.activationBits, config.batchSize * splitPlan(host.modelConfig, config.split.cut).crossingPerImage);
 }

@@ -17,6 +17,10 @@ export const DeviceEvent = {
   progress: 'device:progress',
   update: 'device:update',
   leave: 'device:leave',
+  /** Split learning (protocol/split.ts): one step's activations at the cut; the acknowledgement carries the gradient. */
+  splitForward: 'split:forward',
+  /** Split learning: the device finished its last step of the round (the server keeps that step). */
+  splitEnd: 'split:end',
 } as const;
 
 /** Events the aggregator sends. */

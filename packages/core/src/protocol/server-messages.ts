@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { DATASETS, LORA_METHODS, PARTITIONS, RUN_MODES, type RunPhase } from '../vocabulary';
 import { BitsSchema, RunPhaseSchema } from './schemas';
+import { SplitTaskSchema } from './split';
 
 const uint = () => z.number().int().nonnegative();
 
@@ -110,6 +111,8 @@ export const TaskSchema = z.object({
   model: ModelRefSchema,
   /** true in a LoRA run: `model` is the global adapter vector (welcome.lora), not the full model. Absent = full training. */
   lora: z.literal(true).optional(),
+  /** Split learning (docs/SPLIT.md): train only the front of the U-Net up to this cut, the server the rest. Absent = the whole model. */
+  split: SplitTaskSchema.optional(),
 }).refine((t) => t.version === undefined || t.version === t.model.version, { error: (issue) => `model.version must equal version (${String((issue.input as { version?: number }).version)})`, path: ['model', 'version'] });
 
 export const CancelSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string() });
@@ -226,6 +229,10 @@ export const REFUSAL_CODES = [
   'already-joined',
   /** The aggregator failed on a message no check refused (its log has why); the device may go on. */
   'internal',
+  /** Split learning: a step id, round or batch the server does not expect from this device now. */
+  'unexpected-step',
+  /** Split learning: a split event in a run or task that is not in split mode. */
+  'not-split',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

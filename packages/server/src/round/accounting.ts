@@ -21,7 +21,10 @@ export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, by
   const uplinkBps = uplinkOf(ctx, device);
   // The work done: time-budgeted tasks may stop before the steps planned (never after: admit checks).
   const macs = (slot.work.macs * meta.steps) / slot.work.steps;
-  const cost = costOfRound({ macs, trainBits: slot.trainBits, frameBytes: bytes, downlinkBytes: slot.downlinkBytes ?? 0, uplinkBps }, device.telemetry, ctx.config.energy);
+  // Split learning: the activations sent and gradients received every step cost the device too (core/src/split/energy.ts).
+  const split = ctx.split?.deviceTraffic(device.id) ?? { activationBytes: 0, gradientBytes: 0 };
+  const sent = bytes + split.activationBytes;
+  const cost = costOfRound({ macs, trainBits: slot.trainBits, frameBytes: sent, downlinkBytes: (slot.downlinkBytes ?? 0) + split.gradientBytes, uplinkBps }, device.telemetry, ctx.config.energy);
   device.energyJ += cost.energyJ;
   slot.record = {
     ...recordBase(slot),
@@ -29,7 +32,7 @@ export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, by
     samples: meta.samples,
     loss: meta.loss,
     trainMs: meta.trainMs,
-    frameBytes: bytes,
+    frameBytes: sent,
     uplinkBps,
     computeJ: cost.computeJ,
     transmitJ: cost.transmitJ,
@@ -99,7 +102,7 @@ export function roundSummary(ctx: RoundContext, input: SummaryInput): RoundSumma
     receiveJ: sum((r) => r.receiveJ ?? 0),
     energyJ: sum((r) => r.energyJ),
     uplinkBytes: sum((r) => r.frameBytes),
-    uplinkBytesFp32: input.accepted * frameBytes(32, ctx.host.paramCount, ctx.config.codec.blockSize),
+    uplinkBytesFp32: input.accepted * frameBytes(32, ctx.split ? ctx.split.plan.deviceSize : ctx.host.paramCount, ctx.config.codec.blockSize),
     downlinkBytes: input.downlinkBytes,
     bits: Object.fromEntries(records.map((r) => [r.deviceId, r.bits])),
     devices: records,

@@ -10,6 +10,7 @@ import type { ModelVersions } from '../model-versions';
 import type { RunStore } from '../store';
 import type { Transport } from '../transport/transport';
 import type { RunState } from './run-state';
+import type { SplitServer } from '../split/split-server';
 
 export interface RoundContext {
   /** The live config: a patch between rounds is seen by the next one. */
@@ -29,6 +30,8 @@ export interface RoundContext {
   readonly metrics: ServerMetrics;
   /** The largest frame a device may send: a 32-bit frame of the whole model. */
   readonly maxUpdateBytes: number;
+  /** Split learning (docs/SPLIT.md): the server's part of the model and its per-step engine; null when devices train the whole model. */
+  readonly split: SplitServer | null;
   /** Something changed that the dashboard or the devices should see. */
   notify(): void;
   /** A version was committed: listeners (the transport's summary broadcast, benchmarks) hear it. */

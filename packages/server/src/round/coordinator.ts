@@ -18,6 +18,7 @@ import { DeviceApi } from './device-api';
 import type { OpenRound } from './open-round';
 import { AsyncEngine } from './run-async';
 import { runRound } from './run-round';
+import { SplitServer } from '../split/split-server';
 import { RunState, type RunView } from './run-state';
 import { eligibleDevices } from './selection';
 import { devicesNeeded, waitReason } from './wait';
@@ -92,6 +93,7 @@ export class Coordinator {
       log: options.log,
       metrics: options.metrics,
       maxUpdateBytes: this.maxUpdateBytes,
+      split: config.split ? new SplitServer(host.modelConfig, config.split, this.run.global) : null,
       notify: () => this.notify(),
       committed: (summary) => {
         transport.broadcastSummary(summary, this.devices.all());
@@ -144,6 +146,11 @@ export class Coordinator {
   get phase(): RunPhase {
     return this.run.phase;
   }
+  /** Split learning: the server's part and its step engine (null when devices train the whole model). */
+  get split(): SplitServer | null {
+    return this.context.split;
+  }
+
   get completed(): number {
     return this.run.completed;
   }

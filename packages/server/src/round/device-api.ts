@@ -1,7 +1,8 @@
 // What a device can ask of the engine, and nothing more: join, report telemetry and progress,
 // upload an update, leave. The transport (transport/socket-io.ts) parses each message with its
 // schema and calls one of these; they never see a socket.
-import type { Ack, Hello, Progress, Refusal, Telemetry, UpdateMeta } from '@fedbit/core';
+import type { Ack, Hello, Progress, Refusal, SplitEnd, SplitForward, Telemetry, UpdateMeta } from '@fedbit/core';
+import type { SplitReply } from '../split/split-server';
 import { joinDevice, type Joined } from '../devices/join';
 import type { Device } from '../devices/registry';
 import { acceptUpdate } from './accounting';
@@ -93,9 +94,25 @@ export class DeviceApi {
     return { ok: true };
   }
 
+  /** Split learning: one step's activations; resolves with the gradient at the cut, or a refusal that changed nothing. */
+  splitForward(device: Device, meta: SplitForward, frame: Uint8Array): Promise<SplitReply> {
+    const { split } = this.ctx;
+    if (!split) return Promise.resolve({ ack: refusal('not-split', 'this run trains the whole model on each device: there is no split step to take', { round: meta.round }) });
+    return split.forward(device.id, meta, frame);
+  }
+
+  /** Split learning: the device's last step of the round is done. */
+  splitEnd(device: Device, meta: SplitEnd): Promise<Ack> {
+    const { split } = this.ctx;
+    if (!split) return Promise.resolve(refusal('not-split', 'this run trains the whole model on each device: there is no split step to end', { round: meta.round }));
+    return split.end(device.id, meta);
+  }
+
   /** A device left (left = said so) or lost its connection: no round waits for it. */
   gone(device: Device, left: boolean): void {
     this.ctx.log.info({ device: device.id, left }, left ? 'device left' : 'device disconnected');
+    // Split learning: its unfinished step is dropped (the server's part keeps only finished steps).
+    this.ctx.split?.gone(device.id);
     this.ctx.devices.disconnect(device.id, left);
     this.live.openRound()?.gone(device.id);
     this.live.asyncRun()?.gone(device.id);

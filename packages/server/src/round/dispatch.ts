@@ -29,7 +29,8 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     learningRate: roundLearningRate(config, envelope.version + 1),
     deadlineMs: Math.max(0, envelope.deadlineAt - Date.now()),
     seed: taskSeed(config.seed, envelope.round, device.seat),
-    errorFeedback: config.codec.errorFeedback,
+    // Split learning uploads the front only: the residual (sized to the whole model) is not kept there.
+    errorFeedback: config.codec.errorFeedback && !ctx.split,
     blockSize: config.codec.blockSize,
     version: envelope.version,
     model: envelope.model,
@@ -37,6 +38,7 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     // A LoRA run: the model this task names is the global adapter vector (the welcome named the base).
     ...(ctx.host.lora ? { lora: true as const } : {}),
     ...(planned.work.budgetMs !== undefined ? { timeBudgetMs: planned.work.budgetMs } : {}),
+    ...(ctx.split ? { split: { ...ctx.split.config } } : {}),
   };
   device.state = 'training';
   device.progress = null;

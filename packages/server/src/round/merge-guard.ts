@@ -24,10 +24,12 @@ export function updateNormBound(global: Float32Array, clipNorm: number | null, r
 /** A fresh aggregator for the next round or version, with the bound computed from the model it trains. */
 export function roundAggregator(ctx: RoundContext): Aggregator {
   const { config, run } = ctx;
-  const bound = updateNormBound(run.global, config.clipNorm, config.maxUpdateNormRatio);
+  // Split learning: devices upload their front only (the first deviceSize weights); the bound is relative to it.
+  const length = ctx.split ? ctx.split.plan.deviceSize : ctx.host.paramCount;
+  const bound = updateNormBound(run.global.subarray(0, length), config.clipNorm, config.maxUpdateNormRatio);
   const privacy = config.privacy;
   const rule = createAggregator(config.aggregation, {
-    length: ctx.host.paramCount,
+    length,
     clipNorm: privacy ? Math.min(bound ?? Infinity, privacy.clipNorm) : bound,
     ordered: config.reproducible && config.mode === 'sync',
     kernel: ctx.mergeKernel,

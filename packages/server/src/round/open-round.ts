@@ -1,7 +1,7 @@
 // The round being trained right now: who was asked, at what precision and for how many steps, and
 // what has arrived. admit() is the one gate for an update: every check runs before the frame
 // touches the running sum, and a refusal changes nothing.
-import { FrameError, readFrameHeader, type Aggregator, type ModelRef, type DeviceRoundRecord, type Refusal, type RefusalCode, type UpdateMeta } from '@fedbit/core';
+import { FrameError, readFrameHeader, type Aggregator, type ModelRef, type DeviceRoundRecord, type Refusal, type UpdateMeta } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import type { PlannedTask } from './plan';
 
@@ -13,23 +13,9 @@ export interface Slot extends PlannedTask {
   record: DeviceRoundRecord | null;
 }
 
-export function refusal(code: RefusalCode, reason: string, extra: Partial<Refusal> = {}): Refusal {
-  return { ok: false, code, reason, ...extra };
-}
+import { frameErrorCode, refusal } from './refusals';
 
-function frameErrorCode(error: FrameError): RefusalCode {
-  switch (error.field) {
-    case 'checksum':
-      return 'bad-checksum';
-    case 'length':
-      return 'wrong-length';
-    case 'scale':
-    case 'value':
-      return 'bad-value';
-    default:
-      return 'malformed-frame';
-  }
-}
+export { frameErrorCode, refusal };
 
 export interface OpenRoundOptions {
   round: number;

@@ -2,7 +2,7 @@
 // packages/core/src/energy/local-work.ts) and the inputs its precision policy reads (deviceDemand,
 // from the energy model, the codec's frame sizes and variance bounds). MACs come from the live
 // config and the planned steps, so a patched localSteps is priced from the next round on.
-import { deviceDemand, frameBytes, learningRateAt, normSqPrior, planLocalWork, trainBitsFor, type Assignment, type Bits, type DeviceDemand } from '@fedbit/core';
+import { deviceDemand, frameBytes, learningRateAt, normSqPrior, planLocalWork, splitMacsPerStep, trainBitsFor, type Assignment, type Bits, type DeviceDemand } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import type { RoundContext } from './context';
 
@@ -37,7 +37,8 @@ export function uplinkOf(ctx: RoundContext, device: Device): number {
 
 export function planWork(ctx: RoundContext, device: Device, deadlineMs: number): PlannedWork {
   const { config, host } = ctx;
-  const macsPerStep = host.macsPerStep(config.batchSize);
+  // Split learning: the device computes its front only (forward + backward), fewer weights if pruned.
+  const macsPerStep = ctx.split ? splitMacsPerStep(ctx.split.plan.deviceMacsPerImage, config.batchSize, ctx.split.config.keepRatio) : host.macsPerStep(config.batchSize);
   if (config.localWork === 'fixed') return { steps: config.localSteps, macs: macsPerStep * config.localSteps };
   const macsPerSecond = device.telemetry.macsPerSecond ?? config.energy.macsPerSecond[device.telemetry.deviceClass];
   const fullFrame = frameBytes(32, host.paramCount, config.codec.blockSize);
@@ -77,7 +78,7 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
         uplinkBps: uplinkOf(ctx, d),
         macs: works[i].macs,
       },
-      { paramCount: host.paramCount, blockSize: config.codec.blockSize, allowedBits: config.allowedBits as Bits[], qat: config.qat, energy: config.energy },
+      { paramCount: ctx.split ? ctx.split.plan.deviceSize : host.paramCount, blockSize: config.codec.blockSize, allowedBits: config.allowedBits as Bits[], qat: config.qat, energy: config.energy },
     ),
   );
   const plan = ctx.policy.assign(demands, {
@@ -93,6 +94,6 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
   return picked.map((device, i) => {
     const assignment = plan.get(device.id);
     if (!assignment) throw new Error(`policy ${ctx.policy.name} gave no precision to device ${device.id}`);
-    return { device, assignment, trainBits: trainBitsFor(assignment.bits, config.qat), weight: sizes[i], work: works[i] };
+    return { device, assignment, trainBits: ctx.split ? 32 : trainBitsFor(assignment.bits, config.qat), weight: sizes[i], work: works[i] };
   });
 }

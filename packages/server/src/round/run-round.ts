@@ -11,7 +11,7 @@ import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
 import { mergeProblem, roundAggregator } from './merge-guard';
 import { OpenRound, type ClosedBy } from './open-round';
-import { planTasks } from './plan';
+import { planTasks, roundLearningRate } from './plan';
 import { selectDevices } from './selection';
 
 export async function runRound(ctx: RoundContext, round: number, eligible: Device[], setOpen: (open: OpenRound | null) => void): Promise<RoundSummary | null> {
@@ -29,6 +29,8 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   const model = ctx.models.publish(round - 1, run.global, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
   const aggregator = roundAggregator(ctx);
   const open = new OpenRound({ round, startedAt, model, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes, updateName: ctx.host.updateName }, tasks);
+  // Split learning: the server's part starts the round from the global model and expects each device's steps.
+  await ctx.split?.begin(round, run.global, tasks.map((t) => ({ deviceId: t.device.id, steps: t.work.steps, batch: config.batchSize })), roundLearningRate(config, round));
   setOpen(open);
   ctx.metrics.roundStarted(round);
   ctx.log.info({ round, devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b/${t.work.steps}`) }, 'round opened');
@@ -64,7 +66,8 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   }
 
   // ---- apply and commit (a merge that would leave a non-finite weight is dropped instead) ----
-  const mean = open.aggregator.finish();
+  // Split learning: the devices' updates average their fronts (SplitFed); the back is what the server trained this round.
+  const mean = ctx.split ? withServerPart(open.aggregator.finish(), run.global, await ctx.split.close()) : open.aggregator.finish();
   const problem = mergeProblem(run.global, mean);
   if (problem) {
     run.droppedRounds++;
@@ -75,10 +78,21 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
     return null;
   }
   const records = [...open.slots.values()].map((slot) => slot.record ?? missedRecord(ctx, slot));
-  const summary = roundSummary(ctx, { round, startedAt, records, accepted: accepted.length, downlinkBytes, closedBy });
+  const gradientBytes = ctx.split?.traffic.gradientBytes ?? 0;
+  const summary = roundSummary(ctx, { round, startedAt, records, accepted: accepted.length, downlinkBytes: downlinkBytes + gradientBytes, closedBy });
   run.lastRound = outcome(round, 'committed', accepted.length, open.slots.size, config.quorum, closedBy, config.deadlineS, config.localWork);
   await commitVersion(ctx, summary, mean, picked.length / eligible.length);
   return summary;
+}
+
+/** The whole model's merged update: the devices' mean front change, then the server part's change over the round. */
+export function withServerPart(frontMean: Float32Array, global: Float32Array, serverPart: Float32Array): Float32Array {
+  const deviceSize = frontMean.length;
+  if (serverPart.length !== global.length - deviceSize) throw new Error(`server part of ${serverPart.length} weights for a model of ${global.length} cut at ${deviceSize}`);
+  const mean = new Float32Array(global.length);
+  mean.set(frontMean);
+  for (let i = deviceSize; i < global.length; i++) mean[i] = serverPart[i - deviceSize] - global[i];
+  return mean;
 }
 
 /** How a round ended, in words a person in the room can act on. */

@@ -14,6 +14,8 @@ import {
   ProbeSchema,
   ProgressSchema,
   ServerEvent,
+  SplitEndSchema,
+  SplitForwardSchema,
   TelemetrySchema,
   UpdateMetaSchema,
   describeZodError,
@@ -67,7 +69,7 @@ export interface SocketOptions {
   rateLimit?: { perSecond: number; burst: number; disconnectAfterStrikes: number };
 }
 
-type AckFn = (reply: unknown) => void;
+type AckFn = (reply: unknown, attachment?: Uint8Array) => void;
 
 function isBinary(value: unknown): value is Uint8Array | ArrayBuffer {
   return value instanceof Uint8Array || value instanceof ArrayBuffer;
@@ -233,6 +235,37 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       if (!reply.ok) return refuse(DeviceEvent.update, reply, ack);
       log.debug({ device: device.id, round: meta.round, bytes: bytes.byteLength }, 'update accepted');
       ack?.(reply);
+    });
+
+    on(DeviceEvent.splitForward, (...args: unknown[]) => {
+      const [[payload, frame], ack] = splitAck(args);
+      const meta = parse(SplitForwardSchema, DeviceEvent.splitForward, payload, ack);
+      if (!meta || !device) return;
+      if (!isBinary(frame)) {
+        refuse(DeviceEvent.splitForward, refusal('schema', `${DeviceEvent.splitForward}: expected the activation frame as a binary attachment after the metadata`, { field: 'frame' }), ack);
+        return;
+      }
+      const from = device;
+      api.splitForward(from, meta, toBytes(frame)).then(
+        (reply) => {
+          if (!reply.ack.ok) return refuse(DeviceEvent.splitForward, reply.ack, ack);
+          ack?.(reply.ack, reply.frame);
+        },
+        (error: unknown) => {
+          log.error({ device: from.id, err: (error as Error).message }, 'split step failed');
+          refuse(DeviceEvent.splitForward, refusal('bad-value', `${DeviceEvent.splitForward}: the server could not run this step`, { round: meta.round }), ack);
+        },
+      );
+    });
+
+    on(DeviceEvent.splitEnd, (...args: unknown[]) => {
+      const [[payload], ack] = splitAck(args);
+      const meta = parse(SplitEndSchema, DeviceEvent.splitEnd, payload, ack);
+      if (!meta || !device) return;
+      api.splitEnd(device, meta).then(
+        (reply) => (reply.ok ? ack?.(reply) : refuse(DeviceEvent.splitEnd, reply, ack)),
+        () => refuse(DeviceEvent.splitEnd, refusal('bad-value', `${DeviceEvent.splitEnd}: the server could not keep this step`, { round: meta.round }), ack),
+      );
     });
 
     on(DeviceEvent.leave, (...args: unknown[]) => {

@@ -1,0 +1,27 @@
+// The split-learning settings of a run (Zhang, Ni, Wang, arXiv 2412.06414: a pruned device-side
+// model, quantized gradients, activation dropout at the cut; SplitFed, Thapa et al., arXiv
+// 2004.12088): one schema both sides read, so the device and the server agree on what crosses.
+import { z } from 'zod';
+import { BitsSchema } from '../protocol/schemas';
+
+export const SplitConfigSchema = z
+  .object({
+    /** Down-path stages the device keeps (1 = the input convolution only; the model's stage count = the whole down path). */
+    cut: z.number().int().min(1).max(64).default(1),
+    /** Share of the split activations dropped at random each step (rescaled by 1/(1-p)); 0 = none. */
+    dropout: z.number().min(0).max(0.95).default(0),
+    /** Precision of the activations the device sends (the codec: 1-8 uniform, 16 half, 32 float). */
+    activationBits: BitsSchema.default(32),
+    /** Precision of the gradients at the cut the server sends back. */
+    gradientBits: BitsSchema.default(32),
+    /** Share of the device part's weights kept by magnitude pruning (1 = no pruning). */
+    keepRatio: z.number().gt(0).max(1).default(1),
+  })
+  .strict();
+
+export type SplitConfigInput = z.input<typeof SplitConfigSchema>;
+export type SplitConfig = z.output<typeof SplitConfigSchema>;
+
+export function resolveSplitConfig(input: SplitConfigInput = {}): SplitConfig {
+  return SplitConfigSchema.parse(input);
+}

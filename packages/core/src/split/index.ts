@@ -1,0 +1,5 @@
+export { SplitConfigSchema, resolveSplitConfig, type SplitConfig, type SplitConfigInput } from './config';
+export { dropAndPack, gradientThroughDropout, keepMask, keptCount, unpack } from './dropout';
+export { cutFrameBytes, decodeCut, encodeCut, splitNoise } from './frames';
+export { applyMask, keepRatioFor, magnitudeMask } from './prune';
+export { splitMacsPerStep, splitRoundWork, splitTraffic, type SplitRoundInput, type SplitTraffic } from './energy';

@@ -3,3 +3,4 @@ export * from './limits';
 export * from './status';
 export * from './server-messages';
 export * from './model-path';
+export * from './secagg';

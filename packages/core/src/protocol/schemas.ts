@@ -17,6 +17,11 @@ export const DeviceEvent = {
   progress: 'device:progress',
   update: 'device:update',
   leave: 'device:leave',
+  /** Secure aggregation (protocol/secagg.ts): the four steps after training. */
+  secaggAdvertise: 'secagg:advertise',
+  secaggShare: 'secagg:share',
+  secaggMasked: 'secagg:masked',
+  secaggReveal: 'secagg:reveal',
 } as const;
 
 /** Events the aggregator sends. */
@@ -28,6 +33,10 @@ export const ServerEvent = {
   status: 'run:status',
   /** To devices: the run at a glance (RunBrief), so a device page can say what it waits for. */
   brief: 'run:brief',
+  /** Secure aggregation: the roster and neighbors' keys, the sealed shares routed, who to unmask. */
+  secaggRoster: 'secagg:roster',
+  secaggShares: 'secagg:shares',
+  secaggUnmask: 'secagg:unmask',
 } as const;
 
 export const DEVICE_EVENTS: readonly string[] = Object.values(DeviceEvent);

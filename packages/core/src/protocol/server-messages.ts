@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { DATASETS, PARTITIONS, RUN_MODES, type RunPhase } from '../vocabulary';
 import { BitsSchema, RunPhaseSchema } from './schemas';
+import { SecAggTaskSchema } from './secagg';
 
 const uint = () => z.number().int().nonnegative();
 
@@ -73,6 +74,8 @@ export const TaskSchema = z.object({
   timeBudgetMs: z.number().nonnegative().optional(),
   /** The model to train from (version `version`), to fetch over HTTP. */
   model: ModelRefSchema,
+  /** Present in a securely aggregated round: the common grid; the device then takes the four secagg steps instead of device:update. */
+  secureAggregation: SecAggTaskSchema.optional(),
 }).refine((t) => t.version === undefined || t.version === t.model.version, { error: (issue) => `model.version must equal version (${String((issue.input as { version?: number }).version)})`, path: ['model', 'version'] });
 
 export const CancelSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string() });
@@ -186,6 +189,10 @@ export const REFUSAL_CODES = [
   'model-mismatch',
   'too-stale',
   'already-joined',
+  /** Secure aggregation: a message for a step that is not the open one (or a plain update in a secure run). */
+  'wrong-step',
+  /** Secure aggregation: a device, or a share addressed to a device, that is not in the round's roster. */
+  'not-in-round',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -92,11 +92,16 @@ export class SecAggDevice {
   private b: Uint8Array | null = null;
   private roster = new Map<number, Advert>();
   private held = new Map<number, { b: Share; s: Share }>();
+  private revealed = false;
 
+  /** `keys`: the pairs already advertised (a live round advertises before the roster, hence before setup, exists). */
   constructor(
     readonly setup: RoundSetup,
     readonly index: number,
-  ) {}
+    keys?: { c: KeyPair; s: KeyPair },
+  ) {
+    if (keys) [this.c, this.s] = [keys.c, keys.s];
+  }
 
   async advertise(): Promise<Advert> {
     [this.c, this.s] = await Promise.all([generateKeyPair(), generateKeyPair()]);
@@ -162,6 +167,9 @@ export class SecAggDevice {
 
   /** Step 4: per neighbor it holds shares of, the share of b if that neighbor sent y, else of s. */
   unmask(sent: ReadonlySet<number>): Revealed[] {
+    // Once per round: a second answer to a different list of senders would hand out both kinds of share for someone.
+    if (this.revealed) throw new Error('this device has already revealed its shares for the round');
+    this.revealed = true;
     return [...this.held].map(([of, shares]) => (sent.has(of) ? { of, kind: 'b' as const, share: shares.b } : { of, kind: 's' as const, share: shares.s }));
   }
 

@@ -3,7 +3,8 @@
 // and put known updates on the round's grid, so the committed model can be checked exactly.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceEvent, decodeGridMean, decodeUpdate, encodeOnGrid, type Ack, type Grid, type Task } from '@fedbit/core';
-import { SecureInbox, listenSecure, runSecureRound, type SecureLink, type SecureRoundResult, type SecureStepName } from '@fedbit/client';
+import { SecureInbox, listenSecure, runSecureRound, type DeviceProfile, type SecureLink, type SecureRoundResult, type SecureStepName } from '@fedbit/client';
+import { simulatedDevice } from '@fedbit/client/node';
 import { resolveRunConfig, type RunningServer } from '@fedbit/server';
 import { RawDevice, getJson, globalWeights, startTestServer, waitFor } from './helpers';
 
@@ -209,4 +210,36 @@ describe('secure aggregation as a run mode', () => {
     expect(() => resolveRunConfig({ ...base, quorum: 1 })).toThrow(/"quorum": 1/);
     expect(resolveRunConfig(base).secureAggregation).toEqual({ threshold: 0.4, stepDeadlineS: 30, bound: null, headroom: 4 });
   });
+});
+
+describe('secure aggregation with the device runtime', () => {
+  it('three Node devices train the tiny model at different precisions and commit two secure rounds', async () => {
+    const server = await secureServer({ rounds: 2, devicesPerRound: 3, minDevices: 3, quorum: 2, policy: { kind: 'on-demand' }, allowedBits: [2, 4, 8], secureAggregation: {} });
+    const profiles: DeviceProfile[] = [
+      { name: 'desktop', deviceClass: 'desktop', battery: null, charging: null, preference: 'best-quality', uplinkBps: 100e6, transmitPowerW: 0.1 },
+      { name: 'phone', deviceClass: 'phone', battery: 0.3, charging: false, preference: 'save-battery', uplinkBps: 2e6, transmitPowerW: 0.2 },
+      { name: 'laptop', deviceClass: 'laptop', battery: 0.8, charging: true, preference: 'balanced', uplinkBps: 20e6, transmitPowerW: 0.1 },
+    ];
+    const runtimes = profiles.map((profile) => simulatedDevice({ url: server.url, joinCode: server.joinCode, profile, runtime: { reconnectDelayMs: 200 } }));
+    const uploads: Array<{ accepted: boolean; bytes: number; reason?: string }> = [];
+    for (const r of runtimes) void (async () => {
+      for await (const e of r.events) if (e.type === 'uploaded') uploads.push({ accepted: e.accepted, bytes: e.bytes, reason: e.reason });
+    })();
+    const before = await globalWeights(server);
+    try {
+      await Promise.all(runtimes.map((r) => r.start()));
+      await waitFor('two secure rounds', () => server.coordinator.completed >= 2, 170_000);
+      expect(uploads.filter((u) => u.accepted)).toHaveLength(6);
+      for (const summary of server.coordinator.summaries) expect(summary.accepted).toBe(3);
+      expect(server.coordinator.snapshot.secure).toMatchObject({ round: 2, outcome: 'committed', survivors: 3, dropped: 0 });
+      // Every device sent its keys, shares, masked vector (m bits per value in 16-bit words) and reveals.
+      for (const u of uploads) expect(u.bytes).toBeGreaterThan(2 * before.length);
+      const after = await globalWeights(server);
+      expect(after.some((v, i) => v !== before[i])).toBe(true);
+      expect(after.every(Number.isFinite)).toBe(true);
+    } finally {
+      runtimes.forEach((r) => r.stop());
+      await Promise.all(runtimes.map((r) => r.done()));
+    }
+  }, 180_000);
 });

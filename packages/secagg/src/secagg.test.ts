@@ -87,6 +87,8 @@ describe('secure aggregation on low-bit integers', () => {
     await d.advertise();
     await expect(d.mask([1, 2, 3, 4])).rejects.toThrow(/share\(\) must run/);
     const server = new SecAggServer(setup);
+    expect(() => server.masked(0, new Uint32Array(4))).toThrow(/did not share keys/);
+    for (const index of [0, 1]) server.advertised({ index, cPublic: new Uint8Array(65), sPublic: new Uint8Array(65) });
     server.masked(0, new Uint32Array(4));
     expect(() => server.masked(0, new Uint32Array(4))).toThrow(/already/);
     expect(() => server.masked(1, new Uint32Array(4).fill(1 << 20))).toThrow(/below 2\^/);

@@ -213,7 +213,7 @@ describe('secure aggregation as a run mode', () => {
 });
 
 describe('secure aggregation with the device runtime', () => {
-  it('three Node devices train the tiny model at different precisions and commit two secure rounds', async () => {
+  it('three Node devices train the tiny model, put their updates on the grid and commit two secure rounds', async () => {
     const server = await secureServer({ rounds: 2, devicesPerRound: 3, minDevices: 3, quorum: 2, policy: { kind: 'on-demand' }, allowedBits: [2, 4, 8], secureAggregation: {} });
     const profiles: DeviceProfile[] = [
       { name: 'desktop', deviceClass: 'desktop', battery: null, charging: null, preference: 'best-quality', uplinkBps: 100e6, transmitPowerW: 0.1 },

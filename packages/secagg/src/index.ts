@@ -2,4 +2,4 @@ export { DEFAULT_THRESHOLD_RATIO, SecAggDevice, SecAggServer, bytesPerDevice, se
 export { neighborGraph } from './graph';
 export { SHARE_BYTES, bigIntToBytes, bytesToBigInt, combine, split, type Share } from './shamir';
 export { fromBase64url, generateKeyPair, toBase64url, type KeyPair } from './crypto';
-export { SEALED_BYTES, maskedWordBytes, packMasked, unpackMasked } from './wire';
+export { SEALED_BYTES, maskedBytes, packMasked, unpackMasked } from './wire';

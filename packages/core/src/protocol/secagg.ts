@@ -35,7 +35,7 @@ export const SecAggShareSchema = z
   })
   .strict();
 
-/** Step 3: the masked vector, in the binary attachment (little-endian words, 2 bytes when modulusBits <= 16, else 4). */
+/** Step 3: the masked vector, in the binary attachment, packed at modulusBits bits a value (packages/secagg/src/wire.ts). */
 export const SecAggMaskedSchema = z.object({ round: round() }).strict();
 
 /** Step 4: per neighbor whose bundle this device holds, the share of its self-mask seed (it sent a masked input) or of its mask key (it did not). */

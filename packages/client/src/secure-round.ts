@@ -159,6 +159,9 @@ export async function runSecureRound(link: SecureLink, input: SecureRoundInput):
   const { round, stepTimeoutMs } = input;
   const stop = (step: SecureStepName) => input.after?.(step) === false;
   const result: SecureRoundResult = { bytes: 0, completed: 'advertise', masked: null };
+  if (!globalThis.crypto?.subtle) {
+    throw new Error('secure aggregation needs WebCrypto (crypto.subtle), which a browser gives only in a secure context: open the join URL over https (serve --tls) or on localhost');
+  }
 
   // ---- 1. advertise keys ----
   const [c, s] = await Promise.all([generateKeyPair(), generateKeyPair()]);
@@ -199,6 +202,8 @@ export async function runSecureRound(link: SecureLink, input: SecureRoundInput):
   const stray = senders.find((i) => !active.has(i));
   if (stray !== undefined) throw new Error(`secagg:unmask for round ${round} names device ${stray} as a sender, which did not share keys`);
   if (!senders.includes(roster.index)) throw new Error(`secagg:unmask for round ${round} does not name this device as a sender`);
+  // Bonawitz et al.: with fewer senders than the threshold, the shares revealed could help unmask too few inputs to hide one.
+  if (senders.length < setup.threshold) throw new Error(`only ${senders.length} devices sent masked inputs; the threshold is ${setup.threshold}, so this device does not reveal`);
   const revealed = device.unmask(new Set(senders)).map((r) => ({ of: r.of, kind: r.kind, y: toBase64url(bigIntToBytes(r.share.y, SHARE_BYTES)) }));
   result.bytes += await sent(link, DeviceEvent.secaggReveal, { round, shares: revealed });
   result.completed = 'reveal';

@@ -33,6 +33,7 @@ import {
   type Telemetry,
   type Welcome,
 } from '@fedbit/core';
+import { SecureInbox, listenSecure, type SecureLink } from './secure-round';
 import { LEAVE_ACK_TIMEOUT_MS, MIN_TRANSFER_MS, PROBE_REPEATS, PROBE_SIZE_RATIO, RECONNECT_DELAY_MAX_MS, RECONNECT_DELAY_MS, RECONNECT_RANDOMIZATION } from './constants';
 
 export interface ConnectionOptions {
@@ -66,6 +67,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Connection {
   private readonly socket: Socket;
+  /** Secure aggregation: the steps' messages from the aggregator (secure-round.ts waits on them). */
+  readonly secureInbox = new SecureInbox();
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -97,6 +100,7 @@ export class Connection {
     socket.on(ServerEvent.summary, (payload: unknown) => checked(() => handlers.summary(parseServerMessage(RoundSummarySchema, ServerEvent.summary, payload))));
     socket.on(ServerEvent.brief, (payload: unknown) => checked(() => handlers.brief(parseServerMessage(RunBriefSchema, ServerEvent.brief, payload))));
     socket.on(ServerEvent.refused, (payload: unknown) => checked(() => handlers.refused(parseServerMessage(RefusalSchema, ServerEvent.refused, payload))));
+    listenSecure(socket, this.secureInbox, (error) => handlers.protocolError(error));
   }
 
   get connected(): boolean {
@@ -151,6 +155,22 @@ export class Connection {
     await this.shape(bytes);
     const reply = parseAck(Empty, `${DeviceEvent.probe} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.probe, { bytes }, payload));
     return reply.ok ? performance.now() - started : null;
+  }
+
+  /** A secure round's link: each step's message with its acknowledgement (a timeout or a dropped connection reads as a refusal). */
+  get secureLink(): SecureLink {
+    return {
+      inbox: this.secureInbox,
+      send: async (event, payload, data) => {
+        await this.shape(data?.byteLength ?? 0);
+        try {
+          const answer = await (data ? this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload, data) : this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload));
+          return parseAck(Empty, `${event} acknowledgement`, answer);
+        } catch (error) {
+          return { ok: false, code: 'late', reason: `no answer from the aggregator: ${(error as Error).message}` };
+        }
+      },
+    };
   }
 
   telemetry(telemetry: Telemetry): void {

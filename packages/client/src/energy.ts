@@ -22,7 +22,8 @@ export interface UploadWork {
   task: Task;
   /** Local steps actually trained (a time budget may cut them short). */
   steps: number;
-  frame: Uint8Array;
+  /** What was sent: the frame, or in a secure round everything its four steps sent. */
+  frame: Pick<Uint8Array, 'byteLength'>;
   /** Bytes of the global model this task brought down. */
   downlinkBytes: number;
   /** The device's smoothed uplink rate; null before any transfer was timed. */

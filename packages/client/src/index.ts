@@ -12,3 +12,4 @@ export * from './connection';
 export * from './backend-trial';
 export * from './attack';
 export * from './model-fetch';
+export * from './secure-round';

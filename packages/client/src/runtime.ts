@@ -9,6 +9,7 @@ import {
   DEFAULT_ENERGY_CONSTANTS,
   HelloSchema,
   Ewma,
+  encodeOnGrid,
   linkRateBps,
   PROTOCOL_VERSION,
   emptyDeviceTotals,
@@ -32,6 +33,7 @@ import { trainLoraRound } from './train-lora-round';
 import { trainRound, type TrainedUpdate } from './train-round';
 import { trainSplitRound, type SplitTaskTraffic } from './train-split';
 import { ModelFetcher } from './model-fetch';
+import { runSecureRound } from './secure-round';
 import type { Attack } from './attack';
 
 export type { RuntimeEvent } from './events';
@@ -137,7 +139,10 @@ export class DeviceRuntime {
         }
       },
       task: (task) => this.tasks.offer(task),
-      cancel: ({ round }) => this.tasks.cancel(round),
+      cancel: ({ round, reason }) => {
+        this.tasks.cancel(round);
+        this.connection?.secureInbox.cancel(round, reason);
+      },
       summary: (summary) => {
         this.tasks.committed(summary.round);
         this.events.push({ type: 'summary', summary });
@@ -323,19 +328,38 @@ export class DeviceRuntime {
       void this.sendTelemetry(); // the aggregator learns this device's pace even from a task that was cut
       return;
     }
-    const { frame, meta } = trained;
+    const { meta } = trained;
     if (meta.steps > 0) this.stepMs = meta.trainMs / meta.steps;
 
     this.events.push({ type: 'status', state: 'uploading' });
     // The rate this upload is priced at is the one known before it, as the aggregator prices it
     // (it hears this upload's timing only in the next telemetry): the tab and the dashboard agree.
     const uplinkBps = this.uplinkBps;
-    // An upload may wait for its answer as long as the round runs, and never less than any other acknowledgement.
-    const { reply, ms } = await connection.upload(meta, frame, Math.max(ACK_TIMEOUT_MS, task.deadlineMs));
-    if (reply.ok) {
-      if (task.errorFeedback) env.errorFeedback.remember(trained.compensated, frame);
-      this.noteUpload(frame.byteLength, ms);
-      void this.sendTelemetry();
+    let frame: Pick<Uint8Array, 'byteLength'> = trained.frame;
+    let reply: { ok: true } | { ok: false; reason: string };
+    let ms: number;
+    const secure = task.secureAggregation;
+    if (secure) {
+      // Secure aggregation: the update on the round's grid, then the four steps (secure-round.ts); no frame is sent.
+      const started = Date.now();
+      const input = encodeOnGrid(trained.compensated, { bits: secure.gridBits, blockSize: task.blockSize, scales: secure.scales }, task.bits, task.seed);
+      const record = { samples: meta.samples, steps: meta.steps, trainMs: meta.trainMs, loss: meta.loss };
+      try {
+        const result = await runSecureRound(connection.secureLink, { round: task.round, input, gridBits: secure.gridBits, record, stepTimeoutMs: Math.max(ACK_TIMEOUT_MS, task.deadlineMs) + 4 * secure.stepDeadlineS * 1000 });
+        frame = { byteLength: result.bytes };
+        reply = { ok: true };
+      } catch (error) {
+        reply = { ok: false, reason: (error as Error).message };
+      }
+      ms = Date.now() - started;
+    } else {
+      // An upload may wait for its answer as long as the round runs, and never less than any other acknowledgement.
+      ({ reply, ms } = await connection.upload(meta, trained.frame, Math.max(ACK_TIMEOUT_MS, task.deadlineMs)));
+      if (reply.ok) {
+        if (task.errorFeedback) env.errorFeedback.remember(trained.compensated, trained.frame);
+        this.noteUpload(trained.frame.byteLength, ms);
+        void this.sendTelemetry();
+      }
     }
     const cost = costOfUpload({ macsPerStep: macsPerStep(env, task), paramCount: uploadLength(env, task), task, steps: meta.steps, frame, downlinkBytes: download?.bytes ?? 0, uplinkBps, splitTraffic: trained.traffic }, await this.options.telemetry.read(), this.energy);
     if (reply.ok) addUpload(this.totals, cost);

@@ -41,15 +41,19 @@ export interface RoundSetup {
   neighbors: number[][];
 }
 
+/** The threshold's default: 40% of a device's neighbors, so 30% dropout is survived with overwhelming probability. */
+export const DEFAULT_THRESHOLD_RATIO = 0.4;
+
 /** The round's parameters, from its size and the inputs' precision; graphSeed is chosen by the server. */
-export function setupRound(round: number, n: number, length: number, bits: number, graphSeed: number): RoundSetup {
+export function setupRound(round: number, n: number, length: number, bits: number, graphSeed: number, thresholdRatio = DEFAULT_THRESHOLD_RATIO): RoundSetup {
   if (!(Number.isInteger(n) && n >= 2)) throw new RangeError(`secure aggregation needs at least 2 devices, got ${n}`);
   if (!(Number.isInteger(bits) && bits >= 1 && bits <= 16)) throw new RangeError(`input bits ${bits} must be 1..16`);
   const modulusBits = bits + Math.ceil(Math.log2(n));
   if (modulusBits > 32) throw new RangeError(`${n} devices at ${bits} bits need ${modulusBits}-bit masks; at most 32 are supported`);
   const sparse = 2 * Math.ceil(3 * Math.log2(n));
   const degree = sparse >= n - 1 ? n - 1 : sparse;
-  const threshold = Math.max(2, Math.ceil(0.4 * degree));
+  if (!(thresholdRatio > 0 && thresholdRatio <= 1)) throw new RangeError(`threshold ratio ${thresholdRatio} must be in (0, 1]`);
+  const threshold = Math.min(degree, Math.max(2, Math.ceil(thresholdRatio * degree)));
   return { round, n, length, bits, modulusBits, degree, threshold, neighbors: neighborGraph(n, degree, graphSeed) };
 }
 
@@ -88,11 +92,16 @@ export class SecAggDevice {
   private b: Uint8Array | null = null;
   private roster = new Map<number, Advert>();
   private held = new Map<number, { b: Share; s: Share }>();
+  private revealed = false;
 
+  /** `keys`: the pairs already advertised (a live round advertises before the roster, hence before setup, exists). */
   constructor(
     readonly setup: RoundSetup,
     readonly index: number,
-  ) {}
+    keys?: { c: KeyPair; s: KeyPair },
+  ) {
+    if (keys) [this.c, this.s] = [keys.c, keys.s];
+  }
 
   async advertise(): Promise<Advert> {
     [this.c, this.s] = await Promise.all([generateKeyPair(), generateKeyPair()]);
@@ -128,8 +137,12 @@ export class SecAggDevice {
     }
   }
 
-  /** Step 3: the masked input, m bits per value (in a Uint32Array, values below 2^m). */
-  async mask(x: ArrayLike<number>): Promise<Uint32Array> {
+  /**
+   * Step 3: the masked input, m bits per value (in a Uint32Array, values below 2^m). `active`: the
+   * devices that shared keys (step 2); pair masks are agreed only with those, since the server can
+   * remove a pair mask of a dropped device only if that device's key was shared.
+   */
+  async mask(x: ArrayLike<number>, active?: ReadonlySet<number>): Promise<Uint32Array> {
     const { length, bits, modulusBits, round } = this.setup;
     if (x.length !== length) throw new RangeError(`input has ${x.length} values, the round ${length}`);
     if (!this.b) throw new Error('share() must run before mask()');
@@ -143,6 +156,7 @@ export class SecAggDevice {
     const wordBits = wordBitsOf(modulusBits);
     addMask(y, await expand(this.b, `self:${round}`, length, wordBits), 1);
     for (const j of this.setup.neighbors[this.index]) {
+      if (active && !active.has(j)) continue;
       const seed = await agree(this.s.privateKey, this.advertOf(j).sPublic);
       addMask(y, await expand(seed, `pair:${round}`, length, wordBits), this.index < j ? 1 : -1);
     }
@@ -153,6 +167,9 @@ export class SecAggDevice {
 
   /** Step 4: per neighbor it holds shares of, the share of b if that neighbor sent y, else of s. */
   unmask(sent: ReadonlySet<number>): Revealed[] {
+    // Once per round: a second answer to a different list of senders would hand out both kinds of share for someone.
+    if (this.revealed) throw new Error('this device has already revealed its shares for the round');
+    this.revealed = true;
     return [...this.held].map(([of, shares]) => (sent.has(of) ? { of, kind: 'b' as const, share: shares.b } : { of, kind: 's' as const, share: shares.s }));
   }
 
@@ -178,6 +195,7 @@ export class SecAggServer {
 
   /** Step 3 arrives: added to the running sum at once (the server never keeps one device's y). */
   masked(index: number, y: Uint32Array): void {
+    if (!this.adverts.has(index)) throw new Error(`device ${index} did not share keys in this round`);
     if (this.sent.has(index)) throw new Error(`device ${index} already sent its masked input`);
     if (y.length !== this.setup.length) throw new RangeError(`masked input has ${y.length} values, the round ${this.setup.length}`);
     const limit = 2 ** this.setup.modulusBits;

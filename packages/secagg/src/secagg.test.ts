@@ -87,8 +87,25 @@ describe('secure aggregation on low-bit integers', () => {
     await d.advertise();
     await expect(d.mask([1, 2, 3, 4])).rejects.toThrow(/share\(\) must run/);
     const server = new SecAggServer(setup);
+    expect(() => server.masked(0, new Uint32Array(4))).toThrow(/did not share keys/);
+    for (const index of [0, 1]) server.advertised({ index, cPublic: new Uint8Array(65), sPublic: new Uint8Array(65) });
     server.masked(0, new Uint32Array(4));
     expect(() => server.masked(0, new Uint32Array(4))).toThrow(/already/);
     expect(() => server.masked(1, new Uint32Array(4).fill(1 << 20))).toThrow(/below 2\^/);
+  });
+});
+
+describe('the masked vector on the wire', () => {
+  it('packs at exactly m bits a value and reads back the same values', async () => {
+    const { packMasked, unpackMasked, maskedBytes } = await import('./wire');
+    for (const m of [5, 7, 8, 13, 16, 21, 32]) {
+      const y = Uint32Array.from({ length: 1001 }, (_, i) => (i * 2654435761) % 2 ** m);
+      y[0] = 2 ** m - 1;
+      const bytes = packMasked(y, m);
+      expect(bytes.byteLength).toBe(maskedBytes(1001, m));
+      expect(bytes.byteLength).toBe(Math.ceil((1001 * m) / 8));
+      expect(Array.from(unpackMasked(bytes, m, 1001))).toEqual(Array.from(y));
+    }
+    expect(() => unpackMasked(new Uint8Array(3), 7, 4)).toThrow(/4 values of 7 bits \(4 bytes\) expected/);
   });
 });

@@ -135,6 +135,28 @@ export const RunConfigSchema = z
       .nullable()
       .default(null),
     /**
+     * Secure aggregation (docs/SECURITY.md): the aggregator learns only the sum of a round's
+     * updates. Each device encodes its update on the round's common grid (core/quant/grid.ts),
+     * masks it (packages/secagg: SecAgg+ on the grid's integers) and takes four steps after
+     * training: advertise keys, share keys, masked input, unmasking. Synchronous FedAvg with equal
+     * weights only; the norm bound moves to the device (it clips each value to the grid's scale).
+     * null = off.
+     */
+    secureAggregation: z
+      .object({
+        /** Shares needed to rebuild a secret, as a share of a device's neighbors (packages/secagg: 0.4 survives 30% dropout). */
+        threshold: z.number().gt(0).max(1).default(0.4),
+        /** Seconds each step after training may take; the devices that have not answered by then count as dropped. */
+        stepDeadlineS: z.number().positive().max(3600).default(30),
+        /** The grid's bound per value; default learningRate x localSteps (Adam moves a weight by about the learning rate per step at most). */
+        bound: z.number().positive().max(1e6).nullable().default(null),
+        /** After the first round, a block's scale is this many times the last committed mean update's largest |value| in the block (never above the bound). */
+        headroom: z.number().min(1).max(1e4).default(4),
+      })
+      .strict()
+      .nullable()
+      .default(null),
+    /**
      * The weights the run draws its samples (and measures FID-MNIST) with: the exponential moving
      * average of the committed global models, decay per version with the (1 + n) / (10 + n)
      * warm-up (packages/core/src/train/ema.ts). 0 = the latest global model itself. Devices
@@ -258,7 +280,23 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
   if (config.split && config.mode !== 'sync') {
     throw new ConfigError(`${source}: split needs "mode": "sync" (the server trains its part from each round's devices and folds it in at the round's commit); this config has mode ${config.mode}`, 'split');
   }
+  if (config.secureAggregation) refuseWithSecureAggregation(config, source);
   return config;
+}
+
+/** What secure aggregation cannot be combined with, said all at once: the aggregator never sees one update. */
+function refuseWithSecureAggregation(config: RunConfig, source: string): void {
+  const problems: string[] = [];
+  if (config.mode !== 'sync') problems.push(`"mode": "${config.mode}" (secure aggregation runs synchronous rounds: the masks of a round cancel only in that round's sum)`);
+  if (config.aggregation.rule !== 'fedavg') problems.push(`the ${config.aggregation.rule} rule (robust rules and FedNova need each update; secure aggregation gives only the sum: use fedavg)`);
+  if (config.clipNorm !== null) problems.push(`"clipNorm" (the aggregator cannot clip an update it never sees; the device clips each value to the grid's scale: set secureAggregation.bound instead)`);
+  if (config.privacy) problems.push(`"privacy" (central noise needs per-update clipping on the aggregator; distributed noise under secure aggregation is not built yet)`);
+  if (config.allowedBits.some((b) => b > 16)) problems.push(`allowedBits with 32 (the masks take integers of at most 16 bits: set allowedBits to e.g. [4, 8])`);
+  if (config.policy.kind === 'fixed' && config.policy.bits > 16) problems.push(`policy fixed at ${config.policy.bits} bits (at most 16 under secure aggregation)`);
+  if (config.split) problems.push(`"split" (the aggregator trains the back of the model from each device's own activations, which it must see)`);
+  if (config.lora) problems.push(`"lora" (secure rounds of adapter vectors are not built or tested yet)`);
+  if (config.quorum < 2) problems.push(`"quorum": ${config.quorum} (a sum of one update is that update: at least 2)`);
+  if (problems.length) throw new ConfigError(`${source}: secureAggregation cannot be combined with ${problems.join('; ')}`, 'secureAggregation');
 }
 
 /** {"preset": name, ...fields}: the preset's fields, then the given ones over them (nested objects merged one level). */

@@ -2,6 +2,7 @@
 // (RunBrief): the run at a glance, every wait explained. No secrets in here.
 import { epsilonOf, type RunBrief, type RunStatus } from '@fedbit/core';
 import { RATE_WINDOW_MS } from './constants';
+import { SECURE_NOTE } from './round/run-secure-round';
 import type { Coordinator } from './round/coordinator';
 
 export type { DeviceStatus, RunStatus } from '@fedbit/core';
@@ -43,7 +44,8 @@ export function statusOf(coordinator: Coordinator): RunStatus {
     droppedRounds: run.droppedRounds,
     versionsPerMinute: versionsPerMinute(run.commitTimes),
     privacy: config.privacy && { ...config.privacy, epsilon: run.rdp.length ? epsilonOf(run.rdp, config.privacy.delta).epsilon : null },
-    maxUpdateNormRatio: config.maxUpdateNormRatio,
+    secureAggregation: config.secureAggregation && { note: SECURE_NOTE, lastRound: run.secure },
+    maxUpdateNormRatio: config.secureAggregation ? null : config.maxUpdateNormRatio,
     stalenessHistogram: Array.from({ length: run.stalenessCounts.length }, (_, i) => run.stalenessCounts[i] ?? 0),
     devices: coordinator.devices.all().map((d) => ({
       id: d.id,

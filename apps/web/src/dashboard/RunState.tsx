@@ -45,11 +45,18 @@ export function RunState({ status }: { status: RunStatus }) {
           </span>
         )}
         <span>
-          norm bound <strong>{status.maxUpdateNormRatio == null ? 'off' : `${status.maxUpdateNormRatio} x model norm`}</strong>
+          norm bound <strong>{status.secureAggregation ? 'on the device: each value clipped to the grid' : status.maxUpdateNormRatio == null ? 'off' : `${status.maxUpdateNormRatio} x model norm`}</strong>
         </span>
         {status.privacy && (
           <span data-testid="privacy">
             differential privacy <strong>ε = {status.privacy.epsilon == null ? '0' : status.privacy.epsilon.toFixed(2)}</strong> at δ = {status.privacy.delta} (noise {status.privacy.noiseMultiplier} x clip {status.privacy.clipNorm})
+          </span>
+        )}
+        {status.secureAggregation && (
+          <span data-testid="secure-aggregation">
+            <strong>{status.secureAggregation.note}</strong>
+            {status.secureAggregation.lastRound &&
+              ` · round ${status.secureAggregation.lastRound.round} ${status.secureAggregation.lastRound.outcome}: ${status.secureAggregation.lastRound.survivors} of ${status.secureAggregation.lastRound.roster} in the sum, ${status.secureAggregation.lastRound.dropped} dropped`}
           </span>
         )}
         <span>

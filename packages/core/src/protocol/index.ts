@@ -4,3 +4,4 @@ export * from './status';
 export * from './server-messages';
 export * from './model-path';
 export * from './split';
+export * from './secagg';

@@ -21,6 +21,11 @@ export const DeviceEvent = {
   splitForward: 'split:forward',
   /** Split learning: the device finished its last step of the round (the server keeps that step). */
   splitEnd: 'split:end',
+  /** Secure aggregation (protocol/secagg.ts): the four steps after training. */
+  secaggAdvertise: 'secagg:advertise',
+  secaggShare: 'secagg:share',
+  secaggMasked: 'secagg:masked',
+  secaggReveal: 'secagg:reveal',
 } as const;
 
 /** Events the aggregator sends. */
@@ -32,6 +37,10 @@ export const ServerEvent = {
   status: 'run:status',
   /** To devices: the run at a glance (RunBrief), so a device page can say what it waits for. */
   brief: 'run:brief',
+  /** Secure aggregation: the roster and neighbors' keys, the sealed shares routed, who to unmask. */
+  secaggRoster: 'secagg:roster',
+  secaggShares: 'secagg:shares',
+  secaggUnmask: 'secagg:unmask',
 } as const;
 
 export const DEVICE_EVENTS: readonly string[] = Object.values(DeviceEvent);

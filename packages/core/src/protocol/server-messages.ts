@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DATASETS, LORA_METHODS, PARTITIONS, RUN_MODES, type RunPhase } from '../vocabulary';
 import { BitsSchema, RunPhaseSchema } from './schemas';
 import { SplitTaskSchema } from './split';
+import { SecAggTaskSchema } from './secagg';
 
 const uint = () => z.number().int().nonnegative();
 
@@ -113,6 +114,8 @@ export const TaskSchema = z.object({
   lora: z.literal(true).optional(),
   /** Split learning (docs/SPLIT.md): train only the front of the U-Net up to this cut, the server the rest. Absent = the whole model. */
   split: SplitTaskSchema.optional(),
+  /** Present in a securely aggregated round: the common grid; the device then takes the four secagg steps instead of device:update. */
+  secureAggregation: SecAggTaskSchema.optional(),
 }).refine((t) => t.version === undefined || t.version === t.model.version, { error: (issue) => `model.version must equal version (${String((issue.input as { version?: number }).version)})`, path: ['model', 'version'] });
 
 export const CancelSchema = z.object({ round: z.number().int().nonnegative(), reason: z.string() });
@@ -233,6 +236,10 @@ export const REFUSAL_CODES = [
   'unexpected-step',
   /** Split learning: a split event in a run or task that is not in split mode. */
   'not-split',
+  /** Secure aggregation: a message for a step that is not the open one (or a plain update in a secure run). */
+  'wrong-step',
+  /** Secure aggregation: a device, or a share addressed to a device, that is not in the round's roster. */
+  'not-in-round',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -104,6 +104,18 @@ export interface LoraStatus {
   baseBytes: number;
 }
 
+export interface SecureRoundStatus {
+  round: number;
+  outcome: 'committed' | 'abandoned';
+  /** Devices that advertised keys after training. */
+  roster: number;
+  /** Devices whose masked input is in the sum. */
+  survivors: number;
+  /** Devices of the roster whose input is not in the sum (dropped before or after sharing keys). */
+  dropped: number;
+  message: string;
+}
+
 export interface RunStatus {
   run: string;
   round: number;
@@ -139,6 +151,8 @@ export interface RunStatus {
   stalenessHistogram?: number[];
   /** Differential privacy: epsilon spent so far (null before the first round) at delta, and the mechanism's parameters; null when off. */
   privacy?: { epsilon: number | null; delta: number; noiseMultiplier: number; clipNorm: number } | null;
+  /** Secure aggregation: what the aggregator sees, and the last secure round's roster, survivors (masked inputs summed) and dropped; null when off. */
+  secureAggregation?: { note: string; lastRound: SecureRoundStatus | null } | null;
   /** Merge safeguards: the norm bound relative to the model (null = off). */
   maxUpdateNormRatio?: number | null;
   /** A LoRA fine-tuning run's base and adapters; null (or absent) for full training. */

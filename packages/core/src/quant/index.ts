@@ -17,3 +17,4 @@ export {
 export { accumulateFrame, decodeUpdate, encodeUpdate, inspectFrame, type CheckedFrame, type EncodeOptions } from './codec';
 export { blockScaleSq, varianceBound, updateStats, type UpdateStats } from './variance';
 export { ErrorFeedback, contractionFactor } from './error-feedback';
+export { GRID_BITS, GRID_MAX_BITS, decodeGridMean, encodeOnGrid, gridBitsOf, gridScales, isGridBits, type Grid, type GridBits } from './grid';

@@ -9,13 +9,16 @@ import type { ClosedBy, Slot } from './open-round';
 import { roundLearningRate, uplinkOf } from './plan';
 
 /** Accounts an accepted update: the device's record (modelled energy of the steps it trained) and its memory for the next plan. */
-export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: UpdateMeta, bytes: number): DeviceRoundRecord {
+/** `meta` without the update's norms in a secure round (they would leak): the device's last known ones stay. */
+export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: Pick<UpdateMeta, 'round' | 'samples' | 'steps' | 'trainMs' | 'loss'> & Partial<UpdateMeta>, bytes: number): DeviceRoundRecord {
   const { device } = slot;
   device.state = 'uploaded';
   device.lastReceivedBytes = bytes;
-  device.updateNormSq = meta.updateNormSq;
-  device.updateMaxAbs = meta.updateMaxAbs ?? null;
-  device.updateScaleSq = meta.updateScaleSq ?? null;
+  if (meta.updateNormSq !== undefined) {
+    device.updateNormSq = meta.updateNormSq;
+    device.updateMaxAbs = meta.updateMaxAbs ?? null;
+    device.updateScaleSq = meta.updateScaleSq ?? null;
+  }
   device.lastLoss = meta.loss;
   if (meta.steps > 0 && meta.trainMs > 0) device.stepMs.add(meta.trainMs / meta.steps);
   const uplinkBps = uplinkOf(ctx, device);

@@ -19,6 +19,8 @@ import type { OpenRound } from './open-round';
 import { AsyncEngine } from './run-async';
 import { runRound } from './run-round';
 import { SplitServer } from '../split/split-server';
+import { runSecureRound } from './run-secure-round';
+import type { SecureSteps } from './secure-steps';
 import { RunState, type RunView } from './run-state';
 import { eligibleDevices } from './selection';
 import { devicesNeeded, waitReason } from './wait';
@@ -53,6 +55,8 @@ export class Coordinator {
   private readonly run: RunState;
   private readonly context: RoundContext;
   private open: OpenRound | null = null;
+  /** The steps after training of the open secure round, if the run uses secure aggregation. */
+  private secure: SecureSteps | null = null;
   private asyncEngine: AsyncEngine | null = null;
   private liveConfig: RunConfig;
   private policy: PrecisionPolicy;
@@ -100,7 +104,7 @@ export class Coordinator {
         this.commitListeners.forEach((listener) => listener(summary));
       },
     };
-    this.deviceApi = new DeviceApi(this.context, { openRound: () => this.open, asyncRun: () => this.asyncEngine });
+    this.deviceApi = new DeviceApi(this.context, { openRound: () => this.open, asyncRun: () => this.asyncEngine, secureSteps: () => this.secure });
   }
 
   /** The run as its checkpoint left it: weights, counters, totals, the devices' memory and the summaries so far. */
@@ -226,6 +230,7 @@ export class Coordinator {
   async stop(): Promise<void> {
     this.run.phase = 'stopped';
     this.open?.close('stopped');
+    this.secure?.close();
     this.notify();
     await this.loopRunning;
     await this.asyncEngine?.settled();
@@ -235,6 +240,8 @@ export class Coordinator {
   applyPatch(patch: ConfigPatch): void {
     const next = { ...this.liveConfig, ...patch };
     if (next.quorum > next.devicesPerRound) throw new Error(`quorum (${next.quorum}) must be at most devicesPerRound (${next.devicesPerRound})`);
+    if (next.secureAggregation && next.policy.kind === 'fixed' && next.policy.bits > 16) throw new Error(`policy fixed at ${next.policy.bits} bits: secure aggregation takes at most 16`);
+    if (next.secureAggregation && next.quorum < 2) throw new Error('quorum must be at least 2 under secure aggregation (a sum of one update is that update)');
     if (patch.policy) this.policy = createPolicy(patch.policy);
     this.liveConfig = next;
     this.context.store.writeConfig(next);
@@ -290,7 +297,13 @@ export class Coordinator {
         await this.waitForChange(IDLE_POLL_MS);
         continue;
       }
-      const summary = await runRound(this.context, run.completed + 1, eligible, (open) => (this.open = open)).catch((error: unknown) => this.roundFailed(run.completed + 1, error));
+      const round = config.secureAggregation
+        ? runSecureRound(this.context, run.completed + 1, eligible, (open, steps) => {
+            this.open = open;
+            this.secure = steps;
+          })
+        : runRound(this.context, run.completed + 1, eligible, (open) => (this.open = open));
+      const summary = await round.catch((error: unknown) => this.roundFailed(run.completed + 1, error));
       if (!summary && run.phase === 'training') await this.waitForChange(AFTER_DROP_PAUSE_MS);
     }
   }
@@ -299,6 +312,8 @@ export class Coordinator {
   private roundFailed(round: number, error: unknown): null {
     this.open?.close('stopped');
     this.open = null;
+    this.secure?.close();
+    this.secure = null;
     this.run.droppedRounds++;
     const message = `round ${round} failed on the aggregator (${(error as Error).message}); the model is unchanged and the round runs again`;
     this.run.lastRound = { round, outcome: 'dropped', accepted: 0, selected: 0, quorum: this.liveConfig.quorum, closedBy: 'stopped', message, at: Date.now() };

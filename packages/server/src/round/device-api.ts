@@ -1,8 +1,8 @@
 // What a device can ask of the engine, and nothing more: join, report telemetry and progress,
 // upload an update, leave. The transport (transport/socket-io.ts) parses each message with its
 // schema and calls one of these; they never see a socket.
-import type { Ack, Hello, Progress, Refusal, SplitEnd, SplitForward, Telemetry, UpdateMeta } from '@fedbit/core';
 import type { SplitReply } from '../split/split-server';
+import type { Ack, Hello, Progress, Refusal, SecAggAdvertise, SecAggReveal, SecAggShare, SplitEnd, SplitForward, Telemetry, UpdateMeta } from '@fedbit/core';
 import { joinDevice, type Joined } from '../devices/join';
 import type { Device } from '../devices/registry';
 import { acceptUpdate } from './accounting';
@@ -10,11 +10,13 @@ import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
 import { refusal, type OpenRound } from './open-round';
 import type { AsyncEngine } from './run-async';
+import type { SecureSteps } from './secure-steps';
 
 /** What is under way right now, as the coordinator holds it. */
 export interface LiveWork {
   openRound(): OpenRound | null;
   asyncRun(): AsyncEngine | null;
+  secureSteps(): SecureSteps | null;
 }
 
 export class DeviceApi {
@@ -46,7 +48,7 @@ export class DeviceApi {
     ctx.log.info({ device: joined.device.id, name: hello.name, backend: hello.backend, platform: hello.platform, rejoin: joined.rejoin }, 'device joined');
     const open = this.live.openRound();
     const slot = open?.rejoined(joined.device);
-    if (open && slot) sendTask(ctx, slot, { round: open.round, version: open.round - 1, mode: 'sync', deadlineAt: open.deadlineAt, model: open.model });
+    if (open && slot) sendTask(ctx, slot, { round: open.round, version: open.round - 1, mode: 'sync', deadlineAt: open.deadlineAt, model: open.model, secure: open.secure });
     this.changed();
     return joined;
   }
@@ -82,6 +84,9 @@ export class DeviceApi {
       if (!engine) return refusal('stale-round', `task ${meta.round} is not open: the run has not started`, { round: meta.round });
       return engine.admit(device, meta, frame);
     }
+    if (ctx.config.secureAggregation) {
+      return refusal('wrong-step', 'this run uses secure aggregation: after training a device sends secagg:advertise and the three steps that follow, never device:update (docs/PROTOCOL.md)', { round: meta.round });
+    }
     const open = this.live.openRound();
     if (!open) {
       return refusal('stale-round', `round ${meta.round} is not open: no round is open now (${ctx.run.completed} completed)`, { round: meta.round });
@@ -108,6 +113,44 @@ export class DeviceApi {
     return split.end(device.id, meta);
   }
 
+  /** Secure aggregation, step 1 (after training): the device's public keys and its round record. */
+  secureAdvertise(device: Device, message: SecAggAdvertise): Refusal | null {
+    const steps = this.secureOrRefusal(message.round);
+    if ('ok' in steps) return steps;
+    const refused = steps.advertise(device, message);
+    if (!refused) {
+      device.state = 'uploaded';
+      this.live.openRound()?.closeIfAllAnswered();
+      this.ctx.notify();
+    }
+    return refused;
+  }
+
+  /** Step 2: the sealed share bundles for the device's neighbors. */
+  secureShare(device: Device, message: SecAggShare, data: Uint8Array): Refusal | null {
+    const steps = this.secureOrRefusal(message.round);
+    return 'ok' in steps ? steps : steps.share(device, message, data);
+  }
+
+  /** Step 3: the masked vector. */
+  secureMasked(device: Device, round: number, data: Uint8Array): Refusal | null {
+    const steps = this.secureOrRefusal(round);
+    return 'ok' in steps ? steps : steps.masked(device, round, data);
+  }
+
+  /** Step 4: the shares the device reveals. */
+  secureReveal(device: Device, message: SecAggReveal): Refusal | null {
+    const steps = this.secureOrRefusal(message.round);
+    return 'ok' in steps ? steps : steps.reveal(device, message);
+  }
+
+  private secureOrRefusal(round: number): SecureSteps | Refusal {
+    if (!this.ctx.config.secureAggregation) return refusal('wrong-step', 'this run does not use secure aggregation: send updates with device:update', { round });
+    const steps = this.live.secureSteps();
+    if (!steps) return refusal('stale-round', `round ${round} is not open: no secure round is open now (${this.ctx.run.completed} completed)`, { round });
+    return steps;
+  }
+
   /** A device left (left = said so) or lost its connection: no round waits for it. */
   gone(device: Device, left: boolean): void {
     this.ctx.log.info({ device: device.id, left }, left ? 'device left' : 'device disconnected');
@@ -115,6 +158,7 @@ export class DeviceApi {
     this.ctx.split?.gone(device.id);
     this.ctx.devices.disconnect(device.id, left);
     this.live.openRound()?.gone(device.id);
+    this.live.secureSteps()?.gone(device.id);
     this.live.asyncRun()?.gone(device.id);
     this.changed();
   }

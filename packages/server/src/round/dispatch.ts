@@ -1,7 +1,7 @@
 // Sending one device its task: what to train (the model version and its hash, which the device
 // fetches over HTTP; the steps or time budget; the precision) and the seed its batches and
 // quantization draws follow from.
-import type { ModelRef, RunMode, Task } from '@fedbit/core';
+import type { ModelRef, RunMode, SecAggTask, Task } from '@fedbit/core';
 import type { RoundContext } from './context';
 import { roundLearningRate, type PlannedTask } from './plan';
 import { taskSeed } from './selection';
@@ -15,6 +15,8 @@ export interface TaskEnvelope {
   deadlineAt: number;
   /** The model version the task trains from, published in ctx.models. */
   model: ModelRef;
+  /** A secure round: the common grid the device encodes its update on (error feedback is off: the grid's rounding is unbiased). */
+  secure?: SecAggTask;
 }
 
 export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: TaskEnvelope): void {
@@ -29,14 +31,16 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     learningRate: roundLearningRate(config, envelope.version + 1),
     deadlineMs: Math.max(0, envelope.deadlineAt - Date.now()),
     seed: taskSeed(config.seed, envelope.round, device.seat),
-    // Split learning uploads the front only: the residual (sized to the whole model) is not kept there.
-    errorFeedback: config.codec.errorFeedback && !ctx.split,
+    // Split learning uploads the front only (the residual is sized to the whole model), and a secure
+    // round's grid replaces the per-device codec: no error feedback in either.
+    errorFeedback: config.codec.errorFeedback && !ctx.split && !envelope.secure,
     blockSize: config.codec.blockSize,
     version: envelope.version,
     model: envelope.model,
     ...(envelope.mode === 'async' ? { mode: 'async' as const } : {}),
     // A LoRA run: the model this task names is the global adapter vector (the welcome named the base).
     ...(ctx.host.lora ? { lora: true as const } : {}),
+    ...(envelope.secure ? { secureAggregation: envelope.secure } : {}),
     ...(planned.work.budgetMs !== undefined ? { timeBudgetMs: planned.work.budgetMs } : {}),
     ...(ctx.split ? { split: { ...ctx.split.config } } : {}),
   };

@@ -1,7 +1,7 @@
 // The round being trained right now: who was asked, at what precision and for how many steps, and
 // what has arrived. admit() is the one gate for an update: every check runs before the frame
 // touches the running sum, and a refusal changes nothing.
-import { FrameError, readFrameHeader, type Aggregator, type ModelRef, type DeviceRoundRecord, type Refusal, type UpdateMeta } from '@fedbit/core';
+import { FrameError, readFrameHeader, type Aggregator, type SecAggTask, type ModelRef, type DeviceRoundRecord, type Refusal, type RefusalCode, type UpdateMeta } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import type { PlannedTask } from './plan';
 
@@ -27,6 +27,8 @@ export interface OpenRoundOptions {
   maxUpdateBytes: number;
   /** What an update is, for refusals (ModelHost.updateName). Default 'the model'. */
   updateName?: string;
+  /** A secure round: the grid its tasks carry (a device that rejoins gets it again). */
+  secure?: SecAggTask;
 }
 
 export class OpenRound {
@@ -35,6 +37,7 @@ export class OpenRound {
   readonly model: ModelRef;
   readonly aggregator: Aggregator;
   readonly deadlineAt: number;
+  readonly secure: SecAggTask | undefined;
   readonly slots = new Map<string, Slot>();
   closedBy: ClosedBy | null = null;
   private resolveClosed!: () => void;
@@ -48,6 +51,7 @@ export class OpenRound {
     this.startedAt = options.startedAt;
     this.model = options.model;
     this.aggregator = options.aggregator;
+    this.secure = options.secure;
     this.maxUpdateBytes = options.maxUpdateBytes;
     this.updateName = options.updateName ?? 'the model';
     this.deadlineAt = options.startedAt + options.deadlineS * 1000;

@@ -1,7 +1,7 @@
 // The state of a run that outlives a round: the global model, what was committed, the totals, and
 // what the dashboard needs to explain the run (dropped rounds, the last outcome, commit times).
 // Written by the round engine (run-round.ts, run-async.ts) and the coordinator only.
-import { emptyRunTotals, type WeightEma, type LastRoundStatus, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
+import { emptyRunTotals, type WeightEma, type LastRoundStatus, type SecureRoundStatus, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
 
 /** The run as readers see it (status, HTTP, tests): the same object, typed read-only. */
 export interface RunView {
@@ -16,6 +16,7 @@ export interface RunView {
   readonly commitTimes: readonly number[];
   readonly stalenessCounts: readonly number[];
   readonly rdp: readonly number[];
+  readonly secure: Readonly<SecureRoundStatus> | null;
   /** What samples and FID are drawn with: the EMA of the committed models, or the latest one. */
   readonly samplingWeights: Float32Array;
 }
@@ -37,6 +38,10 @@ export class RunState implements RunView {
   stalenessCounts: number[] = [];
   /** Differential privacy: the Rényi DP spent so far, per order of RDP_ORDERS (empty when the run has no privacy). */
   rdp: number[] = [];
+  /** Secure aggregation: how the last secure round ended (roster, survivors, dropped). */
+  secure: SecureRoundStatus | null = null;
+  /** Secure aggregation: the last committed mean update, whose per-block largest |value| sets the next grid (not kept across a restart: the first round after one uses the bound). */
+  lastMeanUpdate: Float32Array | null = null;
   /** The EMA of the committed global models (null when the run's emaDecay is 0). */
   ema: WeightEma | null = null;
 

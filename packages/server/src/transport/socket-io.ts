@@ -13,6 +13,10 @@ import {
   LeaveSchema,
   ProbeSchema,
   ProgressSchema,
+  SecAggAdvertiseSchema,
+  SecAggMaskedSchema,
+  SecAggRevealSchema,
+  SecAggShareSchema,
   ServerEvent,
   SplitEndSchema,
   SplitForwardSchema,
@@ -48,6 +52,12 @@ export function socketTransport(io: Server): Transport {
     broadcastSummary(summary, devices) {
       io.of('/watch').emit(ServerEvent.summary, summary);
       for (const device of devices) if (device.socketId) io.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
+    },
+    secagg(device, event, payload, data) {
+      if (!device.socketId) return;
+      const name = event === 'roster' ? ServerEvent.secaggRoster : event === 'shares' ? ServerEvent.secaggShares : ServerEvent.secaggUnmask;
+      if (data) io.to(device.socketId).emit(name, payload, data);
+      else io.to(device.socketId).emit(name, payload);
     },
     disconnect(connectionId) {
       io.sockets.sockets.get(connectionId)?.disconnect(true);
@@ -266,6 +276,44 @@ export function attachSockets(io: Server, options: SocketOptions): void {
         (reply) => (reply.ok ? ack?.(reply) : refuse(DeviceEvent.splitEnd, reply, ack)),
         () => refuse(DeviceEvent.splitEnd, refusal('bad-value', `${DeviceEvent.splitEnd}: the server could not keep this step`, { round: meta.round }), ack),
       );
+    });
+
+    // Secure aggregation's four steps (round/secure-steps.ts checks each against the open step).
+    /** Answers a step's message: ok, or the refusal. */
+    const answer = (event: string, refused: Refusal | null, ack?: AckFn) => (refused ? refuse(event, refused, ack) : ack?.({ ok: true }));
+    /** The binary attachment a step needs, or a refusal naming it. */
+    const attachment = (event: string, data: unknown, what: string, ack?: AckFn): Uint8Array | null => {
+      if (isBinary(data)) return toBytes(data);
+      refuse(event, refusal('schema', `${event}: expected ${what} as a binary attachment after the payload`, { field: 'data' }), ack);
+      return null;
+    };
+
+    on(DeviceEvent.secaggAdvertise, (...args: unknown[]) => {
+      const [[payload], ack] = splitAck(args);
+      const message = parse(SecAggAdvertiseSchema, DeviceEvent.secaggAdvertise, payload, ack);
+      if (message && device) answer(DeviceEvent.secaggAdvertise, api.secureAdvertise(device, message), ack);
+    });
+
+    on(DeviceEvent.secaggShare, (...args: unknown[]) => {
+      const [[payload, data], ack] = splitAck(args);
+      const message = parse(SecAggShareSchema, DeviceEvent.secaggShare, payload, ack);
+      if (!message || !device) return;
+      const bytes = attachment(DeviceEvent.secaggShare, data, 'the sealed share bundles', ack);
+      if (bytes) answer(DeviceEvent.secaggShare, api.secureShare(device, message, bytes), ack);
+    });
+
+    on(DeviceEvent.secaggMasked, (...args: unknown[]) => {
+      const [[payload, data], ack] = splitAck(args);
+      const message = parse(SecAggMaskedSchema, DeviceEvent.secaggMasked, payload, ack);
+      if (!message || !device) return;
+      const bytes = attachment(DeviceEvent.secaggMasked, data, 'the masked vector', ack);
+      if (bytes) answer(DeviceEvent.secaggMasked, api.secureMasked(device, message.round, bytes), ack);
+    });
+
+    on(DeviceEvent.secaggReveal, (...args: unknown[]) => {
+      const [[payload], ack] = splitAck(args);
+      const message = parse(SecAggRevealSchema, DeviceEvent.secaggReveal, payload, ack);
+      if (message && device) answer(DeviceEvent.secaggReveal, api.secureReveal(device, message), ack);
     });
 
     on(DeviceEvent.leave, (...args: unknown[]) => {

@@ -10,6 +10,8 @@ export interface Transport {
   cancel(device: Device, round: number, reason: string): void;
   /** A committed round: the whole summary to watchers, and to each joined device its own part (deviceSummary). */
   broadcastSummary(summary: RoundSummary, devices: readonly Device[]): void;
+  /** Secure aggregation: a step's message to one device (secagg:roster, secagg:shares with the sealed bundles, secagg:unmask). */
+  secagg(device: Device, event: 'roster' | 'shares' | 'unmask', payload: object, data?: Uint8Array): void;
   /** Closes a connection (a device that joined again on another one). */
   disconnect(connectionId: string): void;
 }

@@ -1,0 +1,117 @@
+// One securely aggregated round, top to bottom: the aggregator learns the sum of the round's
+// updates and nothing about any one of them (docs/SECURITY.md).
+//   select -> plan (the common grid: core/quant/grid.ts) -> open -> send -> train + advertise
+//   -> share -> mask -> unmask (secure-steps.ts) -> decode the exact sum -> commit
+// The mean is unweighted (a sample count per device would be one more thing to hide). When fewer
+// than max(quorum, 2) devices are left after any step, or too few shares come back to unmask, the
+// round is abandoned: the model is unchanged and the next round runs.
+import { createAggregator, decodeGridMean, gridBitsOf, gridScales, hash32, type Grid, type RoundSummary, type SecAggTask } from '@fedbit/core';
+import type { Device } from '../devices/registry';
+import { acceptUpdate, missedRecord, roundSummary } from './accounting';
+import { commitVersion } from './commit';
+import type { RoundContext } from './context';
+import { sendTask } from './dispatch';
+import { mergeProblem } from './merge-guard';
+import { OpenRound } from './open-round';
+import { planTasks, roundLearningRate } from './plan';
+import { outcome } from './run-round';
+import { SecureSteps } from './secure-steps';
+import { selectDevices } from './selection';
+
+/** What the aggregator sees in a secure round, for the dashboard. */
+export const SECURE_NOTE = 'secure aggregation on: the server sees only the sum';
+
+export async function runSecureRound(ctx: RoundContext, round: number, eligible: Device[], setOpen: (open: OpenRound | null, steps: SecureSteps | null) => void): Promise<RoundSummary | null> {
+  const { config, run, host } = ctx;
+  const secure = config.secureAggregation!;
+  const startedAt = Date.now();
+  const need = Math.max(config.quorum, 2);
+  const stopped = (): boolean => run.phase === 'stopped';
+
+  // ---- select and plan: precisions, then the round's common grid ----
+  const picked = selectDevices(eligible, config.devicesPerRound, config.seed, round);
+  const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000);
+  for (const task of tasks) task.device.lastBits = task.assignment.bits;
+  const bound = secure.bound ?? roundLearningRate(config, round) * config.localSteps;
+  const grid: Grid = { bits: gridBitsOf(tasks.map((t) => t.assignment.bits)), blockSize: config.codec.blockSize, scales: gridScales(host.paramCount, config.codec.blockSize, bound, run.lastMeanUpdate, secure.headroom) };
+  const task: SecAggTask = { gridBits: grid.bits, scales: Array.from(grid.scales), stepDeadlineS: secure.stepDeadlineS };
+
+  // ---- open and send ----
+  const model = ctx.models.publish(round - 1, run.global, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
+  // No update frame comes in a secure round: the open round only tracks who trained (the advertise step).
+  const open = new OpenRound({ round, startedAt, model, aggregator: createAggregator({ rule: 'fedavg' }, { length: 1 }), deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes, secure: task }, tasks);
+  const steps = new SecureSteps(open, {
+    round,
+    length: host.paramCount,
+    bits: grid.bits,
+    thresholdRatio: secure.threshold,
+    graphSeed: hash32(`${config.seed}:secagg:${round}`),
+    stepDeadlineMs: secure.stepDeadlineS * 1000,
+    send: (device, event, payload, data) => ctx.transport.secagg(device, event, payload, data),
+  });
+  setOpen(open, steps);
+  ctx.metrics.roundStarted(round);
+  ctx.log.info({ round, gridBits: grid.bits, devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b`) }, 'secure round opened');
+  const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt, model, secure: task };
+  for (const slot of open.slots.values()) sendTask(ctx, slot, envelope);
+  const downlinkBytes = model.bytes * open.slots.size;
+  ctx.notify();
+
+  const abandon = (roster: number, survivors: number, why: string): null => {
+    steps.close();
+    setOpen(null, null);
+    for (const slot of open.slots.values()) {
+      ctx.transport.cancel(slot.device, round, `round ${round} was abandoned: ${why}`);
+      if (slot.device.state === 'training' || slot.device.state === 'uploaded') slot.device.state = 'idle';
+    }
+    const message = `round ${round} was abandoned: ${why}; the model is unchanged and the round runs again`;
+    run.droppedRounds++;
+    run.lastRound = { ...outcome(round, 'dropped', survivors, open.slots.size, config.quorum, open.closedBy ?? 'deadline', config.deadlineS, config.localWork), message };
+    run.secure = { round, outcome: 'abandoned', roster, survivors, dropped: roster - survivors, message };
+    ctx.log.warn({ round, roster, survivors, why }, 'secure round abandoned');
+    ctx.metrics.roundDropped();
+    ctx.notify();
+    return null;
+  };
+
+  // ---- train + advertise keys (the task's deadline) ----
+  await open.whenClosed;
+  for (const slot of open.slots.values()) if (slot.status === 'pending') slot.status = 'gone';
+  if (stopped()) return abandon(0, 0, 'the run stopped');
+  const advertised = open.accepted.length;
+  if (advertised < need) return abandon(advertised, 0, `${advertised} of ${open.slots.size} devices finished training and advertised keys, ${need} needed`);
+
+  // ---- share keys, mask, unmask (each with its step deadline) ----
+  const sharers = await steps.shareStep();
+  if (sharers.length < need || stopped()) return abandon(advertised, 0, `${sharers.length} of ${advertised} devices shared keys, ${need} needed`);
+  const senders = await steps.maskStep();
+  if (senders.length < need || stopped()) return abandon(advertised, senders.length, `${senders.length} of ${sharers.length} devices sent their masked input, ${need} needed`);
+  await steps.unmaskStep();
+  let sum: Uint32Array;
+  try {
+    sum = await steps.finish();
+  } catch (error) {
+    return abandon(advertised, senders.length, `the sum could not be unmasked (${(error as Error).message})`);
+  }
+  setOpen(null, null);
+  for (const slot of open.slots.values()) if (slot.device.state === 'training' || slot.device.state === 'uploaded') slot.device.state = 'idle';
+
+  // ---- decode the exact sum on the grid and commit ----
+  const mean = decodeGridMean(sum, senders.length, grid);
+  const problem = mergeProblem(run.global, mean);
+  if (problem) return abandon(advertised, senders.length, problem);
+  const inSum = new Set(senders.map((m) => m.device.id));
+  const records = [...open.slots.values()].map((slot) => {
+    const member = steps.members.find((m) => m.device.id === slot.device.id);
+    if (!member || !inSum.has(slot.device.id)) return missedRecord(ctx, slot);
+    const { samples, steps: trained, trainMs, loss } = member.meta;
+    return acceptUpdate(ctx, slot, { round, samples, steps: trained, trainMs, loss }, member.bytes);
+  });
+  const summary = roundSummary(ctx, { round, startedAt, records, accepted: senders.length, downlinkBytes, closedBy: open.closedBy ?? 'deadline' });
+  const message = `round ${round}: the sum of ${senders.length} masked updates was committed (${advertised - senders.length} of ${advertised} dropped)`;
+  run.lastRound = { ...outcome(round, 'committed', senders.length, open.slots.size, config.quorum, open.closedBy ?? 'deadline', config.deadlineS, config.localWork), message };
+  await commitVersion(ctx, summary, mean, picked.length / eligible.length);
+  run.secure = { round, outcome: 'committed', roster: advertised, survivors: senders.length, dropped: advertised - senders.length, message };
+  run.lastMeanUpdate = mean;
+  return summary;
+}

@@ -1,0 +1,247 @@
+// Secure aggregation as a run mode, end to end: a real aggregator and Socket.IO devices on loopback
+// that take the four steps with the device runtime's own driver (packages/client/src/secure-round.ts)
+// and put known updates on the round's grid, so the committed model can be checked exactly.
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeviceEvent, decodeGridMean, decodeUpdate, encodeOnGrid, type Ack, type Grid, type Task } from '@fedbit/core';
+import { SecureInbox, listenSecure, runSecureRound, type DeviceProfile, type SecureLink, type SecureRoundResult, type SecureStepName } from '@fedbit/client';
+import { simulatedDevice } from '@fedbit/client/node';
+import { unpackMasked } from '@fedbit/secagg';
+import { resolveRunConfig, type RunningServer } from '@fedbit/server';
+import { RawDevice, getJson, globalWeights, startTestServer, waitFor } from './helpers';
+
+const servers: RunningServer[] = [];
+const devices: RawDevice[] = [];
+afterEach(async () => {
+  devices.splice(0).forEach((d) => d.close());
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function secureServer(overrides: Record<string, unknown>) {
+  const server = await startTestServer({
+    policy: { kind: 'fixed', bits: 4 },
+    allowedBits: [4, 8],
+    eval: { every: 0, final: false, samples: 16, steps: 4 },
+    emaDecay: 0,
+    ...overrides,
+  } as never);
+  servers.push(server);
+  return server;
+}
+
+/** A raw device that answers the secure steps with the runtime's driver; `link.send` can be wrapped to try bad input first. */
+class SecureDevice extends RawDevice {
+  readonly inbox = new SecureInbox();
+  link: SecureLink;
+  constructor(url: string, joinCode: string) {
+    super(url, joinCode);
+    listenSecure(this.socket, this.inbox, (error) => this.refusals.push(error.message));
+    this.socket.on('round:cancel', (c: { round: number; reason: string }) => this.inbox.cancel(c.round, c.reason));
+    this.link = { inbox: this.inbox, send: (event, payload, data) => (data ? this.send(event, payload, data) : this.send(event, payload)) as Promise<Ack> };
+  }
+}
+
+/** A device's update for a round: seeded values within the grid's bound, so no clipping. */
+function updateOf(length: number, seed: number, bound: number): Float32Array {
+  let x = seed * 2654435761;
+  return Float32Array.from({ length }, () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return ((x / 2 ** 32) * 2 - 1) * bound * 0.9;
+  });
+}
+
+const gridOf = (task: Task): Grid => ({ bits: task.secureAggregation!.gridBits, blockSize: task.blockSize, scales: task.secureAggregation!.scales });
+
+/** Every device trains (here: makes up) its update, puts it on the grid and takes the steps; returns the integer inputs. */
+async function playRound(group: SecureDevice[], round: number, after: (i: number) => ((step: SecureStepName) => boolean | void) | undefined = () => undefined) {
+  const got = await Promise.all(group.map((d) => d.nextTask()));
+  for (const { task } of got) expect(task.round).toBe(round);
+  const grid = gridOf(got[0].task);
+  const global = decodeUpdate(got[0].model);
+  const inputs = got.map(({ task }, i) => encodeOnGrid(updateOf(global.length, round * 100 + i, grid.scales[0] as number), grid, task.bits, task.seed));
+  const results = await Promise.allSettled(
+    group.map((d, i) =>
+      runSecureRound(d.link, { round, input: inputs[i], gridBits: grid.bits, record: { samples: 10, steps: 2, trainMs: 5, loss: 0.5 }, stepTimeoutMs: 20_000, after: after(i) }),
+    ),
+  );
+  return { global, grid, inputs, results, tasks: got.map((g) => g.task) };
+}
+
+/** What the aggregator must commit: global + the grid mean of the given inputs, in float32 as the commit adds. */
+function expectedModel(global: Float32Array, grid: Grid, inputs: Uint32Array[]): Float32Array {
+  const sum = new Uint32Array(global.length);
+  for (const q of inputs) for (let i = 0; i < q.length; i++) sum[i] += q[i];
+  const mean = decodeGridMean(sum, inputs.length, grid);
+  const next = new Float32Array(global.length);
+  for (let i = 0; i < global.length; i++) next[i] = global[i] + mean[i];
+  return next;
+}
+
+async function joinAll(server: RunningServer, n: number, prefix: string): Promise<SecureDevice[]> {
+  const group = Array.from({ length: n }, () => new SecureDevice(server.url, server.joinCode));
+  devices.push(...group);
+  await Promise.all(group.map((d, i) => d.join(`${prefix}-${i}`)));
+  return group;
+}
+
+describe('secure aggregation as a run mode', () => {
+  it('5 devices, 2 rounds: the committed model is exactly global + the grid mean of the inputs; bad input is refused and changes nothing; /api/status says so', async () => {
+    const server = await secureServer({ rounds: 2, devicesPerRound: 5, minDevices: 5, quorum: 3, secureAggregation: {} });
+    const group = await joinAll(server, 5, 'sa');
+    const refused: Record<string, Ack> = {};
+    const victim = group[0];
+    const send = victim.link.send;
+    // Device 0 tries bad input before each real message of round 1: every attempt must be refused with its code and leave the round as it was.
+    victim.link = {
+      inbox: victim.inbox,
+      send: async (event, payload, data) => {
+        const round = (payload as { round: number }).round;
+        if (round === 1 && event === DeviceEvent.secaggAdvertise) {
+          refused.outOfOrder = await victim.send(DeviceEvent.secaggMasked, { round }, new Uint8Array(8));
+          refused.plainUpdate = await victim.send(DeviceEvent.update, { round, samples: 1, steps: 1, trainMs: 1, loss: 0, updateNormSq: 0 }, new Uint8Array(64));
+        }
+        if (round === 1 && event === DeviceEvent.secaggShare) {
+          const to = [...(payload as { to: number[] }).to];
+          to[0] = 99;
+          refused.stranger = await victim.send(event, { round, to }, data);
+          refused.shortShares = await victim.send(event, payload, data!.subarray(0, 10));
+        }
+        if (round === 1 && event === DeviceEvent.secaggMasked) {
+          refused.shortMasked = await victim.send(event, payload, data!.subarray(0, data!.byteLength - 2));
+        }
+        if (round === 1 && event === DeviceEvent.secaggReveal) {
+          const shares = (payload as { shares: Array<{ of: number; kind: string; y: string }> }).shares;
+          refused.wrongKind = await victim.send(event, { round, shares: [{ ...shares[0], kind: shares[0].kind === 'b' ? 's' : 'b' }] });
+        }
+        return send(event, payload, data);
+      },
+    };
+    let masked: SecureRoundResult | null = null;
+    for (const round of [1, 2]) {
+      const played = await playRound(group, round);
+      for (const r of played.results) expect(r.status, String((r as PromiseRejectedResult).reason)).toBe('fulfilled');
+      if (round === 1) masked = (played.results[1] as PromiseFulfilledResult<SecureRoundResult>).value;
+      await waitFor(`round ${round}`, () => server.coordinator.completed === round, 60_000);
+      const committed = await globalWeights(server);
+      const expected = expectedModel(played.global, played.grid, played.inputs);
+      expect(Array.from(committed).every((v, i) => v === expected[i])).toBe(true);
+      // The same as plaintext FedAvg (equal weights) of the dequantized updates, up to float32 rounding.
+      const separate = played.inputs.map((q) => decodeGridMean(q, 1, played.grid));
+      let worst = 0;
+      for (let i = 0; i < committed.length; i++) worst = Math.max(worst, Math.abs(committed[i] - played.global[i] - separate.reduce((s, u) => s + u[i], 0) / 5));
+      expect(worst).toBeLessThan(1e-7);
+    }
+    expect(refused.outOfOrder).toMatchObject({ ok: false, code: 'wrong-step' });
+    expect(refused.plainUpdate).toMatchObject({ ok: false, code: 'wrong-step' });
+    expect(refused.stranger).toMatchObject({ ok: false, code: 'not-in-round' });
+    expect(refused.shortShares).toMatchObject({ ok: false, code: 'wrong-length' });
+    expect(refused.shortMasked).toMatchObject({ ok: false, code: 'wrong-length' });
+    expect(refused.wrongKind).toMatchObject({ ok: false, code: 'bad-value' });
+
+    // What the aggregator holds of one device: its masked vector, uniform mod 2^m (chi-square), though its input is 4-bit.
+    const m = 4 + Math.ceil(Math.log2(5));
+    const held = unpackMasked(masked!.masked!, m, server.coordinator.global.length);
+    expect(masked!.masked!.byteLength).toBe(Math.ceil((held.length * m) / 8)); // m bits a value on the wire
+    const counts = new Array(2 ** m).fill(0);
+    for (const v of held) counts[v]++;
+    const n = held.length;
+    const chi2 = counts.reduce((s, c) => s + (c - n / 2 ** m) ** 2 / (n / 2 ** m), 0);
+    const dof = 2 ** m - 1;
+    expect(chi2).toBeLessThan(dof + 5 * Math.sqrt(2 * dof));
+
+    const status = await getJson(`${server.url}/api/status`);
+    expect(status.body.secureAggregation).toMatchObject({ note: 'secure aggregation on: the server sees only the sum', lastRound: { round: 2, outcome: 'committed', roster: 5, survivors: 5, dropped: 0 } });
+  }, 120_000);
+
+  it('6 devices, one drops after sharing keys and one after its masked input: the round commits the exact sum of the 5 inputs that were sent', async () => {
+    const server = await secureServer({ rounds: 1, devicesPerRound: 6, minDevices: 6, quorum: 3, secureAggregation: { stepDeadlineS: 10 } });
+    const group = await joinAll(server, 6, 'drop');
+    const dropAt: Record<number, SecureStepName> = { 2: 'share', 4: 'mask' };
+    const played = await playRound(group, 1, (i) =>
+      dropAt[i]
+        ? (step) => {
+            if (step !== dropAt[i]) return true;
+            group[i].close();
+            return false;
+          }
+        : undefined,
+    );
+    await waitFor('round 1', () => server.coordinator.completed === 1, 60_000);
+    const sent = played.inputs.filter((_, i) => i !== 2);
+    const expected = expectedModel(played.global, played.grid, sent);
+    const committed = await globalWeights(server);
+    expect(Array.from(committed).every((v, i) => v === expected[i])).toBe(true);
+    expect(server.coordinator.snapshot.secure).toMatchObject({ outcome: 'committed', roster: 6, survivors: 5, dropped: 1 });
+  }, 120_000);
+
+  it('too many drop: the sum cannot be unmasked, the round is abandoned with the model unchanged, and the next round runs', async () => {
+    // Threshold 1: every neighbor's share is needed, so one device lost after masking leaves the others' seeds unrecoverable.
+    // Started by hand once all five joined, so that after the abandonment four devices are enough (minDevices 3).
+    const server = await secureServer({ rounds: 1, devicesPerRound: 5, minDevices: 3, quorum: 3, autoStart: false, secureAggregation: { threshold: 1, stepDeadlineS: 10 } });
+    const group = await joinAll(server, 5, 'many');
+    server.coordinator.start();
+    const before = await globalWeights(server);
+    const first = await playRound(group, 1, (i) =>
+      i === 0
+        ? (step) => {
+            if (step !== 'mask') return true;
+            group[0].close();
+            return false;
+          }
+        : undefined,
+    );
+    await waitFor('round abandoned', () => server.coordinator.snapshot.secure?.outcome === 'abandoned', 60_000);
+    expect(first.results.slice(1).every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(server.coordinator.completed).toBe(0);
+    expect(Array.from(await globalWeights(server))).toEqual(Array.from(before));
+    expect(server.coordinator.snapshot.lastRound?.message).toMatch(/could not be unmasked.*model is unchanged/);
+    // The four left run round 1 again and commit it.
+    const rest = group.slice(1);
+    const again = await playRound(rest, 1);
+    await waitFor('round 1 again', () => server.coordinator.completed === 1, 60_000);
+    const expected = expectedModel(again.global, again.grid, again.inputs);
+    expect(Array.from(await globalWeights(server)).every((v, i) => v === expected[i])).toBe(true);
+  }, 120_000);
+
+  it('refuses secure aggregation with what it cannot be combined with, naming each', () => {
+    const base = { secureAggregation: {}, allowedBits: [4, 8], quorum: 2 };
+    expect(() => resolveRunConfig({ ...base, mode: 'async' })).toThrow(/secureAggregation cannot be combined with "mode": "async"/);
+    expect(() => resolveRunConfig({ ...base, aggregation: { rule: 'median' } })).toThrow(/median rule/);
+    expect(() => resolveRunConfig({ ...base, clipNorm: 1 })).toThrow(/"clipNorm".*device clips/);
+    expect(() => resolveRunConfig({ ...base, privacy: { noiseMultiplier: 1, clipNorm: 1 } })).toThrow(/"privacy"/);
+    expect(() => resolveRunConfig({ secureAggregation: {}, quorum: 2 })).toThrow(/allowedBits with 32/);
+    expect(() => resolveRunConfig({ ...base, quorum: 1 })).toThrow(/"quorum": 1/);
+    expect(resolveRunConfig(base).secureAggregation).toEqual({ threshold: 0.4, stepDeadlineS: 30, bound: null, headroom: 4 });
+  });
+});
+
+describe('secure aggregation with the device runtime', () => {
+  it('three Node devices train the tiny model, put their updates on the grid and commit two secure rounds', async () => {
+    const server = await secureServer({ rounds: 2, devicesPerRound: 3, minDevices: 3, quorum: 2, policy: { kind: 'on-demand' }, allowedBits: [2, 4, 8], secureAggregation: {} });
+    const profiles: DeviceProfile[] = [
+      { name: 'desktop', deviceClass: 'desktop', battery: null, charging: null, preference: 'best-quality', uplinkBps: 100e6, transmitPowerW: 0.1 },
+      { name: 'phone', deviceClass: 'phone', battery: 0.3, charging: false, preference: 'save-battery', uplinkBps: 2e6, transmitPowerW: 0.2 },
+      { name: 'laptop', deviceClass: 'laptop', battery: 0.8, charging: true, preference: 'balanced', uplinkBps: 20e6, transmitPowerW: 0.1 },
+    ];
+    const runtimes = profiles.map((profile) => simulatedDevice({ url: server.url, joinCode: server.joinCode, profile, runtime: { reconnectDelayMs: 200 } }));
+    const uploads: Array<{ accepted: boolean; bytes: number; reason?: string }> = [];
+    for (const r of runtimes) void (async () => {
+      for await (const e of r.events) if (e.type === 'uploaded') uploads.push({ accepted: e.accepted, bytes: e.bytes, reason: e.reason });
+    })();
+    const before = await globalWeights(server);
+    try {
+      await Promise.all(runtimes.map((r) => r.start()));
+      await waitFor('two secure rounds', () => server.coordinator.completed >= 2, 170_000);
+      expect(uploads.filter((u) => u.accepted)).toHaveLength(6);
+      for (const summary of server.coordinator.summaries) expect(summary.accepted).toBe(3);
+      expect(server.coordinator.snapshot.secure).toMatchObject({ round: 2, outcome: 'committed', survivors: 3, dropped: 0 });
+      // Every device sent its keys, shares, masked vector (m bits a value) and reveals.
+      for (const u of uploads) expect(u.bytes).toBeGreaterThan(before.length / 2);
+      const after = await globalWeights(server);
+      expect(after.some((v, i) => v !== before[i])).toBe(true);
+      expect(after.every(Number.isFinite)).toBe(true);
+    } finally {
+      runtimes.forEach((r) => r.stop());
+      await Promise.all(runtimes.map((r) => r.done()));
+    }
+  }, 180_000);
+});

@@ -211,6 +211,19 @@ describe('LoRA runs refuse bad input and change nothing', () => {
 
     expect(server.coordinator.global).toEqual(before);
     expect(server.coordinator.currentRound?.received).toBe(0);
+
+    // The base's resource: a wrong hash or a malformed path is refused with the reason; a repeat with its ETag is a 304.
+    const right = basePath({ sha256: welcome.lora!.base.frameSha256 });
+    const wrong = await getJson(new URL(basePath({ sha256: 'b'.repeat(64) }), server.url).href);
+    expect(wrong.status).toBe(404);
+    expect(wrong.body.error).toContain(`fetch ${right}`);
+    const malformed = await getJson(new URL('/api/model/base/../../admin-token', server.url).href);
+    expect([400, 404]).toContain(malformed.status);
+    const bad = await getJson(new URL('/api/model/base/XYZ.bin', server.url).href);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/expected \/api\/model\/base\/<sha256>\.bin/);
+    const cached = await fetch(new URL(right, server.url), { headers: { 'if-none-match': `"${welcome.lora!.base.frameSha256}"` } });
+    expect(cached.status).toBe(304);
     // The right frame is still taken afterwards.
     const good = encodeUpdate(new Float32Array(n).fill(1e-3), { bits: 8, round: task.round });
     expect(await raw.send(DeviceEvent.update, meta, good)).toMatchObject({ ok: true });

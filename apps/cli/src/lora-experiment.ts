@@ -59,11 +59,15 @@ interface LoraRunResult {
   wallS: number;
 }
 
-/** FID of the EMA (or the latest) vector in a run directory, drawn by a host built from its config (LoRA: the effective model). */
-async function fidOf(config: RunConfig, vector: Float32Array | null, samples: number): Promise<{ fid: number; params: number; baseBytes: number }> {
+/**
+ * FID of the EMA (or the latest) vector of a run, drawn by a host built from its config (LoRA: the
+ * effective model; null: the adapters at their init, the base alone), and its sample grid written to `png`.
+ */
+async function fidOf(config: RunConfig, vector: Float32Array | null, samples: number, png: string): Promise<{ fid: number; params: number; baseBytes: number }> {
   const host = await ModelHost.create(config);
   try {
     const weights = vector ?? host.initialWeights();
+    writeFileSync(png, await host.samplesPng(weights, 0));
     return { fid: await host.heldOutFrechet(weights, samples), params: host.paramCount, baseBytes: host.lora?.base.bytes ?? 0 };
   } finally {
     host.dispose();
@@ -87,7 +91,7 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
     const run = await runVariant(name, variant, outDir);
     const config = resolveRunConfig(JSON.parse(readFileSync(join(outDir, 'configs', `${name}.json`), 'utf8')), name);
     const checkpoint = RunStore.open(join(outDir, 'runs', name)).checkpoint!;
-    const { fid, params, baseBytes } = await fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples);
+    const { fid, params, baseBytes } = await fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples, join(outDir, `samples-${name}.png`));
     results[name] = {
       uplinkBytes: run.json.uplinkBytes,
       downlinkBytes: run.json.downlinkBytes + baseBytes * preset.devices,
@@ -102,7 +106,7 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
   });
   // The base alone: no training, nothing sent; its drawings from the same host the LoRA runs use.
   const baseConfig = resolveRunConfig({ ...preset.config, lora: RUNS['ffa-lora'], runId: 'base' }, 'base');
-  const base = await fidOf(baseConfig, null, preset.config.eval.samples);
+  const base = await fidOf(baseConfig, null, preset.config.eval.samples, join(outDir, 'samples-base.png'));
   const runs = { base: { uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 }, ...results } as Record<'base' | keyof typeof RUNS, LoraRunResult>;
 
   const fidKind =
@@ -128,6 +132,8 @@ ${table}
 
 \\* Energy is modelled (packages/core/src/energy; a LoRA step is priced as full training's plus the adapters', packages/diffusion/src/lora-config.ts macsPerLoraTrainStep); a LoRA run's includes receiving the base once per device.
 Fréchet: ${fidKind}.
+
+Sample grids (16 images from the same noise, drawn with the weights each run samples with): ${(['base', ...names] as const).map((n) => `samples-${n}.png`).join(', ')}.
 `;
   writeFileSync(join(outDir, 'summary.md'), md);
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ preset: 'lora', machine, command: options.command, about, rounds: preset.rounds, fid: fidKind, runs }, null, 2) + '\n');

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelPath, sha256Hex, type ModelRef } from '@fedbit/core';
+import { basePath, modelPath, sha256Hex, type ModelRef } from '@fedbit/core';
 import { ModelFetcher, ModelIntegrityError, sha256Of } from './model-fetch';
 
 const frame = Uint8Array.from({ length: 5000 }, (_, i) => (i * 37 + 11) & 0xff);
@@ -19,7 +19,7 @@ let base = '';
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push({ url: req.url ?? '', cache: req.headers['cache-control'] });
-    if (req.url === modelPath(ref)) {
+    if (req.url === modelPath(ref) || req.url === basePath({ sha256: ref.sha256 })) {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.end(serve());
     } else {
@@ -83,5 +83,30 @@ describe('ModelFetcher', () => {
   it('hashes with WebCrypto and with core\'s SHA-256 alike', async () => {
     expect(await sha256Of(frame)).toBe(ref.sha256);
     expect(sha256Hex(frame)).toBe(ref.sha256);
+  });
+});
+
+describe('ModelFetcher.getBase', () => {
+  const brief = { name: 'random', sha256: 'a'.repeat(64), frameSha256: ref.sha256, bytes: ref.bytes, params: 100 };
+
+  it('downloads a LoRA run\'s base at the path the welcome names and checks it the same way', async () => {
+    serve = () => frame;
+    requests.length = 0;
+    const models = new ModelFetcher(base);
+    const copy = await models.getBase(brief);
+    expect(copy.frame).toEqual(frame);
+    expect(requests.map((r) => r.url)).toEqual([basePath({ sha256: ref.sha256 })]);
+    // The base is not a model version: it does not replace the version the device holds.
+    expect(models.holding).toBeNull();
+  });
+
+  it('refuses a base whose SHA-256 or size is not what the welcome named', async () => {
+    const tampered = frame.slice();
+    tampered[7] ^= 1;
+    serve = () => tampered;
+    const models = new ModelFetcher(base);
+    await expect(models.getBase(brief)).rejects.toThrow(new RegExp(`the LoRA base 'random' .* has SHA-256 ${sha256Hex(tampered)}, but the welcome named ${ref.sha256}: this copy was not used and this device does not join the run's training`));
+    serve = () => frame.subarray(0, 10);
+    await expect(models.getBase(brief)).rejects.toThrow(/has 10 bytes, but the welcome named 5000/);
   });
 });

@@ -24,6 +24,12 @@ export async function sha256Of(bytes: Uint8Array): Promise<string> {
   return sha256Hex(bytes);
 }
 
+/** Who named a download's hash and size, and what a copy that does not match them stops. */
+interface NamedBy {
+  namedBy: string;
+  unused: string;
+}
+
 export class ModelFetcher {
   private held: { ref: ModelRef; frame: Uint8Array } | null = null;
 
@@ -43,7 +49,7 @@ export class ModelFetcher {
     const held = this.held;
     if (held && held.ref.version === ref.version && held.ref.sha256 === ref.sha256) return { frame: held.frame, download: null };
     const url = new URL(modelPath(ref), this.baseUrl).href;
-    const copy = await this.checked(url, `the model of version ${ref.version} (${url})`, ref.sha256, ref.bytes, signal);
+    const copy = await this.checked(url, `the model of version ${ref.version} (${url})`, { namedBy: 'the task', unused: 'the task is not trained' }, ref.sha256, ref.bytes, signal);
     this.held = { ref, frame: copy.frame };
     return copy;
   }
@@ -54,23 +60,24 @@ export class ModelFetcher {
    */
   async getBase(base: LoraBrief['base'], signal?: AbortSignal): Promise<ModelCopy> {
     const url = new URL(basePath({ sha256: base.frameSha256 }), this.baseUrl).href;
-    return this.checked(url, `the LoRA base '${base.name}' (${url})`, base.frameSha256, base.bytes, signal);
+    return this.checked(url, `the LoRA base '${base.name}' (${url})`, { namedBy: 'the welcome', unused: 'this device does not join the run\'s training' }, base.frameSha256, base.bytes, signal);
   }
 
-  private async checked(url: string, what: string, sha256: string, bytes: number, signal?: AbortSignal): Promise<ModelCopy> {
+  /** `by`: the message that named the resource's hash and size, and what a bad copy stops (said in every refusal). */
+  private async checked(url: string, what: string, by: NamedBy, sha256: string, bytes: number, signal?: AbortSignal): Promise<ModelCopy> {
     const started = Date.now();
     let frame: Uint8Array;
     try {
-      frame = await this.download(url, what, sha256, bytes, 'default', signal);
+      frame = await this.download(url, what, by, sha256, bytes, 'default', signal);
     } catch (error) {
       if (!(error instanceof ModelIntegrityError)) throw error;
       // A damaged copy in a cache would be served again: ask the aggregator itself, once.
-      frame = await this.download(url, what, sha256, bytes, 'reload', signal);
+      frame = await this.download(url, what, by, sha256, bytes, 'reload', signal);
     }
     return { frame, download: { bytes: frame.byteLength, ms: Math.max(1, Date.now() - started) } };
   }
 
-  private async download(url: string, what: string, sha256: string, bytes: number, cache: RequestCache, signal?: AbortSignal): Promise<Uint8Array> {
+  private async download(url: string, what: string, by: NamedBy, sha256: string, bytes: number, cache: RequestCache, signal?: AbortSignal): Promise<Uint8Array> {
     let response: Response;
     try {
       response = await this.fetchImpl(url, { cache, signal });
@@ -93,17 +100,17 @@ export class ModelFetcher {
       }
       throw new Error(`the aggregator answered ${response.status} for ${what}${reason ? `: ${reason}` : ''}`);
     }
-    const frame = await readAtMost(response, bytes, what);
+    const frame = await readAtMost(response, bytes, what, by);
     const digest = await sha256Of(frame);
     if (digest !== sha256) {
-      throw new ModelIntegrityError(`${what} has SHA-256 ${digest}, but the task named ${sha256}: this copy was not used and the task is not trained; something between this device and the aggregator (a proxy or cache) changed it`);
+      throw new ModelIntegrityError(`${what} has SHA-256 ${digest}, but ${by.namedBy} named ${sha256}: this copy was not used and ${by.unused}; something between this device and the aggregator (a proxy or cache) changed it`);
     }
     return frame;
   }
 }
 
 /** The body, refused once it passes `limit` bytes (never buffered past it) or if it ends short of it. */
-async function readAtMost(response: Response, limit: number, what: string): Promise<Uint8Array> {
+async function readAtMost(response: Response, limit: number, what: string, by: NamedBy): Promise<Uint8Array> {
   const out = new Uint8Array(limit);
   let size = 0;
   const reader = response.body?.getReader();
@@ -113,12 +120,12 @@ async function readAtMost(response: Response, limit: number, what: string): Prom
       if (done) break;
       if (size + value.byteLength > limit) {
         await reader.cancel();
-        throw new ModelIntegrityError(`${what} is longer than the ${limit} bytes the task named: it was not used and the task is not trained`);
+        throw new ModelIntegrityError(`${what} is longer than the ${limit} bytes ${by.namedBy} named: it was not used and ${by.unused}`);
       }
       out.set(value, size);
       size += value.byteLength;
     }
   }
-  if (size !== limit) throw new ModelIntegrityError(`${what} has ${size} bytes, but the task named ${limit}: it was not used and the task is not trained`);
+  if (size !== limit) throw new ModelIntegrityError(`${what} has ${size} bytes, but ${by.namedBy} named ${limit}: it was not used and ${by.unused}`);
   return out;
 }

@@ -55,11 +55,11 @@ export class ModelHost {
     readonly dataset: ImageDataset,
     readonly shardSizes: number[],
     private readonly evalIndices: Int32Array,
-    private readonly loraBase: BaseResource | null = null,
+    private readonly loraBase: BaseResource | null,
+    /** The dataset groups (indices) the run trains on, when the config names some; every device's shard spec carries them. */
+    readonly groups: number[] | undefined,
   ) {}
   private loraState: LoraState | null = null;
-  /** The dataset groups (indices) the run trains on, when the config names some; every device's shard spec carries them. */
-  groups: number[] | undefined;
 
   static async create(runConfig: HostSettings): Promise<ModelHost> {
     await initBackend('wasm');
@@ -110,9 +110,15 @@ export class ModelHost {
       modelConfig = c;
       base = baseResource(resolved);
     }
-    const host = new ModelHost(runConfig, modelConfig, dataset, plan.shards.map((s) => s.length), plan.eval, base);
-    host.groups = groups;
-    if (base) host.attach();
+    const host = new ModelHost(runConfig, modelConfig, dataset, plan.shards.map((s) => s.length), plan.eval, base, groups);
+    if (base) {
+      try {
+        host.attach();
+      } catch (error) {
+        host.dispose();
+        throw error;
+      }
+    }
     return host;
   }
 

@@ -202,6 +202,31 @@ describe('secure aggregation as a run mode', () => {
     expect(Array.from(await globalWeights(server)).every((v, i) => v === expected[i])).toBe(true);
   }, 120_000);
 
+  it('too many drop before masking: fewer masked inputs than the quorum, the round is abandoned and the devices hear why', async () => {
+    const server = await secureServer({ rounds: 1, devicesPerRound: 5, minDevices: 5, quorum: 4, secureAggregation: { stepDeadlineS: 10 } });
+    const group = await joinAll(server, 5, 'few');
+    const before = await globalWeights(server);
+    const cancels: string[] = [];
+    group[4].socket.on('round:cancel', (c: { reason: string }) => cancels.push(c.reason));
+    const played = await playRound(group, 1, (i) =>
+      i < 2
+        ? (step) => {
+            if (step !== 'share') return true;
+            group[i].close();
+            return false;
+          }
+        : undefined,
+    );
+    await waitFor('round abandoned', () => server.coordinator.snapshot.secure?.outcome === 'abandoned', 60_000);
+    expect(server.coordinator.snapshot.secure).toMatchObject({ roster: 5, survivors: 3, dropped: 2 });
+    expect(server.coordinator.snapshot.lastRound?.message).toMatch(/3 of 5 devices sent their masked input, 4 needed.*model is unchanged/);
+    expect(Array.from(await globalWeights(server))).toEqual(Array.from(before));
+    await waitFor('the cancel', () => cancels.length > 0, 10_000);
+    expect(cancels[0]).toMatch(/abandoned/);
+    // The three that sent their masked input were waiting for the unmask request: their wait ends with the reason.
+    expect(played.results.slice(2).every((r) => r.status === 'rejected' && /abandoned/.test(String(r.reason)))).toBe(true);
+  }, 60_000);
+
   it('refuses secure aggregation with what it cannot be combined with, naming each', () => {
     const base = { secureAggregation: {}, allowedBits: [4, 8], quorum: 2 };
     expect(() => resolveRunConfig({ ...base, mode: 'async' })).toThrow(/secureAggregation cannot be combined with "mode": "async"/);

@@ -120,6 +120,9 @@ describe('secure aggregation as a run mode', () => {
       const played = await playRound(group, round);
       for (const r of played.results) expect(r.status, String((r as PromiseRejectedResult).reason)).toBe('fulfilled');
       if (round === 1) masked = (played.results[1] as PromiseFulfilledResult<SecureRoundResult>).value;
+      // The run's norm bound travels to the devices (half the model's norm, at least 1).
+      expect(played.tasks[0].secureAggregation!.clipNorm).toBeGreaterThanOrEqual(1);
+      expect(played.tasks[0].errorFeedback).toBe(false);
       await waitFor(`round ${round}`, () => server.coordinator.completed === round, 60_000);
       const committed = await globalWeights(server);
       const expected = expectedModel(played.global, played.grid, played.inputs);
@@ -231,7 +234,7 @@ describe('secure aggregation as a run mode', () => {
     const base = { secureAggregation: {}, allowedBits: [4, 8], quorum: 2 };
     expect(() => resolveRunConfig({ ...base, mode: 'async' })).toThrow(/secureAggregation cannot be combined with "mode": "async"/);
     expect(() => resolveRunConfig({ ...base, aggregation: { rule: 'median' } })).toThrow(/median rule/);
-    expect(() => resolveRunConfig({ ...base, clipNorm: 1 })).toThrow(/"clipNorm".*device clips/);
+    expect(() => resolveRunConfig({ ...base, clipNorm: 1 })).toThrow(/"clipNorm".*the device clips instead/);
     expect(() => resolveRunConfig({ ...base, privacy: { noiseMultiplier: 1, clipNorm: 1 } })).toThrow(/"privacy"/);
     expect(() => resolveRunConfig({ secureAggregation: {}, quorum: 2 })).toThrow(/allowedBits with 32/);
     expect(() => resolveRunConfig({ ...base, quorum: 1 })).toThrow(/"quorum": 1/);

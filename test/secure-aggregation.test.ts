@@ -97,6 +97,8 @@ describe('secure aggregation as a run mode', () => {
         const round = (payload as { round: number }).round;
         if (round === 1 && event === DeviceEvent.secaggAdvertise) {
           refused.outOfOrder = await victim.send(DeviceEvent.secaggMasked, { round }, new Uint8Array(8));
+          // (0, 0) is not on the curve: if it were accepted, every neighbor's key agreement would fail.
+          refused.offCurve = await victim.send(event, { ...payload, sPublic: 'B' + 'A'.repeat(86) });
           refused.plainUpdate = await victim.send(DeviceEvent.update, { round, samples: 1, steps: 1, trainMs: 1, loss: 0, updateNormSq: 0 }, new Uint8Array(64));
         }
         if (round === 1 && event === DeviceEvent.secaggShare) {
@@ -135,6 +137,7 @@ describe('secure aggregation as a run mode', () => {
     }
     expect(refused.outOfOrder).toMatchObject({ ok: false, code: 'wrong-step' });
     expect(refused.plainUpdate).toMatchObject({ ok: false, code: 'wrong-step' });
+    expect(refused.offCurve).toMatchObject({ ok: false, code: 'bad-value', field: 'sPublic' });
     expect(refused.stranger).toMatchObject({ ok: false, code: 'not-in-round' });
     expect(refused.shortShares).toMatchObject({ ok: false, code: 'wrong-length' });
     expect(refused.shortMasked).toMatchObject({ ok: false, code: 'wrong-length' });

@@ -97,6 +97,8 @@ describe('secure aggregation as a run mode', () => {
         const round = (payload as { round: number }).round;
         if (round === 1 && event === DeviceEvent.secaggAdvertise) {
           refused.outOfOrder = await victim.send(DeviceEvent.secaggMasked, { round }, new Uint8Array(8));
+          // (0, 0) is not on the curve: if it were accepted, every neighbor's key agreement would fail.
+          refused.offCurve = await victim.send(event, { ...payload, sPublic: 'B' + 'A'.repeat(86) });
           refused.plainUpdate = await victim.send(DeviceEvent.update, { round, samples: 1, steps: 1, trainMs: 1, loss: 0, updateNormSq: 0 }, new Uint8Array(64));
         }
         if (round === 1 && event === DeviceEvent.secaggShare) {
@@ -120,6 +122,9 @@ describe('secure aggregation as a run mode', () => {
       const played = await playRound(group, round);
       for (const r of played.results) expect(r.status, String((r as PromiseRejectedResult).reason)).toBe('fulfilled');
       if (round === 1) masked = (played.results[1] as PromiseFulfilledResult<SecureRoundResult>).value;
+      // The run's norm bound travels to the devices (half the model's norm, at least 1).
+      expect(played.tasks[0].secureAggregation!.clipNorm).toBeGreaterThanOrEqual(1);
+      expect(played.tasks[0].errorFeedback).toBe(false);
       await waitFor(`round ${round}`, () => server.coordinator.completed === round, 60_000);
       const committed = await globalWeights(server);
       const expected = expectedModel(played.global, played.grid, played.inputs);
@@ -132,6 +137,7 @@ describe('secure aggregation as a run mode', () => {
     }
     expect(refused.outOfOrder).toMatchObject({ ok: false, code: 'wrong-step' });
     expect(refused.plainUpdate).toMatchObject({ ok: false, code: 'wrong-step' });
+    expect(refused.offCurve).toMatchObject({ ok: false, code: 'bad-value', field: 'sPublic' });
     expect(refused.stranger).toMatchObject({ ok: false, code: 'not-in-round' });
     expect(refused.shortShares).toMatchObject({ ok: false, code: 'wrong-length' });
     expect(refused.shortMasked).toMatchObject({ ok: false, code: 'wrong-length' });
@@ -202,11 +208,36 @@ describe('secure aggregation as a run mode', () => {
     expect(Array.from(await globalWeights(server)).every((v, i) => v === expected[i])).toBe(true);
   }, 120_000);
 
+  it('too many drop before masking: fewer masked inputs than the quorum, the round is abandoned and the devices hear why', async () => {
+    const server = await secureServer({ rounds: 1, devicesPerRound: 5, minDevices: 5, quorum: 4, secureAggregation: { stepDeadlineS: 10 } });
+    const group = await joinAll(server, 5, 'few');
+    const before = await globalWeights(server);
+    const cancels: string[] = [];
+    group[4].socket.on('round:cancel', (c: { reason: string }) => cancels.push(c.reason));
+    const played = await playRound(group, 1, (i) =>
+      i < 2
+        ? (step) => {
+            if (step !== 'share') return true;
+            group[i].close();
+            return false;
+          }
+        : undefined,
+    );
+    await waitFor('round abandoned', () => server.coordinator.snapshot.secure?.outcome === 'abandoned', 60_000);
+    expect(server.coordinator.snapshot.secure).toMatchObject({ roster: 5, survivors: 3, dropped: 2 });
+    expect(server.coordinator.snapshot.lastRound?.message).toMatch(/3 of 5 devices sent their masked input, 4 needed.*model is unchanged/);
+    expect(Array.from(await globalWeights(server))).toEqual(Array.from(before));
+    await waitFor('the cancel', () => cancels.length > 0, 10_000);
+    expect(cancels[0]).toMatch(/abandoned/);
+    // The three that sent their masked input were waiting for the unmask request: their wait ends with the reason.
+    expect(played.results.slice(2).every((r) => r.status === 'rejected' && /abandoned/.test(String(r.reason)))).toBe(true);
+  }, 60_000);
+
   it('refuses secure aggregation with what it cannot be combined with, naming each', () => {
     const base = { secureAggregation: {}, allowedBits: [4, 8], quorum: 2 };
     expect(() => resolveRunConfig({ ...base, mode: 'async' })).toThrow(/secureAggregation cannot be combined with "mode": "async"/);
     expect(() => resolveRunConfig({ ...base, aggregation: { rule: 'median' } })).toThrow(/median rule/);
-    expect(() => resolveRunConfig({ ...base, clipNorm: 1 })).toThrow(/"clipNorm".*device clips/);
+    expect(() => resolveRunConfig({ ...base, clipNorm: 1 })).toThrow(/"clipNorm".*the device clips instead/);
     expect(() => resolveRunConfig({ ...base, privacy: { noiseMultiplier: 1, clipNorm: 1 } })).toThrow(/"privacy"/);
     expect(() => resolveRunConfig({ secureAggregation: {}, quorum: 2 })).toThrow(/allowedBits with 32/);
     expect(() => resolveRunConfig({ ...base, quorum: 1 })).toThrow(/"quorum": 1/);

@@ -9,6 +9,7 @@ import {
   DEFAULT_ENERGY_CONSTANTS,
   HelloSchema,
   Ewma,
+  clipFactor,
   encodeOnGrid,
   linkRateBps,
   PROTOCOL_VERSION,
@@ -342,7 +343,13 @@ export class DeviceRuntime {
     if (secure) {
       // Secure aggregation: the update on the round's grid, then the four steps (secure-round.ts); no frame is sent.
       const started = Date.now();
-      const input = encodeOnGrid(trained.compensated, { bits: secure.gridBits, blockSize: task.blockSize, scales: secure.scales }, task.bits, task.seed);
+      // The run's norm bound moves to the device under secure aggregation: scale the update to at most clipNorm, then the grid clips each value.
+      const update = trained.compensated;
+      if (secure.clipNorm !== undefined) {
+        const factor = clipFactor(update.reduce((a, v) => a + v * v, 0), secure.clipNorm);
+        if (factor < 1) for (let i = 0; i < update.length; i++) update[i] *= factor;
+      }
+      const input = encodeOnGrid(update, { bits: secure.gridBits, blockSize: task.blockSize, scales: secure.scales }, task.bits, task.seed);
       const record = { samples: meta.samples, steps: meta.steps, trainMs: meta.trainMs, loss: meta.loss };
       try {
         const result = await runSecureRound(connection.secureLink, { round: task.round, input, gridBits: secure.gridBits, record, stepTimeoutMs: Math.max(ACK_TIMEOUT_MS, task.deadlineMs) + 4 * secure.stepDeadlineS * 1000 });

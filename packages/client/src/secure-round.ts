@@ -32,8 +32,11 @@ interface Arrived {
 export class SecureInbox {
   private readonly box = new Map<string, Arrived>();
   private readonly waiters = new Map<string, { resolve: (a: Arrived) => void; reject: (e: Error) => void }>();
+  /** Rounds cancelled, with the reason: a wait that starts after the cancel arrived ends at once (the cancel can overtake the step's acknowledgement). */
+  private readonly cancelled = new Map<number, string>();
 
   deliver(kind: Kind, round: number, arrived: Arrived): void {
+    if (this.cancelled.has(round)) return;
     const key = `${kind}:${round}`;
     const waiter = this.waiters.get(key);
     if (waiter) {
@@ -44,6 +47,9 @@ export class SecureInbox {
 
   /** The round was cancelled or abandoned: its waits end with the reason. */
   cancel(round: number, reason: string): void {
+    this.cancelled.set(round, reason);
+    // Keep the last few only: a round number comes back after an abandoned round, so the record must not outlive the next task.
+    for (const old of this.cancelled.keys()) if (this.cancelled.size > 8) this.cancelled.delete(old);
     for (const [key, waiter] of this.waiters) {
       if (key.endsWith(`:${round}`)) {
         this.waiters.delete(key);
@@ -53,7 +59,14 @@ export class SecureInbox {
     for (const key of this.box.keys()) if (key.endsWith(`:${round}`)) this.box.delete(key);
   }
 
+  /** A new task for `round` (an abandoned round runs again under the same number): its earlier cancel no longer applies. */
+  begin(round: number): void {
+    this.cancelled.delete(round);
+  }
+
   wait(kind: Kind, round: number, timeoutMs: number): Promise<Arrived> {
+    const cancelled = this.cancelled.get(round);
+    if (cancelled !== undefined) return Promise.reject(new Error(cancelled));
     const key = `${kind}:${round}`;
     const held = this.box.get(key);
     if (held) {
@@ -163,6 +176,7 @@ export async function runSecureRound(link: SecureLink, input: SecureRoundInput):
     throw new Error('secure aggregation needs WebCrypto (crypto.subtle), which a browser gives only in a secure context: open the join URL over https (serve --tls) or on localhost');
   }
 
+  link.inbox.begin(round);
   // ---- 1. advertise keys ----
   const [c, s] = await Promise.all([generateKeyPair(), generateKeyPair()]);
   result.bytes += await sent(link, DeviceEvent.secaggAdvertise, { round, cPublic: toBase64url(c.publicRaw), sPublic: toBase64url(s.publicRaw), ...input.record });
@@ -190,7 +204,10 @@ export async function runSecureRound(link: SecureLink, input: SecureRoundInput):
   const active = new Set(routed.active);
   const live = setup.neighbors[roster.index].filter((j) => active.has(j));
   if (live.length < setup.threshold) throw new Error(`only ${live.length} of this device's neighbors shared keys; the threshold is ${setup.threshold}`);
-  await device.receive(routed.from.map((from, k) => ({ from, to: roster.index, sealed: data.subarray(k * SEALED_BYTES, (k + 1) * SEALED_BYTES) })));
+  // A bundle that does not open (a neighbor sent garbage) is left out, not fatal: this device then holds no share of that neighbor.
+  for (const [k, from] of routed.from.entries()) {
+    await device.receive([{ from, to: roster.index, sealed: data.subarray(k * SEALED_BYTES, (k + 1) * SEALED_BYTES) }]).catch(() => undefined);
+  }
   const masked = packMasked(await device.mask(input.input, active), setup.modulusBits);
   result.bytes += await sent(link, DeviceEvent.secaggMasked, { round }, masked);
   result.masked = masked;

@@ -139,7 +139,8 @@ export const RunConfigSchema = z
      * updates. Each device encodes its update on the round's common grid (core/quant/grid.ts),
      * masks it (packages/secagg: SecAgg+ on the grid's integers) and takes four steps after
      * training: advertise keys, share keys, masked input, unmasking. Synchronous FedAvg with equal
-     * weights only; the norm bound moves to the device (it clips each value to the grid's scale).
+     * weights only; the norm bound moves to the device (it scales its update to maxUpdateNormRatio x
+     * the model's norm, and the grid clips each value to its block's scale).
      * null = off.
      */
     secureAggregation: z
@@ -289,7 +290,7 @@ function refuseWithSecureAggregation(config: RunConfig, source: string): void {
   const problems: string[] = [];
   if (config.mode !== 'sync') problems.push(`"mode": "${config.mode}" (secure aggregation runs synchronous rounds: the masks of a round cancel only in that round's sum)`);
   if (config.aggregation.rule !== 'fedavg') problems.push(`the ${config.aggregation.rule} rule (robust rules and FedNova need each update; secure aggregation gives only the sum: use fedavg)`);
-  if (config.clipNorm !== null) problems.push(`"clipNorm" (the aggregator cannot clip an update it never sees; the device clips each value to the grid's scale: set secureAggregation.bound instead)`);
+  if (config.clipNorm !== null) problems.push(`"clipNorm" (the aggregator cannot clip an update it never sees; the device clips instead, to maxUpdateNormRatio x the model's norm and each value to secureAggregation.bound: set those)`);
   if (config.privacy) problems.push(`"privacy" (central noise needs per-update clipping on the aggregator; distributed noise under secure aggregation is not built yet)`);
   if (config.allowedBits.some((b) => b > 16)) problems.push(`allowedBits with 32 (the masks take integers of at most 16 bits: set allowedBits to e.g. [4, 8])`);
   if (config.policy.kind === 'fixed' && config.policy.bits > 16) problems.push(`policy fixed at ${config.policy.bits} bits (at most 16 under secure aggregation)`);

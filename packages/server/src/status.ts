@@ -45,7 +45,7 @@ export function statusOf(coordinator: Coordinator): RunStatus {
     versionsPerMinute: versionsPerMinute(run.commitTimes),
     privacy: config.privacy && { ...config.privacy, epsilon: run.rdp.length ? epsilonOf(run.rdp, config.privacy.delta).epsilon : null },
     secureAggregation: config.secureAggregation && { note: SECURE_NOTE, lastRound: run.secure },
-    maxUpdateNormRatio: config.secureAggregation ? null : config.maxUpdateNormRatio,
+    maxUpdateNormRatio: config.maxUpdateNormRatio,
     stalenessHistogram: Array.from({ length: run.stalenessCounts.length }, (_, i) => run.stalenessCounts[i] ?? 0),
     devices: coordinator.devices.all().map((d) => ({
       id: d.id,

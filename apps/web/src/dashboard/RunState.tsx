@@ -45,7 +45,7 @@ export function RunState({ status }: { status: RunStatus }) {
           </span>
         )}
         <span>
-          norm bound <strong>{status.secureAggregation ? 'on the device: each value clipped to the grid' : status.maxUpdateNormRatio == null ? 'off' : `${status.maxUpdateNormRatio} x model norm`}</strong>
+          norm bound <strong>{status.maxUpdateNormRatio == null ? 'off' : `${status.maxUpdateNormRatio} x model norm`}{status.secureAggregation ? ' (applied on each device, then each value clipped to the grid)' : ''}</strong>
         </span>
         {status.privacy && (
           <span data-testid="privacy">

@@ -79,6 +79,8 @@ export const SecAggTaskSchema = z.object({
   gridBits: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16)]),
   /** Per block of the task's blockSize: the scale each value is clipped to. */
   scales: z.array(z.number().positive().refine(Number.isFinite, 'must be finite')),
+  /** The run's norm bound, applied by the device (the aggregator never sees its update): the update is scaled to at most this L2 norm before it goes on the grid. Absent: no bound. */
+  clipNorm: z.number().positive().refine(Number.isFinite, 'must be finite').optional(),
   /** Seconds each step after training may take before the aggregator goes on without the late. */
   stepDeadlineS: z.number().positive(),
 });

@@ -114,10 +114,10 @@ export class DeviceApi {
   }
 
   /** Secure aggregation, step 1 (after training): the device's public keys and its round record. */
-  secureAdvertise(device: Device, message: SecAggAdvertise): Refusal | null {
+  async secureAdvertise(device: Device, message: SecAggAdvertise): Promise<Refusal | null> {
     const steps = this.secureOrRefusal(message.round);
     if ('ok' in steps) return steps;
-    const refused = steps.advertise(device, message);
+    const refused = await steps.advertise(device, message);
     if (!refused) {
       device.state = 'uploaded';
       this.live.openRound()?.closeIfAllAnswered();

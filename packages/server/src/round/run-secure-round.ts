@@ -11,7 +11,7 @@ import { acceptUpdate, missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
 import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
-import { mergeProblem } from './merge-guard';
+import { mergeProblem, updateNormBound } from './merge-guard';
 import { OpenRound } from './open-round';
 import { planTasks, roundLearningRate } from './plan';
 import { outcome } from './run-round';
@@ -34,7 +34,9 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
   for (const task of tasks) task.device.lastBits = task.assignment.bits;
   const bound = secure.bound ?? roundLearningRate(config, round) * config.localSteps;
   const grid: Grid = { bits: gridBitsOf(tasks.map((t) => t.assignment.bits)), blockSize: config.codec.blockSize, scales: gridScales(host.paramCount, config.codec.blockSize, bound, run.lastMeanUpdate, secure.headroom) };
-  const task: SecAggTask = { gridBits: grid.bits, scales: Array.from(grid.scales), stepDeadlineS: secure.stepDeadlineS };
+  // The run's norm bound (maxUpdateNormRatio x the model's norm), applied by each device before the grid.
+  const clipNorm = updateNormBound(run.global, null, config.maxUpdateNormRatio);
+  const task: SecAggTask = { gridBits: grid.bits, scales: Array.from(grid.scales), stepDeadlineS: secure.stepDeadlineS, ...(clipNorm !== null ? { clipNorm } : {}) };
 
   // ---- open and send ----
   const model = ctx.models.publish(round - 1, run.global, { bits: config.downlinkBits, blockSize: config.codec.blockSize });

@@ -38,6 +38,15 @@ interface StepOptions {
 }
 
 const P = (1n << 521n) - 1n;
+
+async function isP256Point(raw: Uint8Array): Promise<boolean> {
+  try {
+    await globalThis.crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const jsonBytes = (payload: unknown) => new TextEncoder().encode(JSON.stringify(payload)).byteLength;
 
 export class SecureSteps {
@@ -71,7 +80,24 @@ export class SecureSteps {
 
   // ---- what devices send ----
 
-  advertise(device: Device, message: SecAggAdvertise): Refusal | null {
+  /** Checks run again after the keys are checked (an await): the step may have moved on meanwhile. */
+  async advertise(device: Device, message: SecAggAdvertise): Promise<Refusal | null> {
+    const early = this.advertiseProblem(device, message);
+    if (early) return early;
+    const cPublic = fromBase64url(message.cPublic);
+    const sPublic = fromBase64url(message.sPublic);
+    // A point off the curve would make every neighbor's key agreement fail: one device could stop the round.
+    for (const [field, key] of [['cPublic', cPublic], ['sPublic', sPublic]] as const) {
+      if (!(await isP256Point(key))) return refusal('bad-value', `${field} is not a point on P-256; expected an uncompressed public key (65 bytes, first byte 4)`, { field, round: message.round });
+    }
+    const late = this.advertiseProblem(device, message);
+    if (late) return late;
+    this.advertised.set(device.id, { device, advert: { cPublic, sPublic }, meta: message, bytes: jsonBytes(message) });
+    this.open.slots.get(device.id)!.status = 'accepted';
+    return null;
+  }
+
+  private advertiseProblem(device: Device, message: SecAggAdvertise): Refusal | null {
     const at = { round: message.round };
     if (message.round !== this.round) return refusal('stale-round', `round ${message.round} is not open; the open round is ${this.round}`, at);
     if (this.step !== 'train' || this.open.closed) return refusal('wrong-step', `round ${this.round} is past advertising keys (now: ${this.step}); keys come right after training`, at);
@@ -79,11 +105,6 @@ export class SecureSteps {
     if (!slot) return refusal('not-selected', `this device was not selected for round ${this.round}`, at);
     if (this.advertised.has(device.id)) return refusal('duplicate', `this device already advertised its keys for round ${this.round}`, at);
     if (message.steps > slot.work.steps) return refusal('bad-value', `advertise says ${message.steps} local steps; this task asked for at most ${slot.work.steps}`, { field: 'steps', ...at });
-    const cPublic = fromBase64url(message.cPublic);
-    const sPublic = fromBase64url(message.sPublic);
-    if (cPublic[0] !== 4 || sPublic[0] !== 4) return refusal('bad-value', 'public keys must be uncompressed P-256 points (first byte 4)', { field: 'cPublic', ...at });
-    this.advertised.set(device.id, { device, advert: { cPublic, sPublic }, meta: message, bytes: jsonBytes(message) });
-    slot.status = 'accepted';
     return null;
   }
 

@@ -291,7 +291,7 @@ export function attachSockets(io: Server, options: SocketOptions): void {
     on(DeviceEvent.secaggAdvertise, (...args: unknown[]) => {
       const [[payload], ack] = splitAck(args);
       const message = parse(SecAggAdvertiseSchema, DeviceEvent.secaggAdvertise, payload, ack);
-      if (message && device) answer(DeviceEvent.secaggAdvertise, api.secureAdvertise(device, message), ack);
+      if (message && device) void api.secureAdvertise(device, message).then((refused) => answer(DeviceEvent.secaggAdvertise, refused, ack));
     });
 
     on(DeviceEvent.secaggShare, (...args: unknown[]) => {

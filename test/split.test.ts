@@ -38,9 +38,9 @@ afterEach(async () => {
 const finite = (w: Float32Array) => w.every(Number.isFinite);
 
 /** One step's activations made as a device makes them: x_t from fixed images, the front's outputs, dropout, the frame. */
-function activations(config: ModelConfig, global: Float32Array, cut: number, step: number, p: number, bits: 8 | 32, n: number) {
+function activations(config: ModelConfig, front: Float32Array, cut: number, step: number, p: number, bits: 8 | 32, n: number) {
   const plan = splitPlan(config, cut);
-  const part = createDevicePart(config, cut, global.slice(0, plan.deviceSize));
+  const part = createDevicePart(config, cut, front.slice(0, plan.deviceSize));
   const pixels = config.imageSize * config.imageSize * config.channels;
   const noiseSeed = 1000 + step;
   const dropSeed = 2000 + step;
@@ -138,8 +138,10 @@ describe('split learning on loopback', () => {
     const config = validateModelConfig(welcome.model);
     const { task, model } = (await dev.nextTask()) as { task: Task; model: Uint8Array };
     expect(task.split).toEqual(split);
-    const global = decodeUpdate(model, { length: welcome.paramCount });
     const splitServer = server.coordinator.split!;
+    // the model a split task names is the front only
+    expect(() => decodeUpdate(model, { length: welcome.paramCount })).toThrow(/length/);
+    const global = decodeUpdate(model, { length: splitServer.plan.deviceSize });
     const w0 = await splitServer.weights();
     const n = task.batchSize;
     const make = (step: number) => {
@@ -182,7 +184,7 @@ describe('split learning on loopback', () => {
 
     // the reference: the server part from w0, one Adam step on step 1's loss, nothing else
     const plan = splitPlan(config, 1);
-    const ref = createServerPart(config, 1, global.slice(plan.deviceSize));
+    const ref = createServerPart(config, 1, w0);
     const adam = new Adam(ref.variables);
     const n1 = keptCount(s1.mask);
     const full = new Float32Array(s1.mask.length);

@@ -1,6 +1,6 @@
 // One split-learning task on the device (docs/SPLIT.md; SplitFed, Thapa et al., arXiv 2004.12088;
 // the lightweight scheme of Zhang, Ni, Wang, arXiv 2412.06414), the sibling of train-round.ts:
-//   the device part (the U-Net's front up to the cut) from the global model, pruned by magnitude
+//   the device part (the U-Net's front up to the cut: the model the task names is the front only), pruned by magnitude
 //   to the task's keep ratio -> per local step: the DDPM objective's x_t (noise from a seed the
 //   server rebuilds), the front's forward, activations dropped (rate p, rescaled by 1/(1-p)) and
 //   encoded -> the server's gradient at the cut -> the front's backward, an Adam step, the mask
@@ -65,9 +65,10 @@ export async function trainSplitRound(
   const { model, dataset, shard } = env;
   const { config } = model;
   const split = task.split;
-  const global = decodeUpdate(modelFrame, { length: model.paramCount, round: (task.version ?? task.round - 1) + 1 });
   const plan = splitPlan(config, split.cut);
-  const front = global.slice(0, plan.deviceSize);
+  // A split task's model is the front only (the first deviceSize weights of the layout).
+  const global = decodeUpdate(modelFrame, { length: plan.deviceSize, round: (task.version ?? task.round - 1) + 1 });
+  const front = global.slice();
   // Dynamic pruning: the mask from this round's weights, applied before training and after every step.
   const mask = split.keepRatio < 1 ? magnitudeMask(front, split.keepRatio) : null;
   if (mask) applyMask(front, mask);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Adam } from './adam';
 import { initBackend } from './backend';
 import { resolveModelConfig } from './config';
 import { createModel, type DiffusionModel } from './model';
@@ -88,6 +89,42 @@ describe('split U-Net', () => {
       tf.dispose([xs, ys]);
     });
   }
+
+  it('three Adam steps of device part + server part are three Adam steps of the full model', async () => {
+    const cut = 2;
+    const plan = splitPlan(cfg, cut);
+    const full = createModel(cfg, 3);
+    full.setWeights(weights);
+    const device = createDevicePart(cfg, cut, weights.slice(0, plan.deviceSize));
+    const server = createServerPart(cfg, cut, weights.slice(plan.deviceSize));
+    const adamFull = new Adam(full.variables);
+    const adamDevice = new Adam(device.variables);
+    const adamServer = new Adam(server.variables);
+    const xs = x();
+    const ys = target();
+    for (let k = 0; k < 3; k++) {
+      tf.dispose(adamFull.minimize(() => tf.mean(tf.squaredDifference(full.predictNoise(xs, t, labels), ys)) as tf.Scalar, 1e-3));
+      const front = device.forward(xs, t, labels);
+      const step = server.step(front, ys);
+      const deviceGrads = device.gradients(xs, t, labels, step.atCut);
+      adamServer.applyGradients(step.grads, 1e-3);
+      adamDevice.applyGradients(deviceGrads, 1e-3);
+      tf.dispose([front.emb, ...front.skips, step.loss, step.atCut.emb, ...step.atCut.skips, ...Object.values(step.grads), ...Object.values(deviceGrads)]);
+    }
+    const a = full.getWeights();
+    const b = new Float32Array(a.length);
+    b.set(device.getWeights());
+    b.set(server.getWeights(), plan.deviceSize);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    // Adam's steps are about lr = 1e-3 per weight: agreement far below a step
+    expect(worst).toBeLessThan(1e-6);
+    let moved = 0;
+    for (let i = 0; i < a.length; i++) if (a[i] !== weights[i]) moved++;
+    expect(moved).toBeGreaterThan(a.length / 2);
+    [adamFull, adamDevice, adamServer, device, server, full].forEach((o) => o.dispose());
+    tf.dispose([xs, ys]);
+  });
 
   it('parts hold their slice of the weights and refuse the wrong length', () => {
     const plan = splitPlan(cfg, 2);

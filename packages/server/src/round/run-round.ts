@@ -26,7 +26,9 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   for (const task of tasks) task.device.lastBits = task.assignment.bits;
 
   // ---- open, with the global model published once, served over HTTP (lossless by default: every device starts from the same weights) ----
-  const model = ctx.models.publish(round - 1, run.global, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
+  // Split learning: every device trains the front only, so the version it fetches is the front (the server keeps the back).
+  const published = ctx.split ? run.global.subarray(0, ctx.split.plan.deviceSize) : run.global;
+  const model = ctx.models.publish(round - 1, published, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
   const aggregator = roundAggregator(ctx);
   const open = new OpenRound({ round, startedAt, model, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes, updateName: ctx.host.updateName }, tasks);
   // Split learning: the server's part starts the round from the global model and expects each device's steps.

@@ -73,4 +73,11 @@ describe('the pretrained base format', () => {
     writeFileSync(join(dir, 'test-base', 'weights.f16.bin'), bytes.subarray(0, 10));
     await expect(loadPretrainedBase('test-base', dir)).rejects.toThrow(/test-base: invalid pretrained base: the weights file has 10 bytes/);
   });
+
+  it('the shipped emoji base loads, its fingerprint and config checked', async () => {
+    const base = await loadPretrainedBase('emoji-base');
+    expect(base.manifest.config).toMatchObject({ size: 'default', imageSize: 32, channels: 3, numClasses: 9 });
+    expect(base.weights.length).toBe(base.manifest.params);
+    expect(base.manifest.training.vendors).toEqual(['apple', 'google']);
+  });
 });

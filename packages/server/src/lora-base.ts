@@ -3,17 +3,20 @@
 // core's basePath). The aggregator computes with the same decoded 16-bit copy the devices hold, so
 // the effective model it samples and exports is the one the devices' adapters were trained on.
 //
-// Adding a shipped base is a case in resolveBase plus its name in KNOWN_BASES, e.g. with
-// packages/diffusion/src/pretrained.ts:
-//   const { manifest, weights } = await loadPretrainedBase(name);
-//   return { name, config: manifest.config, weights, sha256: manifest.sha256 };
-// Nothing else changes: delivery, checkpoints and the devices take any base's weights.
+// 'emoji-base' is the shipped pretrained base (public/models/emoji-base, docs/LORA.md "The
+// pretrained base"): loaded and checked against its fingerprint by loadPretrainedBase. Adding
+// another shipped base is its name in SHIPPED_BASES. Nothing else changes: delivery, checkpoints
+// and the devices take any base's weights.
 import { createHash } from 'node:crypto';
 import { decodeUpdate, encodeUpdate, type LoraBrief } from '@fedbit/core';
 import { createModel, type ModelConfig } from '@fedbit/diffusion';
+import { loadPretrainedBase } from '@fedbit/diffusion/node';
+
+/** The pretrained bases shipped under public/models/<name>/ (npm run pretrain writes them). */
+const SHIPPED_BASES = ['emoji-base'] as const;
 
 /** The base names a run config may give. */
-export const KNOWN_BASES = ['random'] as const;
+export const KNOWN_BASES = ['random', ...SHIPPED_BASES] as const;
 
 export interface ResolvedBase {
   name: string;
@@ -30,7 +33,8 @@ export function sha256OfFloats(values: Float32Array): string {
 
 /**
  * The base a run's `lora.base` names. 'random': a model of the run's own config at its seeded
- * init (`seed`: the run seed), for tests and smoke runs. Throws naming the known bases otherwise.
+ * init (`seed`: the run seed), for tests and smoke runs; 'emoji-base': the shipped pretrained base
+ * (its own config). Throws naming the known bases otherwise.
  */
 export async function resolveBase(name: string, modelConfig: ModelConfig, seed: number): Promise<ResolvedBase> {
   switch (name) {
@@ -39,6 +43,11 @@ export async function resolveBase(name: string, modelConfig: ModelConfig, seed: 
       const weights = model.getWeights();
       model.dispose();
       return { name, config: modelConfig, weights, sha256: sha256OfFloats(weights) };
+    }
+    case 'emoji-base': {
+      // The manifest's config (32x32x3, class-conditional on the 9 emoji categories) replaces the run's.
+      const { manifest, weights } = await loadPretrainedBase(name);
+      return { name, config: manifest.config, weights, sha256: manifest.sha256 };
     }
     default:
       throw new Error(`lora.base: '${name}' is not a known base model; expected one of ${KNOWN_BASES.map((b) => `'${b}'`).join(', ')}`);

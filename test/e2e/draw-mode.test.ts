@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { DRAWN_SIZE, drawnDataset } from '@fedbit/datasets';
 import type { RunningServer } from '@fedbit/server';
-import { browserRoom, control, openPage, rounds, screenshot, startE2eServer, status, waitFor, watchTraffic } from './harness';
+import { browserRoom, control, openPage, rounds, screenshot, startE2eServer, status, storedRecords, waitFor, watchTraffic } from './harness';
 
 const skip = process.env.FEDBIT_SKIP_E2E === '1';
 
@@ -31,22 +31,6 @@ async function draw(page: Page, strokes: [number, number][][]): Promise<void> {
   }
 }
 
-/** The drawings as the tab keeps them, read back from its IndexedDB. */
-function storedDrawings(page: Page): Promise<{ label: number; pixels: number[] }[]> {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('fedbit');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const get = open.result.transaction('drawings').objectStore('drawings').getAll();
-          get.onsuccess = () => resolve(get.result.map((d: { label: number; pixels: Uint8Array }) => ({ label: d.label, pixels: Array.from(d.pixels) })));
-          get.onerror = () => reject(get.error);
-        };
-      }),
-  );
-}
-
 describe.skipIf(skip)('draw mode in a real browser', () => {
   const room = browserRoom();
 
@@ -67,7 +51,7 @@ describe.skipIf(skip)('draw mode in a real browser', () => {
       await page.getByTestId('draw-save').click();
     }
     await waitFor('three kept drawings', async () => ((await page.getByTestId('drawing').count()) === 3 ? true : undefined), 10_000, 100);
-    const kept = await storedDrawings(page);
+    const kept = await storedRecords<{ label: number; pixels: number[] }>(page, 'drawings');
     expect(kept.map((d) => d.label)).toEqual([1, 7, 0]);
     for (const d of kept) {
       expect(d.pixels).toHaveLength(DRAWN_SIZE * DRAWN_SIZE);

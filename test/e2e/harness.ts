@@ -226,3 +226,20 @@ export function watchTraffic(server: RunningServer, context: BrowserContext) {
     },
   };
 }
+
+/** The records a tab keeps in one store of its IndexedDB ('drawings' or 'photos'), with their pixels as plain arrays. */
+export function storedRecords<T extends { pixels: number[] }>(page: Page, store: 'drawings' | 'photos'): Promise<T[]> {
+  return page.evaluate(
+    (name) =>
+      new Promise<T[]>((resolve, reject) => {
+        const open = indexedDB.open('fedbit');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction(name).objectStore(name).getAll();
+          get.onsuccess = () => resolve(get.result.map((r: { pixels: Uint8Array }) => ({ ...r, pixels: Array.from(r.pixels) }) as unknown as T));
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    store,
+  );
+}

@@ -2,10 +2,9 @@
 // file picker, keeps a 32x32 copy of each (IndexedDB), joins, and trains a round on them alone;
 // nothing it sent carried them (both ends watched, as in draw-mode.test.ts).
 import { describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { PHOTO_SIZE, encodePng, photoDataset } from '@fedbit/datasets';
 import type { RunningServer } from '@fedbit/server';
-import { browserRoom, control, openPage, rounds, screenshot, startE2eServer, status, waitFor, watchTraffic } from './harness';
+import { browserRoom, control, openPage, rounds, screenshot, startE2eServer, status, storedRecords, waitFor, watchTraffic } from './harness';
 
 const skip = process.env.FEDBIT_SKIP_E2E === '1';
 
@@ -21,22 +20,6 @@ function picture(width: number, height: number, seed: number): Uint8Array {
       px[i + 2] = (seed * 80) % 256;
     }
   return px;
-}
-
-/** The photos as the tab keeps them, read back from its IndexedDB. */
-function storedPhotos(page: Page): Promise<number[][]> {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('fedbit');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const get = open.result.transaction('photos').objectStore('photos').getAll();
-          get.onsuccess = () => resolve(get.result.map((p: { pixels: Uint8Array }) => Array.from(p.pixels)));
-          get.onerror = () => reject(get.error);
-        };
-      }),
-  );
 }
 
 describe.skipIf(skip)('photo mode in a real browser', () => {
@@ -57,7 +40,7 @@ describe.skipIf(skip)('photo mode in a real browser', () => {
     await waitFor('three kept photos', async () => ((await page.getByTestId('photo').count()) === 3 ? true : undefined), 20_000, 100);
     // The file that is not a picture is named and refused; the others are kept.
     expect(await page.getByRole('alert').first().textContent()).toMatch(/notes\.txt: this browser cannot read it as a picture/);
-    const kept = await storedPhotos(page);
+    const kept = (await storedRecords(page, 'photos')).map((p) => p.pixels);
     expect(kept).toHaveLength(3);
     for (const [i, p] of kept.entries()) {
       expect(p).toHaveLength(PHOTO_SIZE * PHOTO_SIZE * 3);

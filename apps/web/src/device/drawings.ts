@@ -1,6 +1,6 @@
 // The person's drawings, kept in this browser (local-store.ts) and nowhere else.
 import { drawingProblem, type Drawing } from '@fedbit/datasets/drawn';
-import { inStore } from './local-store';
+import { deleteFromStore, inStore, listStore } from './local-store';
 
 export interface StoredDrawing extends Drawing {
   id: number;
@@ -8,9 +8,8 @@ export interface StoredDrawing extends Drawing {
 }
 
 /** Every stored drawing, oldest first; records this version cannot read are left out. */
-export async function listDrawings(): Promise<StoredDrawing[]> {
-  const all = (await inStore('drawings', 'readonly', (s) => s.getAll())) as unknown[];
-  return all.filter((d): d is StoredDrawing => drawingProblem(d) === null && Number.isInteger((d as StoredDrawing).id));
+export function listDrawings(): Promise<StoredDrawing[]> {
+  return listStore<StoredDrawing>('drawings', drawingProblem);
 }
 
 export async function addDrawing(drawing: Drawing): Promise<void> {
@@ -19,6 +18,6 @@ export async function addDrawing(drawing: Drawing): Promise<void> {
   await inStore('drawings', 'readwrite', (s) => s.add({ label: drawing.label, pixels: drawing.pixels, createdAt: Date.now() }));
 }
 
-export async function deleteDrawing(id: number): Promise<void> {
-  await inStore('drawings', 'readwrite', (s) => s.delete(id));
+export function deleteDrawing(id: number): Promise<void> {
+  return deleteFromStore('drawings', id);
 }

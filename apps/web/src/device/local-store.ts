@@ -31,3 +31,13 @@ export async function inStore<T>(store: LocalStore, mode: IDBTransactionMode, ac
     db.close();
   }
 }
+
+/** Every record of a store, oldest first, less those this version cannot read (`problem` says why, or null). */
+export async function listStore<T extends { id: number }>(store: LocalStore, problem: (record: unknown) => string | null): Promise<T[]> {
+  const all = (await inStore(store, 'readonly', (s) => s.getAll())) as unknown[];
+  return all.filter((r): r is T => problem(r) === null && Number.isInteger((r as T).id));
+}
+
+export async function deleteFromStore(store: LocalStore, id: number): Promise<void> {
+  await inStore(store, 'readwrite', (s) => s.delete(id));
+}

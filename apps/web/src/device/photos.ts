@@ -1,7 +1,7 @@
 // The person's own photos, kept in this browser (local-store.ts) as 32x32 copies and nowhere else;
 // the pictures themselves are read once, here, to make the copy.
 import { MAX_PHOTOS, PHOTO_SIZE, centreSquare, framePhoto, photoProblem, type Photo } from '@fedbit/datasets/photos';
-import { inStore } from './local-store';
+import { deleteFromStore, inStore, listStore } from './local-store';
 
 export interface StoredPhoto extends Photo {
   id: number;
@@ -9,13 +9,12 @@ export interface StoredPhoto extends Photo {
 }
 
 /** Every stored photo, oldest first; records this version cannot read are left out. */
-export async function listPhotos(): Promise<StoredPhoto[]> {
-  const all = (await inStore('photos', 'readonly', (s) => s.getAll())) as unknown[];
-  return all.filter((p): p is StoredPhoto => photoProblem(p) === null && Number.isInteger((p as StoredPhoto).id));
+export function listPhotos(): Promise<StoredPhoto[]> {
+  return listStore<StoredPhoto>('photos', photoProblem);
 }
 
-export async function deletePhoto(id: number): Promise<void> {
-  await inStore('photos', 'readwrite', (s) => s.delete(id));
+export function deletePhoto(id: number): Promise<void> {
+  return deleteFromStore('photos', id);
 }
 
 /**

@@ -91,7 +91,7 @@ export async function experiment(argv: string[]): Promise<void> {
     argv,
     {
       preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon), lora (full fine-tuning against FFA-LoRA and FedIT adapters) or split (whole-model FL against split learning)' },
-      sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead' },
+      sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead; lora: also FFA-LoRA\'s adapters at fixed 32, fixed 4 and on-demand precision' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
       out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
@@ -118,7 +118,7 @@ export async function experiment(argv: string[]): Promise<void> {
   if (!flags) return;
   if (flags.preset === 'lora') {
     const { loraExperiment } = await import('./lora-experiment');
-    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, command: `npm run experiment -- ${argv.join(' ')}` });
+    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, precisions: flags.sweep, command: `npm run experiment -- ${argv.join(' ')}` });
   }
   if (flags.preset === 'split') {
     const { splitExperiment } = await import('./split-experiment');

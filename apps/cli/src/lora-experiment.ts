@@ -4,18 +4,23 @@
 // 2305.05644), beside the base alone; a table of uplink and downlink bytes, modelled energy and a
 // Fréchet distance on the held-out images of the devices' styles, and one JSON line with --json.
 //
-// The base is 'random' (the run's own model at its seeded init) until the shipped pretrained base
-// lands: then `base` below names it and full fine-tuning starts from it too. Full fine-tuning here
-// starts from the same seeded init the 'random' base is, so all four start from one model.
+// Every run starts from the shipped pretrained base (public/models/emoji-base: apple and google
+// emoji at 32x32, class-conditional on 9 categories): LoRA runs hold it frozen, full fine-tuning
+// starts from it (model.init). The quality is the style Fréchet distance (NOT Inception FID:
+// the features of the project's emoji style classifier) against held-out twitter and facebook
+// emoji, the styles the devices hold and the base never saw.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { DEFAULT_ENERGY_CONSTANTS } from '@fedbit/core';
 import { ModelHost, REPO_ROOT, RunStore, resolveRunConfig, type RunConfig, type RunConfigInput } from '@fedbit/server';
 import { formatBytes } from './report';
+import { styleFid, styleReferenceImages } from './style-fid';
 import { pool, runVariant } from './variants';
 
-export const LORA_BASE = 'random';
+export const LORA_BASE = 'emoji-base';
+/** The devices' styles: the held-out images of these are the Fréchet distance's reference. */
+const NEW_STYLES = ['twitter', 'facebook'];
 
 /** The fleet and training the four runs share; `rounds` may be cut with --rounds for a short check. */
 export const LORA_PRESET = {
@@ -23,7 +28,7 @@ export const LORA_PRESET = {
   rounds: 10,
   seed: 1,
   about: (rounds: number) =>
-    `tiny model on 16x16 emoji, the twitter and facebook styles only, split by style over 4 devices (partition 'vendor', non-IID), ${rounds} rounds of 4 devices x 10 local steps of batch 8, fixed 8-bit uploads; base 'random' (the shipped pretrained base is not merged yet)`,
+    `the shipped base 'emoji-base' (default U-Net, 1,060,451 parameters, apple+google emoji at 32x32, class-conditional on 9 categories) fine-tuned on the twitter and facebook styles it never saw, split by style over 4 devices (partition 'vendor', non-IID), ${rounds} rounds of 4 devices x 10 local steps of batch 8, fixed 8-bit uploads unless the run names another policy`,
   config: {
     devicesPerRound: 4,
     quorum: 2,
@@ -31,20 +36,29 @@ export const LORA_PRESET = {
     batchSize: 8,
     learningRate: 2e-3,
     emaDecay: 0.9,
-    deadlineS: 600,
+    deadlineS: 1800,
     reproducible: true,
     policy: { kind: 'fixed', bits: 8 },
-    dataset: { name: 'emoji', imageSize: 16, partition: 'vendor', shards: 2, groups: ['twitter', 'facebook'] },
-    model: { size: 'tiny', schedule: { kind: 'cosine', steps: 200 } },
-    eval: { every: 0, final: false, samples: 128, steps: 10 },
+    dataset: { name: 'emoji', imageSize: 32, partition: 'vendor', shards: 2, groups: NEW_STYLES },
+    // The base's own: class-conditional, cosine schedule of 200 steps (the base's config replaces the size).
+    model: { size: 'default', classConditional: true, schedule: { kind: 'cosine', steps: 200 } },
+    // Plain conditional drawing (no guidance), as the base's own figures in its manifest were drawn.
+    eval: { every: 0, final: false, samples: 200, steps: 20, guidance: 0 },
   } satisfies RunConfigInput,
 };
 
-const RUNS = {
-  full: null,
-  'ffa-lora': { base: LORA_BASE, rank: 4, method: 'ffa-lora' },
-  'fedit-lora': { base: LORA_BASE, rank: 4, method: 'fedit' },
-} as const;
+type RunSpec = { lora: RunConfigInput['lora'] | null; init?: string; policy?: RunConfigInput['policy'] };
+const RUNS: Record<string, RunSpec> = {
+  full: { lora: null, init: LORA_BASE },
+  'ffa-lora': { lora: { base: LORA_BASE, rank: 4, method: 'ffa-lora' } },
+  'fedit-lora': { lora: { base: LORA_BASE, rank: 4, method: 'fedit' } },
+};
+/** --precisions: FFA-LoRA's adapters uploaded at fixed 32 and fixed 4 bits, and at the on-demand policy's choice. */
+const PRECISION_RUNS: Record<string, RunSpec> = {
+  'ffa-lora-fixed-32': { ...RUNS['ffa-lora'], policy: { kind: 'fixed', bits: 32 } },
+  'ffa-lora-fixed-4': { ...RUNS['ffa-lora'], policy: { kind: 'fixed', bits: 4 } },
+  'ffa-lora-on-demand': { ...RUNS['ffa-lora'], policy: { kind: 'on-demand' } },
+};
 
 /** What the experiment reports of each run. */
 interface LoraRunResult {
@@ -60,21 +74,31 @@ interface LoraRunResult {
 }
 
 /**
- * FID of the EMA (or the latest) vector of a run, drawn by a host built from its config (LoRA: the
- * effective model; null: the adapters at their init, the base alone), and its sample grid written to `png`.
+ * The style Fréchet distance of what a run's EMA (or latest) vector draws, from a host built from
+ * its config (LoRA: the effective model; null: the run's starting vector, the base alone), against
+ * the held-out images of the new styles, with class labels drawn as the reference's are; and its
+ * sample grid written to `png`.
  */
 async function fidOf(config: RunConfig, vector: Float32Array | null, samples: number, png: string): Promise<{ fid: number; params: number; baseBytes: number }> {
   const host = await ModelHost.create(config);
   try {
     const weights = vector ?? host.initialWeights();
     writeFileSync(png, await host.samplesPng(weights, 0));
-    return { fid: await host.heldOutFrechet(weights, samples), params: host.paramCount, baseBytes: host.lora?.base.bytes ?? 0 };
+    const reference = await styleReferenceImages(NEW_STYLES.join(','));
+    const labels = Int32Array.from({ length: samples }, (_, i) => reference.labels[i % reference.count]);
+    const per = 32 * 32 * 3;
+    const drawn = new Float32Array(samples * per);
+    for (let s = 0; s < samples; s += 50) {
+      const n = Math.min(50, samples - s);
+      drawn.set(await host.draw(weights, n, 777 + s, labels.subarray(s, s + n)), s * per);
+    }
+    return { fid: await styleFid(drawn, NEW_STYLES.join(','), { count: samples }), params: host.paramCount, baseBytes: host.lora?.base.bytes ?? 0 };
   } finally {
     host.dispose();
   }
 }
 
-export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; command: string }): Promise<void> {
+export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; precisions?: boolean; command: string }): Promise<void> {
   const preset = { ...LORA_PRESET, rounds: options.rounds ?? LORA_PRESET.rounds };
   const outDir = options.out ?? join(REPO_ROOT, 'results', 'lora');
   mkdirSync(join(outDir, 'configs'), { recursive: true });
@@ -83,11 +107,14 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
   const about = preset.about(preset.rounds) + (preset.rounds !== LORA_PRESET.rounds ? ` (cut from the preset's ${LORA_PRESET.rounds} rounds)` : '');
   log(`experiment lora: ${about}`);
 
-  const names = Object.keys(RUNS) as (keyof typeof RUNS)[];
+  const specs = { ...RUNS, ...(options.precisions ? PRECISION_RUNS : {}) };
+  const names = Object.keys(specs);
   const results: Record<string, LoraRunResult> = {};
   await pool(names, options.parallel, async (name) => {
     const t = Date.now();
-    const variant = { devices: preset.devices, rounds: preset.rounds, seed: preset.seed, config: { ...preset.config, lora: RUNS[name] } as RunConfigInput };
+    const spec = specs[name];
+    const input: RunConfigInput = { ...preset.config, lora: spec.lora, model: { ...preset.config.model, init: spec.init ?? 'random' }, ...(spec.policy ? { policy: spec.policy } : {}) };
+    const variant = { devices: preset.devices, rounds: preset.rounds, seed: preset.seed, config: input };
     const run = await runVariant(name, variant, outDir);
     const config = resolveRunConfig(JSON.parse(readFileSync(join(outDir, 'configs', `${name}.json`), 'utf8')), name);
     const checkpoint = RunStore.open(join(outDir, 'runs', name)).checkpoint!;
@@ -105,14 +132,14 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
     log(`  ${name.padEnd(10)} done in ${((Date.now() - t) / 1000).toFixed(0)} s: up ${formatBytes(results[name].uplinkBytes)}, energy ${results[name].energyJ.toFixed(4)} J*, Fréchet ${fid.toFixed(2)}`);
   });
   // The base alone: no training, nothing sent; its drawings from the same host the LoRA runs use.
-  const baseConfig = resolveRunConfig({ ...preset.config, lora: RUNS['ffa-lora'], runId: 'base' }, 'base');
+  const baseConfig = resolveRunConfig({ ...preset.config, lora: RUNS['ffa-lora'].lora, runId: 'base' }, 'base');
   const base = await fidOf(baseConfig, null, preset.config.eval.samples, join(outDir, 'samples-base.png'));
-  const runs = { base: { uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 }, ...results } as Record<'base' | keyof typeof RUNS, LoraRunResult>;
+  const runs: Record<string, LoraRunResult> = { base: { uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 } };
+  for (const name of names) runs[name] = results[name];
 
-  const fidKind =
-    'Fréchet distance in the MNIST classifier features FID-MNIST uses (grayscale), between 128 drawings and held-out twitter/facebook emoji: the experiments\' Fréchet distance until the emoji style classifier lands; not the Inception FID';
+  const fidKind = `style Fréchet distance (the emoji style classifier's features, packages/diffusion/src/metrics/style.ts; NOT the Inception FID) between ${preset.config.eval.samples} class-conditional drawings (20 DDIM steps, no guidance, labels as the reference's) and the held-out ${NEW_STYLES.join(' and ')} emoji`;
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
-  const rows = (['base', ...names] as const).map((name) => {
+  const rows = ['base', ...names].map((name) => {
     const r = runs[name];
     const vsFull = name === 'base' ? '-' : `${(runs.full.uplinkBytes / Math.max(1, r.uplinkBytes)).toFixed(1)}x`;
     return [name, r.params.toLocaleString('en'), formatBytes(r.uplinkBytes), vsFull, formatBytes(r.downlinkBytes), r.energyJ.toFixed(4), r.fid.toFixed(2), r.wallS.toFixed(0)];
@@ -133,7 +160,7 @@ ${table}
 \\* Energy is modelled (packages/core/src/energy; a LoRA step is priced as full training's plus the adapters', packages/diffusion/src/lora-config.ts macsPerLoraTrainStep); a LoRA run's includes receiving the base once per device.
 Fréchet: ${fidKind}.
 
-Sample grids (16 images from the same noise, drawn with the weights each run samples with): ${(['base', ...names] as const).map((n) => `samples-${n}.png`).join(', ')}.
+Sample grids (a row per category, drawn with the weights each run samples with): ${['base', ...names].map((n) => `samples-${n}.png`).join(', ')}.
 `;
   writeFileSync(join(outDir, 'summary.md'), md);
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ preset: 'lora', machine, command: options.command, about, rounds: preset.rounds, fid: fidKind, runs }, null, 2) + '\n');

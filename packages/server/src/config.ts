@@ -34,6 +34,13 @@ export const RunConfigSchema = z
       .object({
         size: z.enum(['tiny', 'small', 'default']).default('tiny'),
         classConditional: z.boolean().default(false),
+        /**
+         * Where full training starts: 'random' (the seeded init) or a shipped base (lora-base.ts),
+         * whose weights and model config (size, image size, classes) replace the run's: federated
+         * full fine-tuning, the baseline LoRA runs are measured against. A LoRA run names its base
+         * in lora.base instead.
+         */
+        init: z.string().min(1).max(64).default('random'),
         schedule: z
           .object({ kind: z.enum(['linear', 'cosine']).default('cosine'), steps: int(10, 4000).default(200) })
           .strict()
@@ -264,6 +271,12 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
   }
   if (config.privacy && (config.mode !== 'sync' || config.aggregation.rule !== 'fedavg')) {
     throw new ConfigError(`${source}: privacy needs "mode": "sync" and the fedavg rule (the accountant assumes one sampled Gaussian step per round); this config has mode ${config.mode} and rule ${config.aggregation.rule}`, 'privacy');
+  }
+  if (!(KNOWN_BASES as readonly string[]).includes(config.model.init)) {
+    throw new ConfigError(`${source}: model.init: '${config.model.init}' is not a known base model; expected one of ${KNOWN_BASES.map((b) => `'${b}'`).join(', ')}`, 'model.init');
+  }
+  if (config.lora && config.model.init !== 'random') {
+    throw new ConfigError(`${source}: model.init '${config.model.init}' and lora go together only through lora.base: a LoRA run's model is its frozen base; give "lora": {"base": "${config.model.init}"} and leave model.init out`, 'model.init');
   }
   if (config.lora) {
     if (config.split) {

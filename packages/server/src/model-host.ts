@@ -60,6 +60,8 @@ export class ModelHost {
     readonly groups: number[] | undefined,
   ) {}
   private loraState: LoraState | null = null;
+  /** Full training's starting vector: the seeded init or model.init's base (drawing moves the net's weights, not this). */
+  private startVector: Float32Array | null = null;
 
   static async create(runConfig: HostSettings): Promise<ModelHost> {
     await initBackend('wasm');
@@ -95,23 +97,28 @@ export class ModelHost {
       channels: dataset.channels,
       numClasses: runConfig.model.classConditional ? (dataset.classNames?.length ?? 10) : undefined,
     });
+    // The frozen base of a LoRA run, or the starting point of full fine-tuning (model.init).
+    const baseName = runConfig.lora?.base ?? (runConfig.model.init !== 'random' ? runConfig.model.init : null);
+    const field = runConfig.lora ? 'lora.base' : 'model.init';
     let base: BaseResource | null = null;
-    if (runConfig.lora) {
+    if (baseName !== null) {
       let resolved;
       try {
-        resolved = await resolveBase(runConfig.lora.base, modelConfig, runConfig.seed);
+        resolved = await resolveBase(baseName, modelConfig, runConfig.seed);
       } catch (error) {
-        throw new ConfigError((error as Error).message, 'lora.base');
+        throw new ConfigError((error as Error).message, field);
       }
       const c = resolved.config;
       if (c.imageSize !== dataset.width || c.channels !== dataset.channels) {
-        throw new ConfigError(`lora.base: '${resolved.name}' takes ${c.imageSize}x${c.imageSize}x${c.channels} images; this run's dataset is ${dataset.width}x${dataset.width}x${dataset.channels}: set dataset.imageSize to ${c.imageSize}`, 'lora.base');
+        throw new ConfigError(`${field}: '${resolved.name}' takes ${c.imageSize}x${c.imageSize}x${c.channels} images; this run's dataset is ${dataset.width}x${dataset.width}x${dataset.channels}: set dataset.imageSize to ${c.imageSize}`, field);
       }
       modelConfig = c;
       base = baseResource(resolved);
     }
-    const host = new ModelHost(runConfig, modelConfig, dataset, plan.shards.map((s) => s.length), plan.eval, base, groups);
-    if (base) {
+    const host = new ModelHost(runConfig, modelConfig, dataset, plan.shards.map((s) => s.length), plan.eval, runConfig.lora ? base : null, groups);
+    // Full fine-tuning starts from the base as devices would receive it (its 16-bit copy), the same start a LoRA run has.
+    host.startVector = base && !runConfig.lora ? base.weights.slice() : host.net.getWeights();
+    if (base && runConfig.lora) {
       try {
         host.attach();
       } catch (error) {
@@ -202,7 +209,7 @@ export class ModelHost {
 
   /** The run's starting vector: the model's seeded init, or the adapters' (B = 0, A the shared init). */
   initialWeights(): Float32Array {
-    return this.loraState ? this.loraState.initial.slice() : this.net.getWeights();
+    return this.loraState ? this.loraState.initial.slice() : (this.startVector ??= this.net.getWeights()).slice();
   }
 
   /** One file of the published model (packages/diffusion/src/export/files.ts), from the run's vector. */
@@ -219,6 +226,11 @@ export class ModelHost {
   get classNames(): string[] | null {
     if (this.modelConfig.numClasses === 0) return null;
     return this.dataset.classNames ?? Array.from({ length: this.modelConfig.numClasses }, (_, i) => String(i));
+  }
+
+  /** `count` images the weights draw (NHWC in [0, 1]) with the run's sampler; with labels, conditional, at eval.guidance. */
+  draw(weights: Float32Array, count: number, seed: number, labels?: Int32Array): Promise<Float32Array> {
+    return this.generate(weights, count, seed, labels);
   }
 
   private async generate(weights: Float32Array, count: number, seed: number, labels?: Int32Array): Promise<Float32Array> {

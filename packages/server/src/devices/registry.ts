@@ -23,6 +23,8 @@ export interface Device {
   downlinkBps: Ewma;
   /** Measured milliseconds per local step (its backend trial, then its updates), smoothed. */
   stepMs: Ewma;
+  /** Measured milliseconds per split step (its part's compute, the link both ways and the server's turn), smoothed. */
+  splitStepMs: Ewma;
   /** Bytes of the last binary payload received from this device: the probe or an update. */
   lastReceivedBytes: number | null;
   /** Bytes of the model version its last task named: what its timing of a download may claim. */
@@ -55,6 +57,7 @@ function blankDevice(id: string, name: string, seat: number, shard: number): Dev
     uplinkBps: new Ewma(),
     downlinkBps: new Ewma(),
     stepMs: new Ewma(),
+    splitStepMs: new Ewma(),
     lastReceivedBytes: null,
     lastModelBytes: null,
     updateNormSq: null,

@@ -35,6 +35,8 @@ export interface Device {
   updateScaleSq: number | null;
   energyJ: number;
   lastBits: number | null;
+  /** Split runs: how it trained in its last task (full or split) and the share of its front it kept; null otherwise. */
+  lastMode: { mode: 'full' | 'split'; keepRatio: number } | null;
   lastLoss: number | null;
   progress: Progress | null;
   joinedAt: number;
@@ -65,6 +67,7 @@ function blankDevice(id: string, name: string, seat: number, shard: number): Dev
     updateScaleSq: null,
     energyJ: 0,
     lastBits: null,
+    lastMode: null,
     lastLoss: null,
     progress: null,
     joinedAt: Date.now(),

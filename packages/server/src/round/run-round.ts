@@ -23,7 +23,10 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
 
   // ---- plan: local work and precision per device ----
   const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000);
-  for (const task of tasks) task.device.lastBits = task.assignment.bits;
+  for (const task of tasks) {
+    task.device.lastBits = task.assignment.bits;
+    task.device.lastMode = ctx.split ? { mode: task.mode, keepRatio: task.keepRatio } : null;
+  }
 
   // ---- open, with the global model published once, served over HTTP (lossless by default: every device starts from the same weights) ----
   // Split learning: a split task trains the front only, so the version it fetches is the front (the server keeps the back).

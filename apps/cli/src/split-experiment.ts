@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import { splitMacsPerStep, type RoundSummary, type SplitConfigInput } from '@fedbit/core';
 import { macsPerTrainStep, resolveModelConfig, splitPlan } from '@fedbit/diffusion';
 import { REPO_ROOT, type RunConfigInput } from '@fedbit/server';
+import { UsageError } from './args';
 import { policyFromName } from './policies';
 import { formatBytes, table } from './report';
 import { pool, runDependencies, runVariant } from './variants';
@@ -48,6 +49,10 @@ export const SPLIT_VARIANTS: Record<string, SplitVariant> = {
     about: `split-light's settings with split.perDevice: each device-round full or split, whichever the energy model prices lower for that device (docs/SPLIT.md, "Choosing per device"); mixed rounds merged as SplitFedV1`,
     split: { cut: CUT, dropout: 0.5, activationBits: 16, gradientBits: 8, keepRatio: 0.5, perDevice: true },
   },
+  'split-light-v1': {
+    about: `split-light's settings, every device split, the back held the SplitFedV1 way (a copy per device, averaged with the fronts by FedAvg: split.server 'per-device')`,
+    split: { cut: CUT, dropout: 0.5, activationBits: 16, gradientBits: 8, keepRatio: 0.5, server: 'per-device' },
+  },
 };
 
 /** The paper's sweep (Zhang, Ni, Wang, sec. V): dropout rate p against gradient precision, at the same cut, no pruning, 32-bit activations. */
@@ -59,6 +64,15 @@ export function sweepVariants(): Record<string, SplitVariant> {
     }
   }
   return out;
+}
+
+/** The runs --runs names (all by default); an unknown name is a usage error that names the known ones. */
+function pickRuns(runs: string[] | undefined): Record<string, SplitVariant> {
+  if (!runs) return SPLIT_VARIANTS;
+  const known = Object.keys(SPLIT_VARIANTS);
+  const unknown = runs.filter((r) => !known.includes(r));
+  if (unknown.length || runs.length === 0) throw new UsageError(`--runs: ${unknown.length ? `unknown ${unknown.join(', ')}` : 'no run named'}; expected names from ${known.join(', ')}, separated by commas`);
+  return Object.fromEntries(runs.map((r) => [r, SPLIT_VARIANTS[r]]));
 }
 
 /** One variant's figures: per-round means over the run (all devices of a round together), and the end of the run. */
@@ -76,9 +90,10 @@ export interface SplitResult {
   about: string;
 }
 
-export async function splitExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; command: string }): Promise<void> {
+export async function splitExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; runs?: string[]; command: string }): Promise<void> {
   const rounds = options.rounds ?? 3;
-  const variants = options.sweep ? sweepVariants() : SPLIT_VARIANTS;
+  if (options.sweep && options.runs) throw new UsageError('--runs and --sweep: give one (the sweep has its own runs)');
+  const variants = options.sweep ? sweepVariants() : pickRuns(options.runs);
   const outDir = options.out ?? join(REPO_ROOT, 'results', options.sweep ? 'split-sweep' : 'split');
   mkdirSync(join(outDir, 'configs'), { recursive: true });
   const log = (line: string) => process.stderr.write(line + '\n');

@@ -31,6 +31,7 @@ describe('run config', () => {
       [{ split: { gradientBits: 3 } }, 'split.gradientBits'],
       [{ split: { keepRatio: 0 } }, 'split.keepRatio'],
       [{ split: { keepRatio: 0.5, minKeepRatio: 0.6 } }, 'split.minKeepRatio'],
+      [{ split: { perDevice: true, server: 'shared' } }, 'split.server'],
       [{ split: { cut: 1, extra: 1 } }, 'split'],
       [{ split: {}, mode: 'async' }, 'split'],
     ];

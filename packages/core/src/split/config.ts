@@ -28,8 +28,18 @@ export const SplitConfigSchema = z
      * merge as SplitFedV1 (docs/SPLIT.md, "Mixed rounds").
      */
     perDevice: z.boolean().default(false),
+    /**
+     * How the server holds the back: 'shared', one part every device's steps train in turn
+     * (SplitFedV2), or 'per-device', a copy per split device, averaged with the round's updates
+     * (SplitFedV1). Absent: 'per-device' with perDevice (mixed rounds need it), else 'shared'.
+     */
+    server: z.enum(['shared', 'per-device']).optional(),
   })
   .strict()
+  .refine((s) => !(s.perDevice && s.server === 'shared'), {
+    error: 'server "shared" cannot merge rounds where some devices train whole (docs/SPLIT.md, "Mixed rounds"): with perDevice, give server "per-device" or leave it out',
+    path: ['server'],
+  })
   .refine((s) => s.minKeepRatio === undefined || s.minKeepRatio <= s.keepRatio, {
     error: (issue) => `minKeepRatio (${String((issue.input as { minKeepRatio?: number }).minKeepRatio)}) must be at most keepRatio (${String((issue.input as { keepRatio?: number }).keepRatio ?? 1)})`,
     path: ['minKeepRatio'],

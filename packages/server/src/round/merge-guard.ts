@@ -25,8 +25,8 @@ export function updateNormBound(global: Float32Array, clipNorm: number | null, r
 export function roundAggregator(ctx: RoundContext): Aggregator {
   const { config, run } = ctx;
   // Split learning (SplitFedV2): devices upload their front only (the first deviceSize weights); the bound is relative to it.
-  // SplitFedV1 (perDevice): every update is made whole before the merge.
-  const length = ctx.split && !ctx.split.perDevice ? ctx.split.plan.deviceSize : ctx.host.paramCount;
+  // SplitFedV1 (copies of the back): every update is made whole before the merge.
+  const length = ctx.split && !ctx.split.copies ? ctx.split.plan.deviceSize : ctx.host.paramCount;
   const bound = updateNormBound(run.global.subarray(0, length), config.clipNorm, config.maxUpdateNormRatio);
   const privacy = config.privacy;
   const rule = createAggregator(config.aggregation, {

@@ -36,9 +36,9 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   const front = ctx.split && splitTasks.length > 0 ? ctx.models.publish(round - 1, run.global.subarray(0, ctx.split.plan.deviceSize), encoding) : null;
   const modelOf = (t: PlannedTask) => (t.mode === 'split' ? front : whole)!;
   const aggregator = roundAggregator(ctx);
-  // SplitFedV1 (split.perDevice): a split device's front and its copy of the back become one whole-model update.
+  // SplitFedV1 (split.server 'per-device', implied by perDevice): a split device's front and its copy of the back become one whole-model update.
   const split = ctx.split;
-  const expand: ExpandUpdate | undefined = split?.perDevice
+  const expand: ExpandUpdate | undefined = split?.copies
     ? (slot, frame, r) => {
         const made = split.wholeUpdate(slot.device.id, frame, r, slot.assignment.bits, config.codec.blockSize);
         return typeof made === 'string' ? refusal('unexpected-step', made, { round: r }) : made;
@@ -83,10 +83,10 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
 
   // ---- apply and commit (a merge that would leave a non-finite weight is dropped instead) ----
   // Split learning (SplitFedV2): the devices' updates average their fronts; the back is what the shared server part trained this round.
-  // SplitFedV1 (perDevice): every update is already whole (expand above); the copies of the back are dropped.
+  // SplitFedV1 (copies of the back): every update is already whole (expand above); the copies of the back are dropped.
   const finished = open.aggregator.finish();
   const serverPart = split ? await split.close() : null;
-  const mean = split && !split.perDevice ? withServerPart(finished, run.global, serverPart!) : finished;
+  const mean = split && !split.copies ? withServerPart(finished, run.global, serverPart!) : finished;
   const problem = mergeProblem(run.global, mean);
   if (problem) {
     run.droppedRounds++;

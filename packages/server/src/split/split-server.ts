@@ -11,7 +11,7 @@
 //
 // Two ways to hold the back (docs/SPLIT.md, "Mixed rounds"): one shared part that every device's
 // steps train in turn (SplitFedV2, every device splits), or, where the run lets each device train
-// whole or split (split.perDevice), a copy per split device trained from its steps alone
+// whole or split (split.perDevice; or split.server 'per-device'), a copy per split device trained from its steps alone
 // (SplitFedV1): then a split device's front and its copy are the whole model trained on its data,
 // and wholeUpdate makes its round one whole-model update, averaged with the others by FedAvg.
 import * as tf from '@tensorflow/tfjs-core';
@@ -74,8 +74,8 @@ export class SplitServer {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly pixels: number;
   private readonly crossing: number;
-  /** SplitFedV1: a copy of the back per split device (split.perDevice); else one shared back (SplitFedV2). */
-  readonly perDevice: boolean;
+  /** SplitFedV1: a copy of the back per split device (split.server 'per-device', implied by perDevice); else one shared back (SplitFedV2). */
+  readonly copies: boolean;
   /** The back at round start (SplitFedV1: what each device's copy started from). */
   private start: Float32Array;
   /** Kept (applied) server steps of the round, and what crossed the cut: for the round's accounting. */
@@ -92,7 +92,7 @@ export class SplitServer {
     this.adam = new Adam(this.part.variables);
     this.pixels = modelConfig.imageSize * modelConfig.imageSize * modelConfig.channels;
     this.crossing = this.plan.crossingPerImage;
-    this.perDevice = config.perDevice;
+    this.copies = config.server === 'per-device' || config.perDevice;
     this.start = global.slice(this.plan.deviceSize);
   }
 
@@ -108,7 +108,7 @@ export class SplitServer {
       this.adam.reset();
       this.traffic = { steps: 0, activationBytes: 0, gradientBytes: 0 };
       const own = () => {
-        if (!this.perDevice) return null;
+        if (!this.copies) return null;
         const part = createServerPart(this.modelConfig, this.config.cut, this.start);
         return { part, adam: new Adam(part.variables) };
       };

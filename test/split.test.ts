@@ -20,7 +20,7 @@ import {
   resolveSplitConfig,
   type Task,
 } from '@fedbit/core';
-import { Adam, createDevicePart, createServerPart, makeSchedule, resolveModelConfig, splitPlan, validateModelConfig, type ModelConfig } from '@fedbit/diffusion';
+import { Adam, createDevicePart, createServerPart, initBackend, makeSchedule, resolveModelConfig, splitPlan, validateModelConfig, type ModelConfig } from '@fedbit/diffusion';
 import type { DeviceProfile, DeviceRuntime } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
 import { SplitServer, type RunningServer } from '@fedbit/server';
@@ -304,10 +304,11 @@ describe('split learning on loopback', () => {
   }, 300_000);
 
   it('SplitFedV1: a split device\'s front and its own copy of the back make one whole-model update, untouched by another device\'s steps', async () => {
+    await initBackend('wasm'); // as the aggregator's ModelHost does (the tape's gradients)
     const config = resolveModelConfig('tiny', { imageSize: 16, channels: 1 });
     const plan = splitPlan(config, 1);
     const global = Float32Array.from({ length: plan.deviceSize + plan.serverSize }, (_, i) => Math.sin(i * 0.37) * 0.05);
-    const server = new SplitServer(config, resolveSplitConfig({ cut: 1, perDevice: true }), global);
+    const server = new SplitServer(config, resolveSplitConfig({ cut: 1, server: 'per-device' }), global);
     cleanup.push(() => server.dispose());
     const n = 2;
     const lr = 1e-3;

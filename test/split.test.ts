@@ -15,12 +15,15 @@ import {
   keptCount,
   splitNoise,
   dropAndPack,
+  encodeUpdate,
+  frameBytes,
+  resolveSplitConfig,
   type Task,
 } from '@fedbit/core';
-import { Adam, createDevicePart, createServerPart, makeSchedule, splitPlan, validateModelConfig, type ModelConfig } from '@fedbit/diffusion';
+import { Adam, createDevicePart, createServerPart, initBackend, makeSchedule, resolveModelConfig, splitPlan, validateModelConfig, type ModelConfig } from '@fedbit/diffusion';
 import type { DeviceProfile, DeviceRuntime } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
-import type { RunningServer } from '@fedbit/server';
+import { SplitServer, type RunningServer } from '@fedbit/server';
 import { RawDevice, startTestServer, waitFor } from './helpers';
 
 const PROFILES: DeviceProfile[] = [
@@ -220,4 +223,126 @@ describe('split learning on loopback', () => {
     expect(reply).toMatchObject({ ok: false, code: 'not-split' });
     expect((await dev.send(DeviceEvent.splitEnd, { round: 1, steps: 1 })).code).toBe('not-split');
   }, 60_000);
+
+  /** Runs Node devices with these profiles until `rounds` rounds commit; returns the server and the errors they saw. */
+  async function runDevices(overrides: Parameters<typeof startTestServer>[0], profiles: DeviceProfile[], rounds: number) {
+    const server = await startTestServer(overrides);
+    const runtimes = profiles.map((profile) => simulatedDevice({ url: server.url, joinCode: server.joinCode, profile, runtime: { reconnectDelayMs: 200 } }));
+    const errors: string[] = [];
+    for (const r of runtimes) void (async () => {
+      for await (const e of r.events) if (e.type === 'error') errors.push(e.message);
+    })();
+    cleanup.push(async () => {
+      runtimes.forEach((r) => r.stop());
+      await Promise.all(runtimes.map((r) => r.done()));
+      await server.close();
+    });
+    const initial = Float32Array.from(server.coordinator.global);
+    await Promise.all(runtimes.map((r) => r.start()));
+    await waitFor(`${rounds} rounds`, () => server.coordinator.completed >= rounds, 240_000);
+    return { server, errors, initial };
+  }
+
+  it('each device keeps the share of its front its speed affords (within the run bounds), and its upload holds that mask', async () => {
+    // 2 steps in 60 s x 0.6: about 18 s a step; the front of cut 2 at batch 4 is 8.3 M MACs a step.
+    const slow: DeviceProfile = { ...PROFILES[0], name: 'slow-phone', macsPerSecond: 1.4e5 }; // affords about 30%
+    const slower: DeviceProfile = { ...PROFILES[1], name: 'mid-phone', macsPerSecond: 3.2e5 }; // about 69%
+    const split = { cut: 2, keepRatio: 1, minKeepRatio: 0.25 };
+    const { server, errors } = await runDevices({ rounds: 2, devicesPerRound: 2, minDevices: 2, quorum: 2, policy: { kind: 'fixed', bits: 32 } as never, maxUpdateNormRatio: null, split }, [slow, slower], 2);
+    expect(errors).toEqual([]);
+    const keep = (name: string) => server.coordinator.summaries.map((s) => s.devices.find((d) => d.name === name)!.keepRatio!);
+    const [slowKeep, midKeep] = [keep('slow-phone'), keep('mid-phone')];
+    for (const k of slowKeep) expect(k).toBeCloseTo(0.3, 1);
+    for (const k of midKeep) expect(k).toBeCloseTo(0.69, 1);
+    for (const s of server.coordinator.summaries) for (const d of s.devices) expect(d.trainingMode).toBe('split');
+    // Both devices prune the same global front by magnitude, so what the one keeping more prunes the other prunes
+    // too: those weights are zero in both uploads and in their mean; what only the slow one pruned is not.
+    const { deviceSize } = server.coordinator.split!.plan;
+    const front = server.coordinator.global.subarray(0, deviceSize);
+    let zeros = 0;
+    for (const w of front) if (w === 0) zeros++;
+    expect(zeros / deviceSize).toBeGreaterThan(1 - midKeep[1] - 0.02);
+    expect(zeros / deviceSize).toBeLessThan(1 - slowKeep[1] - 0.1);
+  }, 300_000);
+
+  it('split.perDevice: the policy splits a weak phone on a fast link and trains a laptop whole; mixed rounds commit (SplitFedV1)', async () => {
+    const phone: DeviceProfile = { name: 'weak-phone', deviceClass: 'phone', battery: 0.8, charging: false, preference: 'balanced', uplinkBps: 100e6, transmitPowerW: 0.2, macsPerSecond: 2e6 };
+    const laptop: DeviceProfile = { name: 'laptop', deviceClass: 'laptop', battery: 0.9, charging: true, preference: 'balanced', uplinkBps: 10e6, transmitPowerW: 0.1 };
+    const split = { cut: 2, perDevice: true };
+    const { server, errors, initial } = await runDevices(
+      { rounds: 2, devicesPerRound: 2, minDevices: 2, quorum: 2, batchSize: 8, localSteps: 4, policy: { kind: 'fixed', bits: 32 } as never, maxUpdateNormRatio: null, split },
+      [phone, laptop],
+      2,
+    );
+    expect(errors).toEqual([]);
+    const summaries = server.coordinator.summaries;
+    expect(summaries.map((s) => s.accepted)).toEqual([2, 2]);
+    const { deviceSize } = server.coordinator.split!.plan;
+    const paramCount = initial.length;
+    for (const s of summaries) {
+      const p = s.devices.find((d) => d.name === 'weak-phone')!;
+      const l = s.devices.find((d) => d.name === 'laptop')!;
+      // the phone cannot train the whole model within the deadline (747 M MACs at 2 M/s); the laptop can, and whole costs it less
+      expect(p.trainingMode).toBe('split');
+      expect(p.modeReason).toMatch(/only split training meets the 60 s deadline/);
+      expect(l.trainingMode).toBe('full');
+      expect(l.modeReason).toMatch(/full training costs the device less energy/);
+      expect(s.uplinkBytesFp32).toBe(frameBytes(32, deviceSize) + frameBytes(32, paramCount));
+      // the phone is charged its activations on top of its front's update; the laptop its whole model
+      expect(p.frameBytes).toBeGreaterThan(4 * 8 * 6176 * 4);
+      expect(l.frameBytes).toBe(frameBytes(32, paramCount));
+      expect(l.computeJ).toBeGreaterThan(p.computeJ * 5);
+    }
+    // the merged model: finite, front and back both moved (the phone's copy of the back and the laptop's back averaged)
+    const global = server.coordinator.global;
+    expect(global.every(Number.isFinite)).toBe(true);
+    let frontMoved = 0;
+    let backMoved = 0;
+    for (let i = 0; i < global.length; i++) if (global[i] !== initial[i]) (i < deviceSize ? frontMoved++ : backMoved++);
+    expect(frontMoved).toBeGreaterThan(deviceSize / 2);
+    expect(backMoved).toBeGreaterThan((paramCount - deviceSize) / 2);
+  }, 300_000);
+
+  it('SplitFedV1: a split device\'s front and its own copy of the back make one whole-model update, untouched by another device\'s steps', async () => {
+    await initBackend('wasm'); // as the aggregator's ModelHost does (the tape's gradients)
+    const config = resolveModelConfig('tiny', { imageSize: 16, channels: 1 });
+    const plan = splitPlan(config, 1);
+    const global = Float32Array.from({ length: plan.deviceSize + plan.serverSize }, (_, i) => Math.sin(i * 0.37) * 0.05);
+    const server = new SplitServer(config, resolveSplitConfig({ cut: 1, server: 'per-device' }), global);
+    cleanup.push(() => server.dispose());
+    const n = 2;
+    const lr = 1e-3;
+    await server.begin(1, global, [{ deviceId: 'a', steps: 1, batch: n }, { deviceId: 'b', steps: 1, batch: n }], lr);
+    const stepA = activations(config, global, 1, 1, 0, 32, n);
+    const stepB = activations(config, global.map((w) => w * 1.5), 1, 1, 0, 32, n);
+    // b's step runs first and between a's: with one shared back it would move a's
+    expect((await server.forward('b', { ...stepB.meta, round: 1 }, stepB.frame)).ack.ok).toBe(true);
+    expect((await server.forward('a', { ...stepA.meta, round: 1 }, stepA.frame)).ack.ok).toBe(true);
+    expect(server.wholeUpdate('a', new Uint8Array(0), 1, 32, 256)).toMatch(/before split:end/);
+    expect((await server.end('b', { round: 1, steps: 1 })).ok).toBe(true);
+    expect((await server.end('a', { round: 1, steps: 1 })).ok).toBe(true);
+    const frontUpdate = Float32Array.from({ length: plan.deviceSize }, (_, i) => Math.cos(i) * 1e-3);
+    const whole = server.wholeUpdate('a', encodeUpdate(frontUpdate, { bits: 32, round: 1 }), 1, 32, 256) as Uint8Array;
+    const update = decodeUpdate(whole, { length: global.length, round: 1 });
+    expect(update.subarray(0, plan.deviceSize)).toEqual(frontUpdate);
+    // the reference: the back from the global model, one Adam step on a's step alone
+    const ref = createServerPart(config, 1, global.slice(plan.deviceSize));
+    const adam = new Adam(ref.variables);
+    const full = unpackAll(stepA);
+    const emb = tf.tensor(full.subarray(0, n * config.embedDim), [n, config.embedDim]);
+    const skip = tf.tensor(full.subarray(n * config.embedDim), [n, ...plan.crossing[1]]);
+    const target = tf.tensor4d(stepA.eps, [n, config.imageSize, config.imageSize, config.channels]);
+    const step = ref.step({ emb, skips: [skip] }, target);
+    adam.applyGradients(step.grads, lr);
+    const expected = ref.getWeights().map((w, i) => w - global[plan.deviceSize + i]);
+    expect(update.subarray(plan.deviceSize)).toEqual(expected);
+    tf.dispose([emb, skip, target, step.loss, step.atCut.emb, ...step.atCut.skips, ...Object.values(step.grads)]);
+    adam.dispose();
+    ref.dispose();
+  }, 120_000);
 });
+
+/** The activations a step's frame carries, back in place (dropout 0: all of them). */
+function unpackAll(step: ReturnType<typeof activations>): Float32Array {
+  return decodeCut(step.frame, { length: keptCount(step.mask), bits: 32, step: step.meta.step });
+}

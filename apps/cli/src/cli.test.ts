@@ -35,6 +35,7 @@ describe('the command line', () => {
       [['simulate', '--devices', '0', '--policy', 'nope'], /--devices: .*got 0\n\s+--policy: expected one of fedavg-32/],
       [['experiment', '--preset', 'huge'], /--preset: expected smoke, paper, robust, privacy, lora or split/],
       [['experiment', '--preset', 'split', '--rounds', '0'], /--rounds: expected a whole number from 1 to 10000, got 0/],
+      [['experiment', '--preset', 'split', '--runs', 'fl,nope'], /--runs: unknown nope; expected names from fl, split, split-light, mixed, split-light-v1/],
       [['experiment', '--preset', 'smoke', '--seeds', '1,1'], /--seeds: expected distinct seeds/],
       [['experiment', '--preset', 'smoke', '--seeds', '1,x'], /--seeds: expected whole-number seeds/],
     ];

@@ -91,6 +91,7 @@ export async function experiment(argv: string[]): Promise<void> {
     argv,
     {
       preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon), lora (full fine-tuning against FFA-LoRA and FedIT adapters) or split (whole-model FL against split learning)' },
+      runs: { type: 'string', placeholder: 'list', description: 'split: the runs to do, from fl, split, split-light, mixed, split-light-v1 (default: all)' },
       sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead; lora: also FFA-LoRA\'s adapters at fixed 32, fixed 4 and on-demand precision' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
@@ -103,6 +104,7 @@ export async function experiment(argv: string[]): Promise<void> {
       preset: z.enum(['smoke', 'paper', 'robust', 'privacy', 'lora', 'split'], { message: 'expected smoke, paper, robust, privacy, lora or split' }),
       rounds: wholeNumber(1, 10_000).optional(),
       sweep: z.boolean(),
+      runs: z.string().transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean)).optional(),
       json: z.boolean(),
       parallel: wholeNumber(1, 16),
       out: z.string().optional(),
@@ -122,7 +124,7 @@ export async function experiment(argv: string[]): Promise<void> {
   }
   if (flags.preset === 'split') {
     const { splitExperiment } = await import('./split-experiment');
-    return splitExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, command: `npm run experiment -- ${argv.join(' ')}` });
+    return splitExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, runs: flags.runs, command: `npm run experiment -- ${argv.join(' ')}` });
   }
   if (flags.preset === 'robust' || flags.preset === 'privacy') {
     const { robustExperiment } = await import('./robust');

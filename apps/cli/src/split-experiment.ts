@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import { splitMacsPerStep, type RoundSummary, type SplitConfigInput } from '@fedbit/core';
 import { macsPerTrainStep, resolveModelConfig, splitPlan } from '@fedbit/diffusion';
 import { REPO_ROOT, type RunConfigInput } from '@fedbit/server';
+import { UsageError } from './args';
 import { policyFromName } from './policies';
 import { formatBytes, table } from './report';
 import { pool, runDependencies, runVariant } from './variants';
@@ -44,6 +45,14 @@ export const SPLIT_VARIANTS: Record<string, SplitVariant> = {
     about: `split at cut ${CUT}: device part pruned to half its weights, half the activations dropped (rescaled), 16-bit activations, 8-bit gradients`,
     split: { cut: CUT, dropout: 0.5, activationBits: 16, gradientBits: 8, keepRatio: 0.5 },
   },
+  mixed: {
+    about: `split-light's settings with split.perDevice: each device-round full or split, whichever the energy model prices lower for that device (docs/SPLIT.md, "Choosing per device"); mixed rounds merged as SplitFedV1`,
+    split: { cut: CUT, dropout: 0.5, activationBits: 16, gradientBits: 8, keepRatio: 0.5, perDevice: true },
+  },
+  'split-light-v1': {
+    about: `split-light's settings, every device split, the back held the SplitFedV1 way (a copy per device, averaged with the fronts by FedAvg: split.server 'per-device')`,
+    split: { cut: CUT, dropout: 0.5, activationBits: 16, gradientBits: 8, keepRatio: 0.5, server: 'per-device' },
+  },
 };
 
 /** The paper's sweep (Zhang, Ni, Wang, sec. V): dropout rate p against gradient precision, at the same cut, no pruning, 32-bit activations. */
@@ -57,9 +66,20 @@ export function sweepVariants(): Record<string, SplitVariant> {
   return out;
 }
 
+/** The runs --runs names (all by default); an unknown name is a usage error that names the known ones. */
+function pickRuns(runs: string[] | undefined): Record<string, SplitVariant> {
+  if (!runs) return SPLIT_VARIANTS;
+  const known = Object.keys(SPLIT_VARIANTS);
+  const unknown = runs.filter((r) => !known.includes(r));
+  if (unknown.length || runs.length === 0) throw new UsageError(`--runs: ${unknown.length ? `unknown ${unknown.join(', ')}` : 'no run named'}; expected names from ${known.join(', ')}, separated by commas`);
+  return Object.fromEntries(runs.map((r) => [r, SPLIT_VARIANTS[r]]));
+}
+
 /** One variant's figures: per-round means over the run (all devices of a round together), and the end of the run. */
 export interface SplitResult {
   deviceMacs: number;
+  /** Device-rounds trained split and whole (accepted ones, over the run). */
+  modes: { split: number; full: number };
   uplinkBytes: number;
   downlinkBytes: number;
   energyJ: number;
@@ -70,9 +90,10 @@ export interface SplitResult {
   about: string;
 }
 
-export async function splitExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; command: string }): Promise<void> {
+export async function splitExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; runs?: string[]; command: string }): Promise<void> {
   const rounds = options.rounds ?? 3;
-  const variants = options.sweep ? sweepVariants() : SPLIT_VARIANTS;
+  if (options.sweep && options.runs) throw new UsageError('--runs and --sweep: give one (the sweep has its own runs)');
+  const variants = options.sweep ? sweepVariants() : pickRuns(options.runs);
   const outDir = options.out ?? join(REPO_ROOT, 'results', options.sweep ? 'split-sweep' : 'split');
   mkdirSync(join(outDir, 'configs'), { recursive: true });
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -95,12 +116,15 @@ export async function splitExperiment(options: { json: boolean; parallel: number
   names.forEach((name, i) => {
     const { summaries, json } = runs[i];
     const split = variants[name].split;
-    // MACs of one device-round: its whole model, or its part (forward + backward, scaled by the pruning keep ratio)
-    const macsPerDeviceRound = split ? splitMacsPerStep(splitPlan(model, split.cut ?? 1).deviceMacsPerImage, batch, split.keepRatio ?? 1) * steps : macsPerTrainStep(model, batch) * steps;
-    const accepted = summaries.reduce((a, s) => a + s.accepted, 0);
+    // MACs of one device-round, as its record says it trained: the whole model, or its part (forward + backward, scaled by its keep ratio)
+    const records = summaries.flatMap((s) => s.devices.filter((d) => d.status === 'accepted'));
+    const macsOf = (d: RoundSummary['devices'][number]) =>
+      d.trainingMode === 'split' ? splitMacsPerStep(splitPlan(model, split?.cut ?? 1).deviceMacsPerImage, batch, d.keepRatio ?? 1) * steps : macsPerTrainStep(model, batch) * steps;
     const perRound = (pick: (s: RoundSummary) => number) => summaries.reduce((a, s) => a + pick(s), 0) / Math.max(1, summaries.length);
+    const splitRounds = records.filter((d) => d.trainingMode === 'split').length;
     results[name] = {
-      deviceMacs: (macsPerDeviceRound * accepted) / Math.max(1, summaries.length),
+      deviceMacs: records.reduce((a, d) => a + macsOf(d), 0) / Math.max(1, summaries.length),
+      modes: { split: splitRounds, full: records.length - splitRounds },
       uplinkBytes: perRound((s) => s.uplinkBytes),
       downlinkBytes: perRound((s) => s.downlinkBytes),
       energyJ: perRound((s) => s.energyJ),
@@ -129,9 +153,9 @@ export async function splitExperiment(options: { json: boolean; parallel: number
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const rows = names.map((name) => {
     const r = results[name];
-    return [name, (r.deviceMacs / 1e6).toFixed(1), formatBytes(r.uplinkBytes), formatBytes(r.downlinkBytes), r.energyJ.toFixed(4), r.wallSPerRound.toFixed(1), r.loss?.toFixed(4) ?? 'n/a', r.fid?.toFixed(2) ?? 'n/a'];
+    return [name, `${r.modes.split}/${r.modes.split + r.modes.full}`, (r.deviceMacs / 1e6).toFixed(1), formatBytes(r.uplinkBytes), formatBytes(r.downlinkBytes), r.energyJ.toFixed(4), r.wallSPerRound.toFixed(1), r.loss?.toFixed(4) ?? 'n/a', r.fid?.toFixed(2) ?? 'n/a'];
   });
-  const text = table(['variant', 'device MMACs/round', 'up/round', 'down/round', 'energy J*/round', 'wall s/round', 'final loss', 'FID-MNIST'], rows);
+  const text = table(['variant', 'split device-rounds', 'device MMACs/round', 'up/round', 'down/round', 'energy J*/round', 'wall s/round', 'final loss', 'FID-MNIST'], rows);
   const md = `# Experiment \`split\`
 
 ${DEVICES} devices (the seeded fleet), ${rounds} rounds of ${steps} local steps of batch ${batch}, tiny model on 16x16 MNIST, seed ${SEED}; cut ${CUT}: the device keeps ${plan.deviceSize} of ${plan.deviceSize + plan.serverSize} weights and ${plan.deviceMacsPerImage} of ${plan.deviceMacsPerImage + plan.serverMacsPerImage} forward MACs per image; ${plan.crossingPerImage} values per image cross the cut.
@@ -152,5 +176,5 @@ ${text}
   writeFileSync(join(outDir, 'summary.md'), md);
   log(`wrote ${relative(process.cwd(), outDir)}/summary.md and summary.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(md);
-  if (options.json) process.stdout.write(JSON.stringify({ [options.sweep ? 'sweep' : 'runs']: Object.fromEntries(names.map((n) => [n, { deviceMacs: results[n].deviceMacs, uplinkBytes: results[n].uplinkBytes, downlinkBytes: results[n].downlinkBytes, energyJ: results[n].energyJ, fid: results[n].fid, loss: results[n].loss, wallSPerRound: results[n].wallSPerRound }])) }) + '\n');
+  if (options.json) process.stdout.write(JSON.stringify({ [options.sweep ? 'sweep' : 'runs']: Object.fromEntries(names.map((n) => [n, { deviceMacs: results[n].deviceMacs, uplinkBytes: results[n].uplinkBytes, downlinkBytes: results[n].downlinkBytes, energyJ: results[n].energyJ, fid: results[n].fid, loss: results[n].loss, wallSPerRound: results[n].wallSPerRound, modes: results[n].modes }])) }) + '\n');
 }

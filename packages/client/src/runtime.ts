@@ -302,8 +302,9 @@ export class DeviceRuntime {
     const hooks = {
       isStale: () => this.tasks.isStale(task.round),
       onStep: (step: number, steps: number, loss: number, elapsedMs: number) => {
-        // Measured pace, kept even if the task is cut: the next plan and telemetry use it.
-        this.stepMs = elapsedMs / step;
+        // Measured pace, kept even if the task is cut: the next plan and telemetry use it. A split
+        // step's pace (the link both ways, the server's turn) is not this device's speed: not reported.
+        if (!task.split) this.stepMs = elapsedMs / step;
         this.events.push({ type: 'step', round: task.round, step, steps, loss });
         if (Date.now() - lastProgress > PROGRESS_THROTTLE_MS || step === steps) {
           lastProgress = Date.now();
@@ -330,7 +331,7 @@ export class DeviceRuntime {
       return;
     }
     const { meta } = trained;
-    if (meta.steps > 0) this.stepMs = meta.trainMs / meta.steps;
+    if (meta.steps > 0 && !split) this.stepMs = meta.trainMs / meta.steps;
 
     this.events.push({ type: 'status', state: 'uploading' });
     // The rate this upload is priced at is the one known before it, as the aggregator prices it

@@ -15,7 +15,7 @@ describe('run config', () => {
 
   it('has no split section by default, and resolves one with its defaults', () => {
     expect(resolveRunConfig({}).split).toBeNull();
-    expect(resolveRunConfig({ split: { cut: 2 } }).split).toEqual({ cut: 2, dropout: 0, activationBits: 32, gradientBits: 32, keepRatio: 1 });
+    expect(resolveRunConfig({ split: { cut: 2 } }).split).toEqual({ cut: 2, dropout: 0, activationBits: 32, gradientBits: 32, keepRatio: 1, perDevice: false });
   });
 
   it('names the wrong field and what was expected', () => {
@@ -30,6 +30,8 @@ describe('run config', () => {
       [{ split: { dropout: 1 } }, 'split.dropout'],
       [{ split: { gradientBits: 3 } }, 'split.gradientBits'],
       [{ split: { keepRatio: 0 } }, 'split.keepRatio'],
+      [{ split: { keepRatio: 0.5, minKeepRatio: 0.6 } }, 'split.minKeepRatio'],
+      [{ split: { perDevice: true, server: 'shared' } }, 'split.server'],
       [{ split: { cut: 1, extra: 1 } }, 'split'],
       [{ split: {}, mode: 'async' }, 'split'],
     ];

@@ -10,6 +10,7 @@ export class ServerMetrics {
   private readonly devicesConnected = new Gauge({ name: 'fedbit_devices_connected', help: 'Devices connected now', registers: [this.registry] });
   private readonly updates = new Counter({ name: 'fedbit_updates_accepted_total', help: 'Updates accepted', labelNames: ['bits'], registers: [this.registry] });
   private readonly refusals = new Counter({ name: 'fedbit_refusals_total', help: 'Messages refused', labelNames: ['code'], registers: [this.registry] });
+  private readonly trainingModes = new Counter({ name: 'fedbit_split_device_rounds_total', help: 'Split runs: accepted device-rounds by how the device trained (full or split)', labelNames: ['mode'], registers: [this.registry] });
   private readonly uplinkBytes = new Counter({ name: 'fedbit_uplink_bytes_total', help: 'Update frame bytes received', registers: [this.registry] });
   private readonly energy = new Counter({ name: 'fedbit_modelled_energy_joules_total', help: 'Modelled device energy (not measured)', labelNames: ['kind'], registers: [this.registry] });
   private readonly roundSeconds = new Histogram({
@@ -43,6 +44,7 @@ export class ServerMetrics {
     this.energy.inc({ kind: 'compute' }, summary.computeJ);
     this.energy.inc({ kind: 'transmit' }, summary.transmitJ);
     this.energy.inc({ kind: 'receive' }, summary.receiveJ ?? 0);
+    for (const d of summary.devices) if (d.status === 'accepted' && d.trainingMode) this.trainingModes.inc({ mode: d.trainingMode });
   }
   planned(seconds: number): void {
     this.planSeconds.observe(seconds);

@@ -55,14 +55,17 @@ export function serveModelVersion(req: IncomingMessage, res: ServerResponse, pat
     return sendError(res, 400, `the path ${path.slice(0, 120)} names no model version; expected /api/model/v/<version>/<sha256>.bin with a decimal version and 64 lower-case hexadecimal digits`);
   }
   const version = Number(match[1]);
-  const resource = versions.get(version);
   const kept = versions.versions;
-  if (!resource) {
+  const hashes = versions.hashes(version);
+  if (hashes.length === 0) {
     const which = kept.length ? `versions ${kept.join(', ')} are` : 'no version is';
     return sendError(res, 404, `model version ${version} is not kept here (${which}); a device gets the newest with its next task`);
   }
-  if (resource.sha256 !== match[2]) {
-    return sendError(res, 404, `model version ${version} has SHA-256 ${resource.sha256}, not ${match[2]}; fetch ${modelPath(resource)}`);
+  const resource = versions.get(version, match[2]);
+  if (!resource) {
+    const first = versions.get(version)!;
+    const also = hashes.length > 1 ? ` (or, a split run's front, ${hashes.slice(1).join(', ')})` : '';
+    return sendError(res, 404, `model version ${version} has SHA-256 ${first.sha256}${also}, not ${match[2]}; fetch ${modelPath(first)}`);
   }
   serveImmutable(req, res, resource.sha256, resource.frame);
 }

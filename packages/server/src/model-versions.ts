@@ -12,6 +12,8 @@ import { encodeUpdate, type ModelRef } from '@fedbit/core';
 export interface ModelResource extends ModelRef {
   /** The encoded model frame (float32, or IEEE half with downlinkBits 16), exactly the bytes hashed. */
   readonly frame: Uint8Array;
+  /** Weights it holds: the whole model's, or a split run's front. */
+  readonly length: number;
 }
 
 export interface ModelEncoding {
@@ -20,7 +22,8 @@ export interface ModelEncoding {
 }
 
 export class ModelVersions {
-  private readonly byVersion = new Map<number, ModelResource>();
+  /** Per version, its resources: the whole model, and in a split run the front as well (split tasks fetch the front only). */
+  private readonly byVersion = new Map<number, ModelResource[]>();
 
   /** `keep`: how many of the newest versions stay servable (at least 1). */
   constructor(readonly keep: number) {
@@ -31,22 +34,30 @@ export class ModelVersions {
    * The resource of model `version` with these weights, encoded and hashed the first time only (a
    * version's weights never change: the global model changes exactly when the version does). The
    * frame's header carries the version the task trains toward, version + 1, as it always has.
+   * A version may have one resource per length: the whole model, and a split run's front (a prefix).
    */
   publish(version: number, weights: Float32Array, encoding: ModelEncoding): ModelRef {
-    let resource = this.byVersion.get(version);
+    const kept = this.byVersion.get(version) ?? [];
+    let resource = kept.find((r) => r.length === weights.length);
     if (!resource) {
       const frame = encodeUpdate(weights, { bits: encoding.bits, round: version + 1, blockSize: encoding.blockSize, seed: version + 1 });
       const sha256 = createHash('sha256').update(frame).digest('hex');
-      resource = { version, sha256, bytes: frame.byteLength, frame };
-      this.byVersion.set(version, resource);
+      resource = { version, sha256, bytes: frame.byteLength, frame, length: weights.length };
+      this.byVersion.set(version, [...kept, resource]);
       this.evict();
     }
     return { version: resource.version, sha256: resource.sha256, bytes: resource.bytes };
   }
 
-  /** The kept resource of `version`, or undefined. */
-  get(version: number): ModelResource | undefined {
-    return this.byVersion.get(version);
+  /** The kept resource of `version` with this SHA-256 (without one: the first published, the whole model), or undefined. */
+  get(version: number, sha256?: string): ModelResource | undefined {
+    const kept = this.byVersion.get(version);
+    return sha256 === undefined ? kept?.[0] : kept?.find((r) => r.sha256 === sha256);
+  }
+
+  /** The SHA-256 of every resource kept for `version`. */
+  hashes(version: number): string[] {
+    return (this.byVersion.get(version) ?? []).map((r) => r.sha256);
   }
 
   /** The versions kept now, oldest first. */

@@ -54,6 +54,7 @@ export function statusOf(coordinator: Coordinator): RunStatus {
       backend: d.backend,
       adapter: d.adapter ? [d.adapter.vendor, d.adapter.architecture].filter(Boolean).join(' ') : null,
       bits: coordinator.assignedBits(d.id) ?? d.lastBits,
+      ...(d.lastMode ? { trainingMode: d.lastMode } : {}),
       battery: d.telemetry.battery,
       charging: d.telemetry.charging,
       preference: d.telemetry.preference,

@@ -8,7 +8,15 @@ function progressOf(d: DeviceStatus): string {
   return ` ${d.progress.step}/${d.progress.steps}`;
 }
 
+/** Split runs: how the device trains (the policy's choice where the run allows both), and the share of its front it keeps. */
+function modeOf(d: DeviceStatus): string {
+  if (!d.trainingMode) return '–';
+  const { mode, keepRatio } = d.trainingMode;
+  return mode === 'split' && keepRatio < 1 ? `split, keeps ${Math.round(keepRatio * 100)}%` : mode;
+}
+
 export function DeviceTable({ devices }: { devices: DeviceStatus[] }) {
+  const split = devices.some((d) => d.trainingMode);
   return (
     <div className="card table-card">
       <h2>Devices ({devices.length})</h2>
@@ -25,6 +33,7 @@ export function DeviceTable({ devices }: { devices: DeviceStatus[] }) {
                 <th>Charging</th>
                 <th>Uplink</th>
                 <th>Bits</th>
+                {split && <th title="Split runs: whole model on the device, or its front with the aggregator">Trains</th>}
                 <th>Energy (modelled J)</th>
                 <th>Loss</th>
                 <th>State</th>
@@ -39,6 +48,7 @@ export function DeviceTable({ devices }: { devices: DeviceStatus[] }) {
                   <td>{d.charging === null ? '–' : d.charging ? 'yes' : 'no'}</td>
                   <td>{formatBps(d.uplinkBps)}</td>
                   <td>{d.bits ?? '–'}</td>
+                  {split && <td data-testid="training-mode">{modeOf(d)}</td>}
                   <td>{formatJoules(d.energyJ)}</td>
                   <td>{formatLoss(d.lastLoss)}</td>
                   <td className={`state state-${d.state}`}>

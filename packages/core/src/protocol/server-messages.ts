@@ -139,6 +139,11 @@ export const DeviceRoundRecordSchema = z.object({
   energyJ: z.number(),
   battery: z.number().nullable(),
   charging: z.boolean().nullable(),
+  /** Split runs: how this device trained this round (full model, or the front with the server), and why. Absent = full. */
+  trainingMode: z.enum(['full', 'split']).optional(),
+  modeReason: z.string().optional(),
+  /** Split training: the share of its part's weights it kept (magnitude pruning). */
+  keepRatio: z.number().optional(),
 });
 
 export const RoundSummarySchema = z.object({

@@ -52,6 +52,8 @@ export interface DeviceStatus {
   backend: string;
   adapter: string | null;
   bits: number | null;
+  /** Split runs: how it trains this round or last (full, or split keeping this share of its front); absent otherwise. */
+  trainingMode?: { mode: 'full' | 'split'; keepRatio: number };
   battery: number | null;
   charging: boolean | null;
   preference: string;

@@ -6,10 +6,18 @@ import { dropAndPack, gradientThroughDropout, keepMask, keptCount, unpack } from
 import { splitTraffic } from './energy';
 import { cutFrameBytes, decodeCut, encodeCut, splitNoise } from './frames';
 import { applyMask, keepRatioFor, magnitudeMask } from './prune';
+import { demandShare, splitKeepRatio } from './capacity';
+import { chooseTrainingMode, modeCosts } from './choice';
+import { DEFAULT_ENERGY_CONSTANTS } from '../energy/constants';
 
 describe('split config', () => {
   it('defaults to the plain split and refuses what it cannot run', () => {
-    expect(resolveSplitConfig()).toEqual({ cut: 1, dropout: 0, activationBits: 32, gradientBits: 32, keepRatio: 1 });
+    expect(resolveSplitConfig()).toEqual({ cut: 1, dropout: 0, activationBits: 32, gradientBits: 32, keepRatio: 1, perDevice: false });
+    expect(resolveSplitConfig({ keepRatio: 0.8, minKeepRatio: 0.2 }).minKeepRatio).toBe(0.2);
+    const bounds = SplitConfigSchema.safeParse({ keepRatio: 0.5, minKeepRatio: 0.6 });
+    expect(bounds.success).toBe(false);
+    expect(bounds.error?.issues[0].path).toEqual(['minKeepRatio']);
+    expect(bounds.error?.issues[0].message).toMatch(/at most keepRatio/);
     expect(SplitConfigSchema.safeParse({ dropout: 1 }).success).toBe(false);
     expect(SplitConfigSchema.safeParse({ keepRatio: 0 }).success).toBe(false);
     expect(SplitConfigSchema.safeParse({ gradientBits: 3 }).success).toBe(false);
@@ -143,5 +151,59 @@ describe('split energy', () => {
     expect(light.macs).toBe(plain.macs / 2);
     expect(light.uplinkBytes).toBeLessThan(plain.uplinkBytes);
     expect(light.downlinkBytes).toBeLessThan(plain.downlinkBytes / 3);
+  });
+});
+
+describe('keep ratio from capacity', () => {
+  const base = { fullMacsPerStep: 1e9, steps: 10, budgetS: 10, linkSPerStep: 0.2, share: 1, min: 0.25, max: 1 };
+  it('a slower device keeps less of its part, within the run bounds', () => {
+    // 1 s per step minus 0.2 s of link: 0.8 s of compute
+    const fast = splitKeepRatio({ ...base, macsPerSecond: 5e9 });
+    const slow = splitKeepRatio({ ...base, macsPerSecond: 1e9 });
+    expect(fast).toBe(1);
+    expect(slow).toBeCloseTo(0.8, 12);
+    expect(splitKeepRatio({ ...base, macsPerSecond: 1e8 })).toBe(0.25);
+    expect(splitKeepRatio({ ...base, macsPerSecond: 5e9, max: 0.6 })).toBe(0.6);
+    // a link so slow that no compute time is left: the floor
+    expect(splitKeepRatio({ ...base, macsPerSecond: 5e9, linkSPerStep: 2 })).toBe(0.25);
+  });
+  it('the demand counts: saving battery or a low battery halves the time spent computing', () => {
+    expect(demandShare({ battery: 0.9, charging: false, preference: 'balanced' })).toBe(1);
+    expect(demandShare({ battery: 0.9, charging: false, preference: 'save-battery' })).toBe(0.5);
+    expect(demandShare({ battery: 0.1, charging: false, preference: 'save-battery' })).toBe(0.25);
+    expect(demandShare({ battery: 0.1, charging: true, preference: 'balanced' })).toBe(1);
+    const rate = { ...base, macsPerSecond: 1e9, linkSPerStep: 0 };
+    expect(splitKeepRatio({ ...rate, share: 0.5 })).toBeCloseTo(0.5, 12);
+  });
+});
+
+describe('full or split, per device', () => {
+  it('meeting the deadline first, then the lower energy, else the faster', () => {
+    expect(chooseTrainingMode({ energyJ: 1, latencyS: 50 }, { energyJ: 2, latencyS: 5 }, 20).mode).toBe('split');
+    expect(chooseTrainingMode({ energyJ: 1, latencyS: 5 }, { energyJ: 2, latencyS: 5 }, 20).mode).toBe('full');
+    expect(chooseTrainingMode({ energyJ: 3, latencyS: 5 }, { energyJ: 2, latencyS: 5 }, 20).mode).toBe('split');
+    const neither = chooseTrainingMode({ energyJ: 1, latencyS: 50 }, { energyJ: 2, latencyS: 30 }, 20);
+    expect(neither.mode).toBe('split');
+    expect(neither.reason).toMatch(/neither meets the 20 s deadline/);
+  });
+  it('priced by the energy model: a slow phone on a fast link splits, a laptop on a slow link trains whole', () => {
+    const common = {
+      energy: DEFAULT_ENERGY_CONSTANTS,
+      bits: 8 as const,
+      trainBits: 32,
+      fullMacs: 3 * 7.78e6 * 8 * 10,
+      paramCount: 75_589,
+      blockSize: 256,
+      modelBytes: frameBytes(16, 75_589),
+      split: { deviceMacsPerImage: 693_632, batchSize: 8, steps: 10, keptPerStep: 8 * 6176, activationBits: 32 as const, gradientBits: 32 as const, deviceParams: 5292, keepRatio: 1, downlinkBits: 16 as const },
+    };
+    const phone = modeCosts({ ...common, device: { deviceClass: 'phone', macsPerSecond: 5e7, transmitPowerW: 0.2 }, uplinkBps: 100e6 });
+    const phoneChoice = chooseTrainingMode(phone.full, phone.split, 20);
+    expect(phone.full.latencyS).toBeGreaterThan(20);
+    expect(phoneChoice.mode).toBe('split');
+    const laptop = modeCosts({ ...common, device: { deviceClass: 'laptop', transmitPowerW: 0.1 }, uplinkBps: 10e6 });
+    expect(chooseTrainingMode(laptop.full, laptop.split, 20).mode).toBe('full');
+    // the split side is charged its part's MACs only: 3 x front MACs x batch x steps at the laptop's class factor
+    expect(laptop.split.energyJ).toBeGreaterThan(laptop.full.energyJ);
   });
 });

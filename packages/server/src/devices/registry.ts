@@ -23,6 +23,8 @@ export interface Device {
   downlinkBps: Ewma;
   /** Measured milliseconds per local step (its backend trial, then its updates), smoothed. */
   stepMs: Ewma;
+  /** Measured milliseconds per split step (its part's compute, the link both ways and the server's turn), smoothed. */
+  splitStepMs: Ewma;
   /** Bytes of the last binary payload received from this device: the probe or an update. */
   lastReceivedBytes: number | null;
   /** Bytes of the model version its last task named: what its timing of a download may claim. */
@@ -33,6 +35,8 @@ export interface Device {
   updateScaleSq: number | null;
   energyJ: number;
   lastBits: number | null;
+  /** Split runs: how it trained in its last task (full or split) and the share of its front it kept; null otherwise. */
+  lastMode: { mode: 'full' | 'split'; keepRatio: number } | null;
   lastLoss: number | null;
   progress: Progress | null;
   joinedAt: number;
@@ -55,6 +59,7 @@ function blankDevice(id: string, name: string, seat: number, shard: number): Dev
     uplinkBps: new Ewma(),
     downlinkBps: new Ewma(),
     stepMs: new Ewma(),
+    splitStepMs: new Ewma(),
     lastReceivedBytes: null,
     lastModelBytes: null,
     updateNormSq: null,
@@ -62,6 +67,7 @@ function blankDevice(id: string, name: string, seat: number, shard: number): Dev
     updateScaleSq: null,
     energyJ: 0,
     lastBits: null,
+    lastMode: null,
     lastLoss: null,
     progress: null,
     joinedAt: Date.now(),

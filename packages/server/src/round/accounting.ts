@@ -20,7 +20,8 @@ export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: Pick<UpdateMet
     device.updateScaleSq = meta.updateScaleSq ?? null;
   }
   device.lastLoss = meta.loss;
-  if (meta.steps > 0 && meta.trainMs > 0) device.stepMs.add(meta.trainMs / meta.steps);
+  // A split step's pace (its part, the link both ways, the server's turn) is not a whole-model step's.
+  if (meta.steps > 0 && meta.trainMs > 0) (slot.mode === 'split' ? device.splitStepMs : device.stepMs).add(meta.trainMs / meta.steps);
   const uplinkBps = uplinkOf(ctx, device);
   // The work done: time-budgeted tasks may stop before the steps planned (never after: admit checks).
   const macs = (slot.work.macs * meta.steps) / slot.work.steps;
@@ -46,9 +47,13 @@ export function acceptUpdate(ctx: RoundContext, slot: Slot, meta: Pick<UpdateMet
   return slot.record;
 }
 
-function recordBase(slot: Slot): Pick<DeviceRoundRecord, 'deviceId' | 'name' | 'bits' | 'trainBits' | 'reason' | 'battery' | 'charging'> {
+function recordBase(slot: Slot): Pick<DeviceRoundRecord, 'deviceId' | 'name' | 'bits' | 'trainBits' | 'reason' | 'battery' | 'charging' | 'trainingMode' | 'modeReason' | 'keepRatio'> {
   const { device } = slot;
   return {
+    // split runs only: how it trained, why, and how much of its part it kept
+    ...(slot.mode === 'split' || slot.reason ? { trainingMode: slot.mode } : {}),
+    ...(slot.reason ? { modeReason: slot.reason } : {}),
+    ...(slot.mode === 'split' ? { keepRatio: slot.keepRatio } : {}),
     deviceId: device.id,
     name: device.name,
     bits: slot.assignment.bits,
@@ -105,7 +110,10 @@ export function roundSummary(ctx: RoundContext, input: SummaryInput): RoundSumma
     receiveJ: sum((r) => r.receiveJ ?? 0),
     energyJ: sum((r) => r.energyJ),
     uplinkBytes: sum((r) => r.frameBytes),
-    uplinkBytesFp32: input.accepted * frameBytes(32, ctx.split ? ctx.split.plan.deviceSize : ctx.host.paramCount, ctx.config.codec.blockSize),
+    // what the accepted updates would have sent at 32 bits: a split device's front, the others' whole model
+    uplinkBytesFp32: ctx.split
+      ? sum((r) => (r.status === 'accepted' ? frameBytes(32, r.trainingMode === 'split' ? ctx.split!.plan.deviceSize : ctx.host.paramCount, ctx.config.codec.blockSize) : 0))
+      : input.accepted * frameBytes(32, ctx.host.paramCount, ctx.config.codec.blockSize),
     downlinkBytes: input.downlinkBytes,
     bits: Object.fromEntries(records.map((r) => [r.deviceId, r.bits])),
     devices: records,

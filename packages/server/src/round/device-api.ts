@@ -48,7 +48,7 @@ export class DeviceApi {
     ctx.log.info({ device: joined.device.id, name: hello.name, backend: hello.backend, platform: hello.platform, rejoin: joined.rejoin }, 'device joined');
     const open = this.live.openRound();
     const slot = open?.rejoined(joined.device);
-    if (open && slot) sendTask(ctx, slot, { round: open.round, version: open.round - 1, mode: 'sync', deadlineAt: open.deadlineAt, model: open.model, secure: open.secure });
+    if (open && slot) sendTask(ctx, slot, { round: open.round, version: open.round - 1, mode: 'sync', deadlineAt: open.deadlineAt, model: slot.model ?? open.model, secure: open.secure });
     this.changed();
     return joined;
   }

@@ -33,7 +33,7 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     seed: taskSeed(config.seed, envelope.round, device.seat),
     // Split learning uploads the front only (the residual is sized to the whole model), and a secure
     // round's grid replaces the per-device codec: no error feedback in either.
-    errorFeedback: config.codec.errorFeedback && !ctx.split && !envelope.secure,
+    errorFeedback: config.codec.errorFeedback && planned.mode !== 'split' && !envelope.secure,
     blockSize: config.codec.blockSize,
     version: envelope.version,
     model: envelope.model,
@@ -42,13 +42,15 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
     ...(ctx.host.lora ? { lora: true as const } : {}),
     ...(envelope.secure ? { secureAggregation: envelope.secure } : {}),
     ...(planned.work.budgetMs !== undefined ? { timeBudgetMs: planned.work.budgetMs } : {}),
-    ...(ctx.split ? { split: { ...ctx.split.config } } : {}),
+    // Split: the run's cut and frames, and this device's own keep ratio (plan.ts keepRatioOf).
+    ...(ctx.split && planned.mode === 'split' ? { split: { cut: ctx.split.config.cut, dropout: ctx.split.config.dropout, activationBits: ctx.split.config.activationBits, gradientBits: ctx.split.config.gradientBits, keepRatio: planned.keepRatio } } : {}),
   };
   device.state = 'training';
   device.progress = null;
   // What the device receives for this task (its receive energy): the model it is told to fetch. A
   // device that still holds this version (async mode, a second task on the same version) fetches
   // nothing, so this is an upper bound there; in sync mode every task names a new version.
+  planned.model = envelope.model;
   planned.downlinkBytes = envelope.model.bytes;
   device.lastModelBytes = envelope.model.bytes;
   ctx.transport.sendTask(device, task);

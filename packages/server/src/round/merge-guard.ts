@@ -24,8 +24,9 @@ export function updateNormBound(global: Float32Array, clipNorm: number | null, r
 /** A fresh aggregator for the next round or version, with the bound computed from the model it trains. */
 export function roundAggregator(ctx: RoundContext): Aggregator {
   const { config, run } = ctx;
-  // Split learning: devices upload their front only (the first deviceSize weights); the bound is relative to it.
-  const length = ctx.split ? ctx.split.plan.deviceSize : ctx.host.paramCount;
+  // Split learning (SplitFedV2): devices upload their front only (the first deviceSize weights); the bound is relative to it.
+  // SplitFedV1 (copies of the back): every update is made whole before the merge.
+  const length = ctx.split && !ctx.split.copies ? ctx.split.plan.deviceSize : ctx.host.paramCount;
   const bound = updateNormBound(run.global.subarray(0, length), config.clipNorm, config.maxUpdateNormRatio);
   const privacy = config.privacy;
   const rule = createAggregator(config.aggregation, {

@@ -16,7 +16,7 @@ const hello = (name: string) => ({
 const a = registry.upsert('device-a', hello('a'), 'socket-a', 0, 0);
 const b = registry.upsert('device-b', hello('b'), 'socket-b', 1, 1);
 const assignment = (bits: 4 | 32): Assignment => ({ bits, reason: 'test', energyJ: 1, latencyS: 1, variance: 0 });
-const planned = (device = a, bits: 4 | 32 = 4): PlannedTask => ({ device, assignment: assignment(bits), trainBits: 8, weight: 10, work: { steps: 3, macs: 1 } });
+const planned = (device = a, bits: 4 | 32 = 4): PlannedTask => ({ device, assignment: assignment(bits), trainBits: 8, weight: 10, work: { steps: 3, macs: 1 }, mode: 'full', keepRatio: 1, uploadLength: N });
 const update = Float32Array.from({ length: N }, (_, i) => Math.sin(i) / 100);
 const meta = (round: number, steps = 3): UpdateMeta => ({ round, samples: 10, steps, trainMs: 5, loss: 0.5, updateNormSq: 1 });
 

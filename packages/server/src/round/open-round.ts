@@ -29,7 +29,16 @@ export interface OpenRoundOptions {
   updateName?: string;
   /** A secure round: the grid its tasks carry (a device that rejoins gets it again). */
   secure?: SecAggTask;
+  /**
+   * An update shorter than the aggregator (a split device's front in a round where others train
+   * whole) made whole before it is merged: split/split-server.ts wholeUpdate. Called only after
+   * the frame's header checks; may throw FrameError for a frame whose payload does not decode.
+   */
+  expand?: ExpandUpdate;
 }
+
+/** The whole update's frame, or a refusal (the update changes nothing). */
+export type ExpandUpdate = (slot: Slot, frame: Uint8Array, round: number) => Uint8Array | Refusal;
 
 export class OpenRound {
   readonly round: number;
@@ -45,6 +54,7 @@ export class OpenRound {
   private readonly timer: ReturnType<typeof setTimeout>;
   private readonly maxUpdateBytes: number;
   private readonly updateName: string;
+  private readonly expand: ExpandUpdate | undefined;
 
   constructor(options: OpenRoundOptions, tasks: PlannedTask[]) {
     this.round = options.round;
@@ -54,6 +64,7 @@ export class OpenRound {
     this.secure = options.secure;
     this.maxUpdateBytes = options.maxUpdateBytes;
     this.updateName = options.updateName ?? 'the model';
+    this.expand = options.expand;
     this.deadlineAt = options.startedAt + options.deadlineS * 1000;
     for (const task of tasks) this.slots.set(task.device.id, { ...task, status: 'pending', record: null });
     this.timer = setTimeout(() => this.close('deadline'), options.deadlineS * 1000);
@@ -108,7 +119,7 @@ export class OpenRound {
     const slot = this.slots.get(deviceId);
     if (!slot) return refusal('not-selected', `this device was not selected for round ${this.round}`, at);
     if (slot.status === 'accepted') return refusal('duplicate', `an update from this device for round ${this.round} was already accepted`, at);
-    const refused = mergeUpdate(this.aggregator, slot, meta, frame, this.maxUpdateBytes, 0, this.updateName);
+    const refused = mergeUpdate(this.aggregator, slot, meta, frame, this.maxUpdateBytes, 0, this.updateName, this.expand);
     if (refused) return refused;
     slot.status = 'accepted';
     return slot;
@@ -120,7 +131,16 @@ export class OpenRound {
  * frame's length, bits and round), then the merge into the aggregator. Returns a refusal, or null
  * once merged; a refusal changes nothing.
  */
-export function mergeUpdate(aggregator: Aggregator, slot: Slot, meta: UpdateMeta, frame: Uint8Array, maxUpdateBytes: number, staleness = 0, updateName = 'the model'): Refusal | null {
+export function mergeUpdate(
+  aggregator: Aggregator,
+  slot: Slot,
+  meta: UpdateMeta,
+  frame: Uint8Array,
+  maxUpdateBytes: number,
+  staleness = 0,
+  updateName = 'the model',
+  expand?: ExpandUpdate,
+): Refusal | null {
   const at = { round: meta.round };
   if (meta.steps > slot.work.steps) {
     return refusal('bad-value', `update says ${meta.steps} local steps; this task asked for at most ${slot.work.steps}`, { field: 'steps', ...at });
@@ -130,8 +150,10 @@ export function mergeUpdate(aggregator: Aggregator, slot: Slot, meta: UpdateMeta
   }
   try {
     const header = readFrameHeader(frame);
-    if (header.length !== aggregator.length) {
-      return refusal('wrong-length', `frame holds ${header.length} values; ${updateName} has ${aggregator.length}`, { field: 'length', ...at });
+    // A split task uploads its front only (slot.uploadLength); a whole-model task the aggregator's length.
+    const expected = slot.uploadLength;
+    if (header.length !== expected) {
+      return refusal('wrong-length', `frame holds ${header.length} values; ${slot.mode === 'split' ? 'the front this split task trains' : updateName} has ${expected}`, { field: 'length', ...at });
     }
     if (header.bits !== slot.assignment.bits) {
       return refusal('bad-value', `frame is at ${header.bits} bits; this device was assigned ${slot.assignment.bits}`, { field: 'bits', ...at });
@@ -139,7 +161,14 @@ export function mergeUpdate(aggregator: Aggregator, slot: Slot, meta: UpdateMeta
     if (header.round !== meta.round) {
       return refusal('bad-value', `frame says round ${header.round}, the message says ${meta.round}`, { field: 'round', ...at });
     }
-    aggregator.add(frame, slot.weight, { steps: meta.steps, staleness, order: slot.device.seat });
+    let merged = frame;
+    if (expected !== aggregator.length) {
+      if (!expand) throw new Error(`an update of ${expected} values for an aggregator of ${aggregator.length}, and no way to make it whole`);
+      const whole = expand(slot, frame, meta.round);
+      if (!(whole instanceof Uint8Array)) return whole;
+      merged = whole;
+    }
+    aggregator.add(merged, slot.weight, { steps: meta.steps, staleness, order: slot.device.seat });
   } catch (error) {
     if (error instanceof FrameError) return refusal(frameErrorCode(error), error.message, { field: error.field, ...at });
     throw error;

@@ -10,8 +10,8 @@ import { commitVersion } from './commit';
 import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
 import { mergeProblem, roundAggregator } from './merge-guard';
-import { OpenRound, type ClosedBy } from './open-round';
-import { planTasks, roundLearningRate } from './plan';
+import { OpenRound, refusal, type ClosedBy, type ExpandUpdate } from './open-round';
+import { planTasks, roundLearningRate, type PlannedTask } from './plan';
 import { selectDevices } from './selection';
 
 export async function runRound(ctx: RoundContext, round: number, eligible: Device[], setOpen: (open: OpenRound | null) => void): Promise<RoundSummary | null> {
@@ -23,25 +23,39 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
 
   // ---- plan: local work and precision per device ----
   const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000);
-  for (const task of tasks) task.device.lastBits = task.assignment.bits;
+  for (const task of tasks) {
+    task.device.lastBits = task.assignment.bits;
+    task.device.lastMode = ctx.split ? { mode: task.mode, keepRatio: task.keepRatio } : null;
+  }
 
   // ---- open, with the global model published once, served over HTTP (lossless by default: every device starts from the same weights) ----
-  // Split learning: every device trains the front only, so the version it fetches is the front (the server keeps the back).
-  const published = ctx.split ? run.global.subarray(0, ctx.split.plan.deviceSize) : run.global;
-  const model = ctx.models.publish(round - 1, published, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
+  // Split learning: a split task trains the front only, so the version it fetches is the front (the server keeps the back).
+  const encoding = { bits: config.downlinkBits, blockSize: config.codec.blockSize };
+  const splitTasks = tasks.filter((t) => t.mode === 'split');
+  const whole = splitTasks.length < tasks.length ? ctx.models.publish(round - 1, run.global, encoding) : null;
+  const front = ctx.split && splitTasks.length > 0 ? ctx.models.publish(round - 1, run.global.subarray(0, ctx.split.plan.deviceSize), encoding) : null;
+  const modelOf = (t: PlannedTask) => (t.mode === 'split' ? front : whole)!;
   const aggregator = roundAggregator(ctx);
-  const open = new OpenRound({ round, startedAt, model, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes, updateName: ctx.host.updateName }, tasks);
-  // Split learning: the server's part starts the round from the global model and expects each device's steps.
-  await ctx.split?.begin(round, run.global, tasks.map((t) => ({ deviceId: t.device.id, steps: t.work.steps, batch: config.batchSize })), roundLearningRate(config, round));
+  // SplitFedV1 (split.server 'per-device', implied by perDevice): a split device's front and its copy of the back become one whole-model update.
+  const split = ctx.split;
+  const expand: ExpandUpdate | undefined = split?.copies
+    ? (slot, frame, r) => {
+        const made = split.wholeUpdate(slot.device.id, frame, r, slot.assignment.bits, config.codec.blockSize);
+        return typeof made === 'string' ? refusal('unexpected-step', made, { round: r }) : made;
+      }
+    : undefined;
+  const open = new OpenRound({ round, startedAt, model: (whole ?? front)!, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes, updateName: ctx.host.updateName, expand }, tasks);
+  // Split learning: the server's part starts the round from the global model and expects each split device's steps.
+  await split?.begin(round, run.global, splitTasks.map((t) => ({ deviceId: t.device.id, steps: t.work.steps, batch: config.batchSize })), roundLearningRate(config, round));
   setOpen(open);
   ctx.metrics.roundStarted(round);
-  ctx.log.info({ round, devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b/${t.work.steps}`) }, 'round opened');
+  ctx.log.info({ round, devices: tasks.map((t) => `${t.device.name}:${t.mode === 'split' ? `split(keep ${t.keepRatio.toFixed(2)})/` : ''}${t.assignment.bits}b/${t.work.steps}`) }, 'round opened');
 
   // ---- send ----
-  const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt, model };
-  for (const slot of open.slots.values()) sendTask(ctx, slot, envelope);
+  const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt };
+  for (const slot of open.slots.values()) sendTask(ctx, slot, { ...envelope, model: modelOf(slot) });
   // The model bytes the devices need, from the aggregator or any cache between (what leaves the aggregator itself may be less).
-  const downlinkBytes = model.bytes * open.slots.size;
+  const downlinkBytes = tasks.reduce((sum, t) => sum + modelOf(t).bytes, 0);
   ctx.notify();
 
   // ---- close: every selected device answered, or the deadline ----
@@ -68,8 +82,11 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   }
 
   // ---- apply and commit (a merge that would leave a non-finite weight is dropped instead) ----
-  // Split learning: the devices' updates average their fronts (SplitFed); the back is what the server trained this round.
-  const mean = ctx.split ? withServerPart(open.aggregator.finish(), run.global, await ctx.split.close()) : open.aggregator.finish();
+  // Split learning (SplitFedV2): the devices' updates average their fronts; the back is what the shared server part trained this round.
+  // SplitFedV1 (copies of the back): every update is already whole (expand above); the copies of the back are dropped.
+  const finished = open.aggregator.finish();
+  const serverPart = split ? await split.close() : null;
+  const mean = split && !split.copies ? withServerPart(finished, run.global, serverPart!) : finished;
   const problem = mergeProblem(run.global, mean);
   if (problem) {
     run.droppedRounds++;

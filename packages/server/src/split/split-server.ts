@@ -8,16 +8,25 @@
 // So a device that disconnects mid-step leaves the server's weights exactly as its completed
 // steps left them. The price: a step's server gradient is applied one step late (computed at
 // weights up to one other step older), the staleness of SplitFed's sequential server.
+//
+// Two ways to hold the back (docs/SPLIT.md, "Mixed rounds"): one shared part that every device's
+// steps train in turn (SplitFedV2, every device splits), or, where the run lets each device train
+// whole or split (split.perDevice; or split.server 'per-device'), a copy per split device trained from its steps alone
+// (SplitFedV1): then a split device's front and its copy are the whole model trained on its data,
+// and wholeUpdate makes its round one whole-model update, averaged with the others by FedAvg.
 import * as tf from '@tensorflow/tfjs-core';
 import {
   FrameError,
   cutFrameBytes,
+  decodeUpdate,
+  encodeUpdate,
   decodeCut,
   encodeCut,
   keepMask,
   splitNoise,
   unpack,
   type Ack,
+  type Bits,
   type Refusal,
   type SplitBackward,
   type SplitConfig,
@@ -41,6 +50,8 @@ interface DeviceSteps extends SplitSlot {
   pending: tf.NamedTensorMap | null;
   alive: boolean;
   ended: boolean;
+  /** SplitFedV1 (perDevice): this device's own copy of the back and its optimizer. */
+  own: { part: ServerPart; adam: Adam } | null;
   activationBytes: number;
   gradientBytes: number;
 }
@@ -63,6 +74,10 @@ export class SplitServer {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly pixels: number;
   private readonly crossing: number;
+  /** SplitFedV1: a copy of the back per split device (split.server 'per-device', implied by perDevice); else one shared back (SplitFedV2). */
+  readonly copies: boolean;
+  /** The back at round start (SplitFedV1: what each device's copy started from). */
+  private start: Float32Array;
   /** Kept (applied) server steps of the round, and what crossed the cut: for the round's accounting. */
   traffic: SplitTraffic = { steps: 0, activationBytes: 0, gradientBytes: 0 };
 
@@ -77,18 +92,27 @@ export class SplitServer {
     this.adam = new Adam(this.part.variables);
     this.pixels = modelConfig.imageSize * modelConfig.imageSize * modelConfig.channels;
     this.crossing = this.plan.crossingPerImage;
+    this.copies = config.server === 'per-device' || config.perDevice;
+    this.start = global.slice(this.plan.deviceSize);
   }
 
   /** A new round: the server part from the global model, fresh Adam moments, and the devices it expects. */
   begin(round: number, global: Float32Array, slots: SplitSlot[], learningRate: number): Promise<void> {
     return this.enqueue(() => {
       this.discardAll();
+      this.disposeCopies();
       this.round = round;
       this.learningRate = learningRate;
-      this.part.setWeights(global.slice(this.plan.deviceSize));
+      this.start = global.slice(this.plan.deviceSize);
+      this.part.setWeights(this.start);
       this.adam.reset();
       this.traffic = { steps: 0, activationBytes: 0, gradientBytes: 0 };
-      this.slots = new Map(slots.map((s) => [s.deviceId, { ...s, next: 1, pending: null, alive: true, ended: false, activationBytes: 0, gradientBytes: 0 }]));
+      const own = () => {
+        if (!this.copies) return null;
+        const part = createServerPart(this.modelConfig, this.config.cut, this.start);
+        return { part, adam: new Adam(part.variables) };
+      };
+      this.slots = new Map(slots.map((s) => [s.deviceId, { ...s, next: 1, pending: null, alive: true, ended: false, own: own(), activationBytes: 0, gradientBytes: 0 }]));
     });
   }
 
@@ -151,7 +175,7 @@ export class SplitServer {
       return [emb, ...skips];
     });
     const targetT = tf.tensor4d(target, [n, this.modelConfig.imageSize, this.modelConfig.imageSize, this.modelConfig.channels]);
-    const step = this.part.step({ emb: front[0], skips: front.slice(1) }, targetT);
+    const step = (slot.own?.part ?? this.part).step({ emb: front[0], skips: front.slice(1) }, targetT);
     try {
       const loss = step.loss.dataSync()[0];
       const grads = [step.atCut.emb, ...step.atCut.skips].map((g) => g.dataSync() as Float32Array);
@@ -217,31 +241,65 @@ export class SplitServer {
     slot.pending = null;
   }
 
-  /** The server part's weights once every queued step has run. */
-  async weights(): Promise<Float32Array> {
-    return this.enqueue(() => this.part.getWeights());
+  /** The server part's weights once every queued step has run (SplitFedV1: that device's copy). */
+  async weights(deviceId?: string): Promise<Float32Array> {
+    return this.enqueue(() => {
+      if (deviceId === undefined) return this.part.getWeights();
+      const own = this.slots.get(deviceId)?.own;
+      if (!own) throw new Error(`device ${deviceId} has no copy of the server part this round`);
+      return own.part.getWeights();
+    });
+  }
+
+  /**
+   * SplitFedV1: a split device's round as one whole-model update: its front's update (the frame it
+   * uploaded, of the front's weights) followed by its copy of the back minus the back at round
+   * start, re-encoded losslessly (float32) for the round's aggregator. Its steps are all kept: it
+   * ended them before uploading (split:end is acknowledged only once its last step is kept).
+   * Returns the refusal reason instead when the device has not ended its steps.
+   */
+  wholeUpdate(deviceId: string, frontFrame: Uint8Array, round: number, bits: Bits, blockSize: number): Uint8Array | string {
+    const slot = this.slots.get(deviceId);
+    if (!slot?.own || round !== this.round) return `this device has no split task in round ${round}`;
+    if (!slot.ended) return `this device sent its update before split:end: its ${slot.next - 1} steps are not all kept`;
+    const front = decodeUpdate(frontFrame, { length: this.plan.deviceSize, bits, round });
+    const back = slot.own.part.getWeights();
+    const whole = new Float32Array(this.plan.deviceSize + this.plan.serverSize);
+    whole.set(front);
+    for (let i = 0; i < back.length; i++) whole[this.plan.deviceSize + i] = back[i] - this.start[i];
+    return encodeUpdate(whole, { bits: 32, round, blockSize, seed: round });
   }
 
   /** The round closed: steps not ended are dropped; resolves with the server part's weights. */
   async close(): Promise<Float32Array> {
     return this.enqueue(() => {
       this.discardAll();
+      this.disposeCopies();
       return this.part.getWeights();
     });
   }
 
   dispose(): void {
     this.discardAll();
+    this.disposeCopies();
     this.adam.dispose();
     this.part.dispose();
   }
 
   private keepPending(slot: DeviceSteps): void {
     if (!slot.pending) return;
-    this.adam.applyGradients(slot.pending, this.learningRate);
+    (slot.own?.adam ?? this.adam).applyGradients(slot.pending, this.learningRate);
     tf.dispose(Object.values(slot.pending));
     slot.pending = null;
     this.traffic.steps++;
+  }
+
+  private disposeCopies(): void {
+    for (const slot of this.slots.values()) {
+      slot.own?.adam.dispose();
+      slot.own?.part.dispose();
+      slot.own = null;
+    }
   }
 
   private discardAll(): void {

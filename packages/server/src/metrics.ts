@@ -12,6 +12,7 @@ export class ServerMetrics {
   private readonly refusals = new Counter({ name: 'fedbit_refusals_total', help: 'Messages refused', labelNames: ['code'], registers: [this.registry] });
   private readonly uplinkBytes = new Counter({ name: 'fedbit_uplink_bytes_total', help: 'Update frame bytes received', registers: [this.registry] });
   private readonly energy = new Counter({ name: 'fedbit_modelled_energy_joules_total', help: 'Modelled device energy (not measured)', labelNames: ['kind'], registers: [this.registry] });
+  private readonly epsilon = new Gauge({ name: 'fedbit_privacy_epsilon', help: 'Differential privacy: epsilon spent so far at the run\'s delta (set once a round commits with privacy on)', registers: [this.registry] });
   private readonly roundSeconds = new Histogram({
     name: 'fedbit_round_seconds',
     help: 'Wall time of committed rounds',
@@ -43,6 +44,7 @@ export class ServerMetrics {
     this.energy.inc({ kind: 'compute' }, summary.computeJ);
     this.energy.inc({ kind: 'transmit' }, summary.transmitJ);
     this.energy.inc({ kind: 'receive' }, summary.receiveJ ?? 0);
+    if (summary.epsilon !== undefined) this.epsilon.set(summary.epsilon);
   }
   planned(seconds: number): void {
     this.planSeconds.observe(seconds);

@@ -368,8 +368,11 @@ describe('secure aggregation with distributed discrete Gaussian noise (privacy o
 });
 
 describe('secure aggregation with the device runtime', () => {
-  it('three Node devices train the tiny model, put their updates on the grid and commit two secure rounds', async () => {
-    const server = await secureServer({ rounds: 2, devicesPerRound: 3, minDevices: 3, quorum: 2, policy: { kind: 'on-demand' }, allowedBits: [2, 4, 8], secureAggregation: {} });
+  it.each([
+    ['on the grid', {}],
+    ['with distributed discrete Gaussian noise (privacy on)', { privacy: { noiseMultiplier: 0.05, clipNorm: 1 } }],
+  ])('three Node devices train the tiny model, put their updates %s and commit two secure rounds', async (_, extra) => {
+    const server = await secureServer({ rounds: 2, devicesPerRound: 3, minDevices: 3, quorum: 2, policy: { kind: 'on-demand' }, allowedBits: [2, 4, 8], secureAggregation: {}, ...extra });
     const profiles: DeviceProfile[] = [
       { name: 'desktop', deviceClass: 'desktop', battery: null, charging: null, preference: 'best-quality', uplinkBps: 100e6, transmitPowerW: 0.1 },
       { name: 'phone', deviceClass: 'phone', battery: 0.3, charging: false, preference: 'save-battery', uplinkBps: 2e6, transmitPowerW: 0.2 },
@@ -392,6 +395,10 @@ describe('secure aggregation with the device runtime', () => {
       const after = await globalWeights(server);
       expect(after.some((v, i) => v !== before[i])).toBe(true);
       expect(after.every(Number.isFinite)).toBe(true);
+      // With privacy: epsilon after each round, growing.
+      const epsilons = server.coordinator.summaries.map((x) => x.epsilon);
+      if ('privacy' in extra) expect(epsilons[1]!).toBeGreaterThan(epsilons[0]!);
+      else expect(epsilons).toEqual([undefined, undefined]);
     } finally {
       runtimes.forEach((r) => r.stop());
       await Promise.all(runtimes.map((r) => r.done()));

@@ -48,7 +48,8 @@ export function sampleDiscreteGaussian(sigma: number, uniform: Uniform): number 
 
 /** A uniform source from the platform's cryptographic generator (WebCrypto's getRandomValues, in a browser and in Node): 53 random bits a draw. */
 export function cryptoUniform(): Uniform {
-  const crypto = globalThis.crypto;
+  // core has no DOM or Node types: WebCrypto's one method used here, as both platforms give it.
+  const crypto = (globalThis as { crypto?: { getRandomValues(array: Uint32Array): Uint32Array } }).crypto;
   if (!crypto?.getRandomValues) throw new Error('no cryptographic random source (crypto.getRandomValues): the device cannot draw private noise');
   const words = new Uint32Array(8192); // 32 KiB a refill: getRandomValues takes at most 64 KiB
   let at = words.length;

@@ -397,8 +397,14 @@ describe('secure aggregation with the device runtime', () => {
       expect(after.every(Number.isFinite)).toBe(true);
       // With privacy: epsilon after each round, growing.
       const epsilons = server.coordinator.summaries.map((x) => x.epsilon);
-      if ('privacy' in extra) expect(epsilons[1]!).toBeGreaterThan(epsilons[0]!);
-      else expect(epsilons).toEqual([undefined, undefined]);
+      if ('privacy' in extra) {
+        expect(epsilons[1]!).toBeGreaterThan(epsilons[0]!);
+        // The devices' noise is in the model: two rounds of summed noise of sd z C = 0.05 over 3 senders
+        // give sd 0.05 sqrt(2) / 3 = 0.0236 per weight; the trained updates (norm <= 1) add at most 0.0036.
+        const rms = Math.sqrt(after.reduce((a, v, i) => a + (v - before[i]) ** 2, 0) / after.length);
+        expect(rms).toBeGreaterThan(0.0236 * 0.95);
+        expect(rms).toBeLessThan(Math.hypot(0.0236, 2 * 0.0036) * 1.05);
+      } else expect(epsilons).toEqual([undefined, undefined]);
     } finally {
       runtimes.forEach((r) => r.stop());
       await Promise.all(runtimes.map((r) => r.done()));

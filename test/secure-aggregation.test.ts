@@ -2,7 +2,7 @@
 // that take the four steps with the device runtime's own driver (packages/client/src/secure-round.ts)
 // and put known updates on the round's grid, so the committed model can be checked exactly.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceEvent, decodeGridMean, decodeUpdate, encodeOnGrid, type Ack, type Grid, type Task } from '@fedbit/core';
+import { DeviceEvent, Rng, ddgRoundRdp, decodeGridMean, decodeUpdate, encodeDdg, encodeOnGrid, epsilonOf, signedSum, type Ack, type DdgPlan, type Grid, type Task } from '@fedbit/core';
 import { SecureInbox, listenSecure, runSecureRound, type DeviceProfile, type SecureLink, type SecureRoundResult, type SecureStepName } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
 import { unpackMasked } from '@fedbit/secagg';
@@ -238,16 +238,141 @@ describe('secure aggregation as a run mode', () => {
     expect(() => resolveRunConfig({ ...base, mode: 'async' })).toThrow(/secureAggregation cannot be combined with "mode": "async"/);
     expect(() => resolveRunConfig({ ...base, aggregation: { rule: 'median' } })).toThrow(/median rule/);
     expect(() => resolveRunConfig({ ...base, clipNorm: 1 })).toThrow(/"clipNorm".*the device clips instead/);
-    expect(() => resolveRunConfig({ ...base, privacy: { noiseMultiplier: 1, clipNorm: 1 } })).toThrow(/"privacy"/);
+    expect(resolveRunConfig({ ...base, privacy: { noiseMultiplier: 1, clipNorm: 1 } }).privacy).toMatchObject({ noiseMultiplier: 1, clipNorm: 1 });
     expect(() => resolveRunConfig({ secureAggregation: {}, quorum: 2 })).toThrow(/allowedBits with 32/);
     expect(() => resolveRunConfig({ ...base, quorum: 1 })).toThrow(/"quorum": 1/);
     expect(resolveRunConfig(base).secureAggregation).toEqual({ threshold: 0.4, stepDeadlineS: 30, bound: null, headroom: 4 });
   });
 });
 
+/** A seeded source with 53 random bits a draw (the runtime's is cryptographic; a test's must be repeatable). */
+function seeded(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => ((rng.nextUint32() >>> 5) * 67108864 + (rng.nextUint32() >>> 6)) / 9007199254740992;
+}
+
+const planOf = (task: Task, length: number): DdgPlan => ({ ...task.secureAggregation!.dp!, length });
+
+describe('secure aggregation with distributed discrete Gaussian noise (privacy on)', () => {
+  const privacy = { noiseMultiplier: 0.5, clipNorm: 1 };
+
+  it('5 devices: the round commits the clipped mean plus noise of the planned scale; the aggregator holds only masked noisy vectors; epsilon matches the accountant in the summary, /api/status and /metrics', async () => {
+    const server = await secureServer({ rounds: 1, devicesPerRound: 5, minDevices: 5, quorum: 3, secureAggregation: {}, privacy });
+    const group = await joinAll(server, 5, 'dp');
+    const sentBytes: Uint8Array[][] = group.map(() => []);
+    group.forEach((d, i) => {
+      const send = d.link.send;
+      d.link = { inbox: d.inbox, send: (event, payload, data) => (data && sentBytes[i].push(new Uint8Array(data)), send(event, payload, data)) };
+    });
+    const got = await Promise.all(group.map((d) => d.nextTask()));
+    const global = decodeUpdate(got[0].model);
+    const d = global.length;
+    const dp = got[0].task.secureAggregation!.dp!;
+    // Planned for max(quorum 3, ceil(0.7 x 5) = 4) senders; the grid's scales are not sent.
+    expect(dp.minSenders).toBe(4);
+    expect(got[0].task.secureAggregation!.scales).toEqual([]);
+    const plan = planOf(got[0].task, d);
+    // Updates of norm about 1.6, so every one is clipped to C = 1.
+    const updates = got.map((_, k) => updateOf(d, 50 + k, 0.01));
+    const clean = updates.map((u) => encodeDdg(u, { ...plan, localSigma: 1e-9 }, seeded(900))); // the rounding alone, no noise
+    const inputs = updates.map((u, k) => encodeDdg(u, plan, seeded(700 + k)));
+    const results = await Promise.allSettled(
+      group.map((dev, i) => runSecureRound(dev.link, { round: 1, input: inputs[i], gridBits: plan.modulusBits, dp: { modulusBits: plan.modulusBits, minSenders: plan.minSenders }, record: { samples: 10, steps: 2, trainMs: 5, loss: 0.5 }, stepTimeoutMs: 20_000 })),
+    );
+    for (const r of results) expect(r.status, String((r as PromiseRejectedResult).reason)).toBe('fulfilled');
+    await waitFor('round 1', () => server.coordinator.completed === 1, 60_000);
+
+    // Exactly global + gamma x (the signed sum of the noisy inputs) / 5.
+    const committed = await globalWeights(server);
+    const sum = new Uint32Array(d);
+    for (const q of inputs) for (let i = 0; i < d; i++) sum[i] = (sum[i] + q[i]) % 2 ** plan.modulusBits;
+    const signed = signedSum(sum, plan.modulusBits);
+    expect(Array.from(committed).every((v, i) => v === Math.fround(global[i] + Math.fround((signed[i] * plan.gamma) / 5)))).toBe(true);
+    // Against the plaintext clipped mean: the difference is the summed noise, variance 5 localSigma^2 gamma^2 / 25 (rounding adds under 1e-5 of it).
+    let bias = 0;
+    let sq = 0;
+    const norms = updates.map((u) => Math.sqrt(u.reduce((a, v) => a + v * v, 0)));
+    expect(Math.min(...norms)).toBeGreaterThan(1.2);
+    for (let i = 0; i < d; i++) {
+      let clippedMean = 0;
+      for (let k = 0; k < 5; k++) clippedMean += updates[k][i] / norms[k] / 5;
+      const e = committed[i] - global[i] - clippedMean;
+      bias += e;
+      sq += e * e;
+    }
+    const expected = (5 * plan.localSigma ** 2 * plan.gamma ** 2) / 25;
+    expect(Math.abs(bias / d)).toBeLessThan(5 * Math.sqrt(expected / d));
+    expect(sq / d / expected).toBeGreaterThan(0.95);
+    expect(sq / d / expected).toBeLessThan(1.05);
+    // The summed noise is z C sqrt(5 / 4) in the update's units: as planned for 4, more with 5.
+    expect(Math.sqrt(5) * plan.localSigma * plan.gamma).toBeCloseTo(0.5 * Math.sqrt(5 / 4), 9);
+
+    // What each device sent as bytes: sealed shares and its masked vector, never its input, noisy or not.
+    const m = plan.modulusBits;
+    for (const [k, sent] of sentBytes.entries()) {
+      const masked = sent.find((b) => b.byteLength === Math.ceil((d * m) / 8))!;
+      const held = unpackMasked(masked, m, d);
+      expect(held.some((v, i) => v !== inputs[k][i])).toBe(true);
+      expect(held.filter((v, i) => v === clean[k][i]).length).toBeLessThan(d / 100);
+      // Uniform modulo 2^m: chi-square over the top 4 bits.
+      const counts = new Array(16).fill(0);
+      for (const v of held) counts[Math.floor(v / 2 ** (m - 4))]++;
+      const chi2 = counts.reduce((a, c) => a + (c - d / 16) ** 2 / (d / 16), 0);
+      expect(chi2).toBeLessThan(15 + 5 * Math.sqrt(30));
+    }
+
+    // The accountant: one round, every eligible device selected (q = 1), the noise of the 5 that sent.
+    const want = epsilonOf(ddgRoundRdp(1, { localSigma: plan.localSigma, delta2: plan.delta2, length: d, senders: 5 }), 1e-5).epsilon;
+    expect(server.coordinator.summaries[0].epsilon).toBeCloseTo(want, 9);
+    const status = await getJson(`${server.url}/api/status`);
+    expect(status.body.privacy).toMatchObject({ mechanism: 'distributed', survival: 0.7, noiseMultiplier: 0.5, clipNorm: 1 });
+    expect(status.body.privacy.epsilon).toBeCloseTo(want, 9);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(Number(/^fedbit_privacy_epsilon (\S+)$/m.exec(metrics)?.[1])).toBeCloseTo(want, 6);
+  }, 120_000);
+
+  it('fewer senders than the noise was planned for: the sum is not unmasked, the devices do not reveal, no privacy is spent', async () => {
+    const server = await secureServer({ rounds: 1, devicesPerRound: 5, minDevices: 5, quorum: 3, secureAggregation: { stepDeadlineS: 10 }, privacy: { ...privacy, survival: 1 } });
+    const group = await joinAll(server, 5, 'few-dp');
+    const before = await globalWeights(server);
+    const got = await Promise.all(group.map((dev) => dev.nextTask()));
+    const plan = planOf(got[0].task, before.length);
+    expect(plan.minSenders).toBe(5);
+    const results = await Promise.allSettled(
+      group.map((dev, i) =>
+        runSecureRound(dev.link, {
+          round: 1,
+          input: encodeDdg(updateOf(before.length, i, 0.01), plan, seeded(i)),
+          gridBits: plan.modulusBits,
+          dp: { modulusBits: plan.modulusBits, minSenders: plan.minSenders },
+          record: { samples: 10, steps: 2, trainMs: 5, loss: 0.5 },
+          stepTimeoutMs: 20_000,
+          // Device 0 leaves after sharing its keys: 4 masked inputs, the noise of 4 where 5 were planned.
+          after: i === 0 ? (step) => (step === 'share' ? (group[0].close(), false) : true) : undefined,
+        }),
+      ),
+    );
+    await waitFor('round abandoned', () => server.coordinator.snapshot.secure?.outcome === 'abandoned', 60_000);
+    expect(server.coordinator.snapshot.lastRound?.message).toMatch(/4 of 5 devices sent their masked input; the privacy noise is planned for at least 5, so the sum is not unmasked/);
+    expect(server.coordinator.completed).toBe(0);
+    expect(Array.from(await globalWeights(server))).toEqual(Array.from(before));
+    expect((await getJson(`${server.url}/api/status`)).body.privacy.epsilon).toBeNull();
+    expect(results.slice(1).every((r) => r.status === 'rejected' && /abandoned/.test(String(r.reason)))).toBe(true);
+  }, 60_000);
+
+  it('refuses privacy settings that cannot combine, naming them', () => {
+    expect(() => resolveRunConfig({ privacy: { ...privacy, survival: 0.8 } })).toThrow(/privacy.survival .* under secureAggregation only/);
+    expect(() => resolveRunConfig({ secureAggregation: {}, allowedBits: [4, 8], quorum: 2, clipNorm: 1, privacy })).toThrow(/"clipNorm"/);
+    expect(() => resolveRunConfig({ secureAggregation: {}, allowedBits: [4, 8], quorum: 2, privacy: { ...privacy, survival: 1.5 } })).toThrow(/survival/);
+  });
+});
+
 describe('secure aggregation with the device runtime', () => {
-  it('three Node devices train the tiny model, put their updates on the grid and commit two secure rounds', async () => {
-    const server = await secureServer({ rounds: 2, devicesPerRound: 3, minDevices: 3, quorum: 2, policy: { kind: 'on-demand' }, allowedBits: [2, 4, 8], secureAggregation: {} });
+  it.each([
+    ['on the grid', {}],
+    ['with distributed discrete Gaussian noise (privacy on)', { privacy: { noiseMultiplier: 0.05, clipNorm: 1 } }],
+  ])('three Node devices train the tiny model, put their updates %s and commit two secure rounds', async (_, extra) => {
+    const server = await secureServer({ rounds: 2, devicesPerRound: 3, minDevices: 3, quorum: 2, policy: { kind: 'on-demand' }, allowedBits: [2, 4, 8], secureAggregation: {}, ...extra });
     const profiles: DeviceProfile[] = [
       { name: 'desktop', deviceClass: 'desktop', battery: null, charging: null, preference: 'best-quality', uplinkBps: 100e6, transmitPowerW: 0.1 },
       { name: 'phone', deviceClass: 'phone', battery: 0.3, charging: false, preference: 'save-battery', uplinkBps: 2e6, transmitPowerW: 0.2 },
@@ -270,6 +395,16 @@ describe('secure aggregation with the device runtime', () => {
       const after = await globalWeights(server);
       expect(after.some((v, i) => v !== before[i])).toBe(true);
       expect(after.every(Number.isFinite)).toBe(true);
+      // With privacy: epsilon after each round, growing.
+      const epsilons = server.coordinator.summaries.map((x) => x.epsilon);
+      if ('privacy' in extra) {
+        expect(epsilons[1]!).toBeGreaterThan(epsilons[0]!);
+        // The devices' noise is in the model: two rounds of summed noise of sd z C = 0.05 over 3 senders
+        // give sd 0.05 sqrt(2) / 3 = 0.0236 per weight; the trained updates (norm <= 1) add at most 0.0036.
+        const rms = Math.sqrt(after.reduce((a, v, i) => a + (v - before[i]) ** 2, 0) / after.length);
+        expect(rms).toBeGreaterThan(0.0236 * 0.95);
+        expect(rms).toBeLessThan(Math.hypot(0.0236, 2 * 0.0036) * 1.05);
+      } else expect(epsilons).toEqual([undefined, undefined]);
     } finally {
       runtimes.forEach((r) => r.stop());
       await Promise.all(runtimes.map((r) => r.done()));

@@ -33,6 +33,8 @@ export function simulationJson(result: SimulationResult) {
     fid: last?.fidMnist ?? null,
     diversity: last?.classEntropyBits ?? null,
     finalLoss: s.at(-1)?.loss ?? null,
+    /** Differential privacy spent by the run at its delta (the last round's), or null without privacy. */
+    epsilon: s.at(-1)?.epsilon ?? null,
     wallS: result.wallS,
     runDir: result.runDir,
   };
@@ -58,6 +60,7 @@ export function formatSimulationSummary(result: SimulationResult): string {
     `rounds ${j.rounds}, devices ${j.devices}, modelled energy ${j.energyJ.toFixed(3)} J (computation ${j.computeJ.toFixed(3)} J, sending ${j.transmitJ.toFixed(3)} J, receiving the model ${j.receiveJ.toFixed(3)} J)`,
     `bytes up ${formatBytes(j.uplinkBytes)} (full precision would be ${formatBytes(j.uplinkBytesFp32)}), down ${formatBytes(j.downlinkBytes)}`,
     `FID-MNIST ${j.fid?.toFixed(2) ?? 'n/a'} (a Frechet distance in a small MNIST classifier's features, not the Inception FID), class entropy ${j.diversity?.toFixed(3) ?? 'n/a'} bits`,
+    ...(j.epsilon !== null ? [`differential privacy: epsilon ${j.epsilon.toPrecision(3)} at the run's delta after ${j.rounds} rounds`] : []),
     `wall time ${j.wallS.toFixed(1)} s${j.runDir ? `, run directory ${j.runDir}` : ''}`,
     '* modelled joules (packages/core/src/energy), not measured',
   ].join('\n');

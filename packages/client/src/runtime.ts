@@ -10,6 +10,8 @@ import {
   HelloSchema,
   Ewma,
   clipFactor,
+  cryptoUniform,
+  encodeDdg,
   encodeOnGrid,
   linkRateBps,
   PROTOCOL_VERSION,
@@ -350,10 +352,21 @@ export class DeviceRuntime {
         const factor = clipFactor(update.reduce((a, v) => a + v * v, 0), secure.clipNorm);
         if (factor < 1) for (let i = 0; i < update.length; i++) update[i] *= factor;
       }
-      const input = encodeOnGrid(update, { bits: secure.gridBits, blockSize: task.blockSize, scales: secure.scales }, task.bits, task.seed);
+      // With privacy: clipped, rounded and noised on the integers (core/privacy/ddg.ts), the noise from the platform's cryptographic source.
+      const dp = secure.dp;
+      const input = dp
+        ? encodeDdg(update, { ...dp, length: update.length }, cryptoUniform())
+        : encodeOnGrid(update, { bits: secure.gridBits, blockSize: task.blockSize, scales: secure.scales }, task.bits, task.seed);
       const record = { samples: meta.samples, steps: meta.steps, trainMs: meta.trainMs, loss: meta.loss };
       try {
-        const result = await runSecureRound(connection.secureLink, { round: task.round, input, gridBits: secure.gridBits, record, stepTimeoutMs: Math.max(ACK_TIMEOUT_MS, task.deadlineMs) + 4 * secure.stepDeadlineS * 1000 });
+        const result = await runSecureRound(connection.secureLink, {
+          round: task.round,
+          input,
+          gridBits: secure.gridBits,
+          ...(dp ? { dp: { modulusBits: dp.modulusBits, minSenders: dp.minSenders } } : {}),
+          record,
+          stepTimeoutMs: Math.max(ACK_TIMEOUT_MS, task.deadlineMs) + 4 * secure.stepDeadlineS * 1000,
+        });
         frame = { byteLength: result.bytes };
         reply = { ok: true };
       } catch (error) {

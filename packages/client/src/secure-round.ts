@@ -127,9 +127,11 @@ export type SecureStepName = 'advertise' | 'share' | 'mask' | 'reveal';
 
 export interface SecureRoundInput {
   round: number;
-  /** The update on the round's grid: integers below 2^gridBits. */
+  /** The update on the round's grid: integers below 2^gridBits (or, with privacy, noisy residues below 2^modulusBits). */
   input: Uint32Array;
   gridBits: number;
+  /** Differential privacy (the task's dp): the mask modulus, and the fewest senders this device's noise was planned for; it reveals nothing when fewer sent. */
+  dp?: { modulusBits: number; minSenders: number };
   /** What the round's records need (no update statistics). */
   record: Pick<SecAggAdvertise, 'samples' | 'steps' | 'trainMs' | 'loss'>;
   /** How long to wait for each of the aggregator's messages. */
@@ -147,11 +149,15 @@ export interface SecureRoundResult {
   masked: Uint8Array | null;
 }
 
+/** The round's setup as this device computes it: on the grid, or (privacy) on residues modulo the task's modulus. */
+const setupOf = (roster: SecAggRoster, input: SecureRoundInput) =>
+  input.dp ? setupRound(roster.round, roster.n, roster.length, input.dp.modulusBits, roster.graphSeed, undefined, input.dp.modulusBits) : setupRound(roster.round, roster.n, roster.length, input.gridBits, roster.graphSeed);
+
 function checkRoster(roster: SecAggRoster, input: SecureRoundInput): void {
-  const setup = setupRound(roster.round, roster.n, roster.length, input.gridBits, roster.graphSeed);
+  const setup = setupOf(roster, input);
   const problems: string[] = [];
   if (roster.length !== input.input.length) problems.push(`length ${roster.length}, this update has ${input.input.length}`);
-  if (roster.modulusBits !== setup.modulusBits) problems.push(`modulusBits ${roster.modulusBits}, ${setup.modulusBits} for ${roster.n} devices at ${input.gridBits} bits`);
+  if (roster.modulusBits !== setup.modulusBits) problems.push(`modulusBits ${roster.modulusBits}, ${input.dp ? `${setup.modulusBits} in the task` : `${setup.modulusBits} for ${roster.n} devices at ${input.gridBits} bits`}`);
   if (roster.degree !== setup.degree) problems.push(`degree ${roster.degree}, the graph has ${setup.degree}`);
   if (!(roster.threshold >= 2 && roster.threshold <= roster.degree)) problems.push(`threshold ${roster.threshold} outside 2..${roster.degree}`);
   if (roster.index >= roster.n) problems.push(`index ${roster.index} outside the roster of ${roster.n}`);
@@ -185,7 +191,7 @@ export async function runSecureRound(link: SecureLink, input: SecureRoundInput):
   // ---- 2. share keys with the neighbors the roster names ----
   const roster = (await link.inbox.wait('roster', round, stepTimeoutMs)).payload as SecAggRoster;
   checkRoster(roster, input);
-  const setup = { ...setupRound(round, roster.n, roster.length, input.gridBits, roster.graphSeed), threshold: roster.threshold };
+  const setup = { ...setupOf(roster, input), threshold: roster.threshold };
   const device = new SecAggDevice(setup, roster.index, { c, s });
   const adverts: Advert[] = roster.neighbors.map((n) => ({ index: n.index, cPublic: fromBase64url(n.cPublic), sPublic: fromBase64url(n.sPublic) }));
   const bundles = await device.share(adverts);
@@ -221,6 +227,8 @@ export async function runSecureRound(link: SecureLink, input: SecureRoundInput):
   if (!senders.includes(roster.index)) throw new Error(`secagg:unmask for round ${round} does not name this device as a sender`);
   // Bonawitz et al.: with fewer senders than the threshold, the shares revealed could help unmask too few inputs to hide one.
   if (senders.length < setup.threshold) throw new Error(`only ${senders.length} devices sent masked inputs; the threshold is ${setup.threshold}, so this device does not reveal`);
+  // Kairouz et al.: each device added 1/minSenders of the noise; a sum of fewer would carry less than the run promised.
+  if (input.dp && senders.length < input.dp.minSenders) throw new Error(`only ${senders.length} devices sent masked inputs; this device's privacy noise was planned for at least ${input.dp.minSenders}, so it does not reveal`);
   const revealed = device.unmask(new Set(senders)).map((r) => ({ of: r.of, kind: r.kind, y: toBase64url(bigIntToBytes(r.share.y, SHARE_BYTES)) }));
   result.bytes += await sent(link, DeviceEvent.secaggReveal, { round, shares: revealed });
   result.completed = 'reveal';

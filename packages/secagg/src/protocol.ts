@@ -44,11 +44,17 @@ export interface RoundSetup {
 /** The threshold's default: 40% of a device's neighbors, so 30% dropout is survived with overwhelming probability. */
 export const DEFAULT_THRESHOLD_RATIO = 0.4;
 
-/** The round's parameters, from its size and the inputs' precision; graphSeed is chosen by the server. */
-export function setupRound(round: number, n: number, length: number, bits: number, graphSeed: number, thresholdRatio = DEFAULT_THRESHOLD_RATIO): RoundSetup {
+/**
+ * The round's parameters, from its size and the inputs' precision; graphSeed is chosen by the server.
+ * `modulus`: the mask modulus's bits when the inputs are already residues modulo 2^modulus (signed
+ * noisy integers, core/privacy/ddg.ts, whose sum is read back as signed); by default bits +
+ * ceil(log2 n), enough for the exact sum of n inputs below 2^bits.
+ */
+export function setupRound(round: number, n: number, length: number, bits: number, graphSeed: number, thresholdRatio = DEFAULT_THRESHOLD_RATIO, modulus?: number): RoundSetup {
   if (!(Number.isInteger(n) && n >= 2)) throw new RangeError(`secure aggregation needs at least 2 devices, got ${n}`);
-  if (!(Number.isInteger(bits) && bits >= 1 && bits <= 16)) throw new RangeError(`input bits ${bits} must be 1..16`);
-  const modulusBits = bits + Math.ceil(Math.log2(n));
+  if (modulus !== undefined && !(Number.isInteger(modulus) && modulus >= 2 && modulus <= 32)) throw new RangeError(`mask modulus ${modulus} bits must be 2..32`);
+  if (!(Number.isInteger(bits) && bits >= 1 && bits <= (modulus ?? 16))) throw new RangeError(`input bits ${bits} must be 1..${modulus ?? 16}`);
+  const modulusBits = modulus ?? bits + Math.ceil(Math.log2(n));
   if (modulusBits > 32) throw new RangeError(`${n} devices at ${bits} bits need ${modulusBits}-bit masks; at most 32 are supported`);
   const sparse = 2 * Math.ceil(3 * Math.log2(n));
   const degree = sparse >= n - 1 ? n - 1 : sparse;

@@ -131,12 +131,16 @@ export const RunConfigSchema = z
      * update clipped to clipNorm, equal weights, Gaussian noise of noiseMultiplier x clipNorm on the
      * sum; the accountant (packages/core/src/privacy/rdp.ts) reports epsilon at this delta after
      * every round. Synchronous FedAvg only. null = off.
+     * With secureAggregation the noise is added by the devices instead, in the integer domain
+     * (the distributed discrete Gaussian, packages/core/src/privacy/ddg.ts), planned for `survival`
+     * of each round's selected devices (default 0.7): fewer senders and the round is not unmasked.
      */
     privacy: z
       .object({
         noiseMultiplier: z.number().positive().max(100),
         clipNorm: z.number().positive().max(1e6),
         delta: z.number().positive().lt(1).default(1e-5),
+        survival: z.number().gt(0).max(1).optional(),
       })
       .strict()
       .nullable()
@@ -295,6 +299,9 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
     throw new ConfigError(`${source}: split needs "mode": "sync" (the server trains its part from each round's devices and folds it in at the round's commit); this config has mode ${config.mode}`, 'split');
   }
   if (config.secureAggregation) refuseWithSecureAggregation(config, source);
+  if (config.privacy?.survival !== undefined && !config.secureAggregation) {
+    throw new ConfigError(`${source}: privacy.survival is the share of a round's devices the distributed noise is planned for, under secureAggregation only; central privacy adds all its noise on the aggregator: remove it, or add "secureAggregation": {}`, 'privacy.survival');
+  }
   return config;
 }
 
@@ -304,7 +311,6 @@ function refuseWithSecureAggregation(config: RunConfig, source: string): void {
   if (config.mode !== 'sync') problems.push(`"mode": "${config.mode}" (secure aggregation runs synchronous rounds: the masks of a round cancel only in that round's sum)`);
   if (config.aggregation.rule !== 'fedavg') problems.push(`the ${config.aggregation.rule} rule (robust rules and FedNova need each update; secure aggregation gives only the sum: use fedavg)`);
   if (config.clipNorm !== null) problems.push(`"clipNorm" (the aggregator cannot clip an update it never sees; the device clips instead, to maxUpdateNormRatio x the model's norm and each value to secureAggregation.bound: set those)`);
-  if (config.privacy) problems.push(`"privacy" (central noise needs per-update clipping on the aggregator; distributed noise under secure aggregation is not built yet)`);
   if (config.allowedBits.some((b) => b > 16)) problems.push(`allowedBits with 32 (the masks take integers of at most 16 bits: set allowedBits to e.g. [4, 8])`);
   if (config.policy.kind === 'fixed' && config.policy.bits > 16) problems.push(`policy fixed at ${config.policy.bits} bits (at most 16 under secure aggregation)`);
   if (config.split) problems.push(`"split" (the aggregator trains the back of the model from each device's own activations, which it must see)`);

@@ -13,6 +13,7 @@ export class ServerMetrics {
   private readonly trainingModes = new Counter({ name: 'fedbit_split_device_rounds_total', help: 'Split runs: accepted device-rounds by how the device trained (full or split)', labelNames: ['mode'], registers: [this.registry] });
   private readonly uplinkBytes = new Counter({ name: 'fedbit_uplink_bytes_total', help: 'Update frame bytes received', registers: [this.registry] });
   private readonly energy = new Counter({ name: 'fedbit_modelled_energy_joules_total', help: 'Modelled device energy (not measured)', labelNames: ['kind'], registers: [this.registry] });
+  private readonly epsilon = new Gauge({ name: 'fedbit_privacy_epsilon', help: 'Differential privacy: epsilon spent so far at the run\'s delta (set once a round commits with privacy on)', registers: [this.registry] });
   private readonly roundSeconds = new Histogram({
     name: 'fedbit_round_seconds',
     help: 'Wall time of committed rounds',
@@ -45,6 +46,7 @@ export class ServerMetrics {
     this.energy.inc({ kind: 'transmit' }, summary.transmitJ);
     this.energy.inc({ kind: 'receive' }, summary.receiveJ ?? 0);
     for (const d of summary.devices) if (d.status === 'accepted' && d.trainingMode) this.trainingModes.inc({ mode: d.trainingMode });
+    if (summary.epsilon !== undefined) this.epsilon.set(summary.epsilon);
   }
   planned(seconds: number): void {
     this.planSeconds.observe(seconds);

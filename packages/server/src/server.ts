@@ -12,12 +12,13 @@ import { pino, type Logger } from 'pino';
 import { cutFrameBytes, frameBytes } from '@fedbit/core';
 import { splitPlan } from '@fedbit/diffusion';
 import { Server as SocketServer } from 'socket.io';
-import { resolveRunConfig, type RunConfig } from './config';
+import { ConfigError, resolveRunConfig, type RunConfig } from './config';
 import { createHttpHandler, readTextIfExists } from './http';
 import { ServerMetrics } from './metrics';
 import { ModelHost } from './model-host';
 import { DEFAULT_RATE_LIMIT, MESSAGE_HEADROOM_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MS } from './constants';
 import { Coordinator } from './round/coordinator';
+import { ddgPlanOf } from './round/run-secure-round';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './transport/admission';
 import { attachSockets, socketTransport } from './transport/socket-io';
 import { RunStore } from './store';
@@ -113,6 +114,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const joinCode = secretFile(join(runDir, 'join-code'), options.joinCode, () => randomBytes(4).toString('hex'));
 
   const host = await ModelHost.create(config);
+  if (config.secureAggregation && config.privacy) {
+    // The distributed noise's modulus depends on the model's size: refuse now, not at the first round.
+    try {
+      ddgPlanOf(config.privacy, host.paramCount, config.devicesPerRound, Math.max(config.quorum, 2));
+    } catch (error) {
+      host.dispose();
+      throw new ConfigError(`privacy with secureAggregation: ${(error as Error).message} (the model has ${host.paramCount} parameters)`, 'privacy');
+    }
+  }
   // A LoRA run's "before": the base alone, drawn once into the run directory (samples.png is the "after").
   if (host.lora && !checkpoint) store.writeFile('samples-base.png', await host.baseSamplesPng());
   const kernelChoice = options.mergeKernel ?? parseKernelChoice(process.env.FEDBIT_MERGE_KERNEL);

@@ -2,7 +2,7 @@
 // (RunBrief): the run at a glance, every wait explained. No secrets in here.
 import { epsilonOf, type RunBrief, type RunStatus } from '@fedbit/core';
 import { RATE_WINDOW_MS } from './constants';
-import { SECURE_NOTE } from './round/run-secure-round';
+import { DEFAULT_SURVIVAL, SECURE_NOTE } from './round/run-secure-round';
 import type { Coordinator } from './round/coordinator';
 
 export type { DeviceStatus, RunStatus } from '@fedbit/core';
@@ -43,7 +43,12 @@ export function statusOf(coordinator: Coordinator): RunStatus {
     lastRound: run.lastRound,
     droppedRounds: run.droppedRounds,
     versionsPerMinute: versionsPerMinute(run.commitTimes),
-    privacy: config.privacy && { ...config.privacy, epsilon: run.rdp.length ? epsilonOf(run.rdp, config.privacy.delta).epsilon : null },
+    privacy: config.privacy && {
+      ...config.privacy,
+      epsilon: run.rdp.length ? epsilonOf(run.rdp, config.privacy.delta).epsilon : null,
+      mechanism: config.secureAggregation ? ('distributed' as const) : ('central' as const),
+      ...(config.secureAggregation ? { survival: config.privacy.survival ?? DEFAULT_SURVIVAL } : {}),
+    },
     secureAggregation: config.secureAggregation && { note: SECURE_NOTE, lastRound: run.secure },
     maxUpdateNormRatio: config.maxUpdateNormRatio,
     stalenessHistogram: Array.from({ length: run.stalenessCounts.length }, (_, i) => run.stalenessCounts[i] ?? 0),

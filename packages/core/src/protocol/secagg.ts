@@ -83,6 +83,22 @@ export const SecAggTaskSchema = z.object({
   clipNorm: z.number().positive().refine(Number.isFinite, 'must be finite').optional(),
   /** Seconds each step after training may take before the aggregator goes on without the late. */
   stepDeadlineS: z.number().positive(),
+  /**
+   * Differential privacy under secure aggregation (core/privacy/ddg.ts): the device clips its update
+   * to clipNorm, rounds it to integers of gamma, adds discrete Gaussian noise of localSigma integer
+   * steps and sends it modulo 2^modulusBits instead of putting it on the grid; it reveals nothing
+   * when fewer than minSenders devices sent (the noise is planned for at least that many).
+   */
+  dp: z
+    .object({
+      clipNorm: z.number().positive().refine(Number.isFinite, 'must be finite'),
+      gamma: z.number().positive().refine(Number.isFinite, 'must be finite'),
+      localSigma: z.number().positive().refine(Number.isFinite, 'must be finite'),
+      delta2: z.number().positive().refine(Number.isFinite, 'must be finite'),
+      minSenders: z.number().int().min(2),
+      modulusBits: z.number().int().min(2).max(32),
+    })
+    .optional(),
 });
 
 export type SecAggAdvertise = z.infer<typeof SecAggAdvertiseSchema>;

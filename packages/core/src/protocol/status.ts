@@ -152,7 +152,15 @@ export interface RunStatus {
   /** Async: merged updates by staleness (index = versions behind). */
   stalenessHistogram?: number[];
   /** Differential privacy: epsilon spent so far (null before the first round) at delta, and the mechanism's parameters; null when off. */
-  privacy?: { epsilon: number | null; delta: number; noiseMultiplier: number; clipNorm: number } | null;
+  privacy?: {
+    epsilon: number | null;
+    delta: number;
+    noiseMultiplier: number;
+    clipNorm: number;
+    /** Where the noise is added: 'central' on the aggregator, 'distributed' by the devices under secure aggregation (the discrete Gaussian, planned for `survival` of a round's devices). */
+    mechanism?: 'central' | 'distributed';
+    survival?: number;
+  } | null;
   /** Secure aggregation: what the aggregator sees, and the last secure round's roster, survivors (masked inputs summed) and dropped; null when off. */
   secureAggregation?: { note: string; lastRound: SecureRoundStatus | null } | null;
   /** Merge safeguards: the norm bound relative to the model (null = off). */

@@ -6,8 +6,12 @@ import type { RoundContext } from './context';
 import { accountSummary, checkpointState } from './accounting';
 import { mergeProblem } from './merge-guard';
 
-/** `samplingRate`: with differential privacy, the share of eligible devices the round selected (the accountant's q). */
-export async function commitVersion(ctx: RoundContext, summary: RoundSummary, mean: Float32Array, samplingRate = 1): Promise<void> {
+/**
+ * `samplingRate`: with differential privacy, the share of eligible devices the round selected (the
+ * accountant's q). `rdp`: the round's privacy cost when the mechanism is not the central Gaussian (the
+ * distributed discrete Gaussian of a secure round); by default the central one's at samplingRate.
+ */
+export async function commitVersion(ctx: RoundContext, summary: RoundSummary, mean: Float32Array, samplingRate = 1, rdp?: number[]): Promise<void> {
   const { config, run } = ctx;
   const global = run.global;
   // The one check async buffers get (synchronous rounds check first, to say why they dropped).
@@ -34,7 +38,7 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
   const before = { completed: run.completed, totals: { ...run.totals }, losses: run.lossHistory.length, rdp: [...run.rdp] };
   try {
     if (config.privacy) {
-      composeRdp(run.rdp, roundRdp(samplingRate, config.privacy.noiseMultiplier));
+      composeRdp(run.rdp, rdp ?? roundRdp(samplingRate, config.privacy.noiseMultiplier));
       summary.epsilon = epsilonOf(run.rdp, config.privacy.delta).epsilon;
     }
     accountSummary(ctx, summary);

@@ -5,7 +5,11 @@
 // The mean is unweighted (a sample count per device would be one more thing to hide). When fewer
 // than max(quorum, 2) devices are left after any step, or too few shares come back to unmask, the
 // round is abandoned: the model is unchanged and the next round runs.
-import { createAggregator, decodeGridMean, gridBitsOf, gridScales, hash32, type Grid, type RoundSummary, type SecAggTask } from '@fedbit/core';
+// With privacy on, the grid gives way to the distributed discrete Gaussian (core/privacy/ddg.ts):
+// each device clips, rounds and adds its share of the noise, planned for minSenders devices; fewer
+// senders than that and the round is abandoned before unmasking (the sum would carry too little
+// noise), and the accountant charges each round with the noise of the devices that actually sent.
+import { createAggregator, ddgRoundRdp, decodeDdgMean, decodeGridMean, gridBitsOf, gridScales, hash32, planDdg, type DdgPlan, type Grid, type RoundSummary, type SecAggTask } from '@fedbit/core';
 import type { Device } from '../devices/registry';
 import { acceptUpdate, missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
@@ -36,7 +40,14 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
   const grid: Grid = { bits: gridBitsOf(tasks.map((t) => t.assignment.bits)), blockSize: config.codec.blockSize, scales: gridScales(host.paramCount, config.codec.blockSize, bound, run.lastMeanUpdate, secure.headroom) };
   // The run's norm bound (maxUpdateNormRatio x the model's norm), applied by each device before the grid.
   const clipNorm = updateNormBound(run.global, null, config.maxUpdateNormRatio);
-  const task: SecAggTask = { gridBits: grid.bits, scales: Array.from(grid.scales), stepDeadlineS: secure.stepDeadlineS, ...(clipNorm !== null ? { clipNorm } : {}) };
+  const dp = config.privacy ? ddgPlanOf(config.privacy, host.paramCount, tasks.length, need) : null;
+  const task: SecAggTask = {
+    gridBits: grid.bits,
+    scales: dp ? [] : Array.from(grid.scales),
+    stepDeadlineS: secure.stepDeadlineS,
+    ...(clipNorm !== null ? { clipNorm } : {}),
+    ...(dp ? { dp: { clipNorm: dp.clipNorm, gamma: dp.gamma, localSigma: dp.localSigma, delta2: dp.delta2, minSenders: dp.minSenders, modulusBits: dp.modulusBits } } : {}),
+  };
 
   // ---- open and send ----
   const model = ctx.models.publish(round - 1, run.global, { bits: config.downlinkBits, blockSize: config.codec.blockSize });
@@ -46,6 +57,7 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
     round,
     length: host.paramCount,
     bits: grid.bits,
+    ...(dp ? { modulusBits: dp.modulusBits } : {}),
     thresholdRatio: secure.threshold,
     graphSeed: hash32(`${config.seed}:secagg:${round}`),
     stepDeadlineMs: secure.stepDeadlineS * 1000,
@@ -53,7 +65,7 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
   });
   setOpen(open, steps);
   ctx.metrics.roundStarted(round);
-  ctx.log.info({ round, gridBits: grid.bits, devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b`) }, 'secure round opened');
+  ctx.log.info({ round, gridBits: grid.bits, ...(dp ? { modulusBits: dp.modulusBits, minSenders: dp.minSenders } : {}), devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b`) }, 'secure round opened');
   const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt, model, secure: task };
   for (const slot of open.slots.values()) sendTask(ctx, slot, envelope);
   const downlinkBytes = model.bytes * open.slots.size;
@@ -88,6 +100,8 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
   if (sharers.length < need || stopped()) return abandon(advertised, 0, `${sharers.length} of ${advertised} devices shared keys, ${need} needed`);
   const senders = await steps.maskStep();
   if (senders.length < need || stopped()) return abandon(advertised, senders.length, `${senders.length} of ${sharers.length} devices sent their masked input, ${need} needed`);
+  // Before unmasking: once unmasked, the sum is seen, and with fewer senders it carries less noise than planned.
+  if (dp && senders.length < dp.minSenders) return abandon(advertised, senders.length, `${senders.length} of ${sharers.length} devices sent their masked input; the privacy noise is planned for at least ${dp.minSenders}, so the sum is not unmasked`);
   await steps.unmaskStep();
   let sum: Uint32Array;
   try {
@@ -99,7 +113,7 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
   for (const slot of open.slots.values()) if (slot.device.state === 'training' || slot.device.state === 'uploaded') slot.device.state = 'idle';
 
   // ---- decode the exact sum on the grid and commit ----
-  const mean = decodeGridMean(sum, senders.length, grid);
+  const mean = dp ? decodeDdgMean(sum, senders.length, dp) : decodeGridMean(sum, senders.length, grid);
   const problem = mergeProblem(run.global, mean);
   if (problem) return abandon(advertised, senders.length, problem);
   const inSum = new Set(senders.map((m) => m.device.id));
@@ -112,8 +126,23 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
   const summary = roundSummary(ctx, { round, startedAt, records, accepted: senders.length, downlinkBytes, closedBy: open.closedBy ?? 'deadline' });
   const message = `round ${round}: the sum of ${senders.length} masked updates was committed (${advertised - senders.length} of ${advertised} dropped)`;
   run.lastRound = { ...outcome(round, 'committed', senders.length, open.slots.size, config.quorum, open.closedBy ?? 'deadline', config.deadlineS, config.localWork), message };
-  await commitVersion(ctx, summary, mean, picked.length / eligible.length);
+  const samplingRate = picked.length / eligible.length;
+  const rdp = dp ? ddgRoundRdp(samplingRate, { localSigma: dp.localSigma, delta2: dp.delta2, length: dp.length, senders: senders.length }) : undefined;
+  await commitVersion(ctx, summary, mean, samplingRate, rdp);
   run.secure = { round, outcome: 'committed', roster: advertised, survivors: senders.length, dropped: advertised - senders.length, message };
   run.lastMeanUpdate = mean;
   return summary;
 }
+
+/**
+ * The round's noise plan: minSenders = the larger of the round's minimum and privacy.survival of the
+ * selected devices; the modulus is sized for all of them sending (checked at start for
+ * devicesPerRound, so it fits here).
+ */
+export function ddgPlanOf(privacy: { noiseMultiplier: number; clipNorm: number; survival?: number }, length: number, selected: number, need: number): DdgPlan {
+  const minSenders = Math.max(need, Math.ceil((privacy.survival ?? DEFAULT_SURVIVAL) * selected));
+  return planDdg({ clipNorm: privacy.clipNorm, noiseMultiplier: privacy.noiseMultiplier, length, maxSenders: Math.max(selected, minSenders), minSenders });
+}
+
+/** The share of a round's selected devices the noise is planned for by default: the secure mode's design point of 30% dropping. */
+export const DEFAULT_SURVIVAL = 0.7;

@@ -31,6 +31,8 @@ interface StepOptions {
   length: number;
   /** The grid's precision B: inputs are below 2^B. */
   bits: number;
+  /** Differential privacy: the inputs are noisy residues modulo 2^modulusBits (core/privacy/ddg.ts), not grid levels. */
+  modulusBits?: number;
   thresholdRatio: number;
   graphSeed: number;
   stepDeadlineMs: number;
@@ -191,8 +193,8 @@ export class SecureSteps {
     const list = [...this.advertised.values()].sort((a, b) => a.device.seat - b.device.seat);
     this.members = list.map((a, index) => ({ device: a.device, index, advert: { index, ...a.advert }, meta: a.meta, bytes: a.bytes }));
     for (const m of this.members) this.byDevice.set(m.device.id, m);
-    const { round, length, bits, thresholdRatio, graphSeed } = this.options;
-    const setup = setupRound(round, this.members.length, length, bits, graphSeed, thresholdRatio);
+    const { round, length, bits, thresholdRatio, graphSeed, modulusBits } = this.options;
+    const setup = modulusBits === undefined ? setupRound(round, this.members.length, length, bits, graphSeed, thresholdRatio) : setupRound(round, this.members.length, length, modulusBits, graphSeed, thresholdRatio, modulusBits);
     this.setup = setup;
     this.server = new SecAggServer(setup);
     const key = (buffer: Uint8Array) => Buffer.from(buffer).toString('base64url');

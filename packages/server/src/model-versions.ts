@@ -21,6 +21,8 @@ export interface ModelEncoding {
 
 export class ModelVersions {
   private readonly byVersion = new Map<number, ModelResource>();
+  /** A node of a cluster: where a version another node published is read from (Redis), or null. */
+  source: ((version: number) => Promise<Uint8Array | null>) | null = null;
 
   /** `keep`: how many of the newest versions stay servable (at least 1). */
   constructor(readonly keep: number) {
@@ -33,15 +35,24 @@ export class ModelVersions {
    * frame's header carries the version the task trains toward, version + 1, as it always has.
    */
   publish(version: number, weights: Float32Array, encoding: ModelEncoding): ModelRef {
-    let resource = this.byVersion.get(version);
-    if (!resource) {
-      const frame = encodeUpdate(weights, { bits: encoding.bits, round: version + 1, blockSize: encoding.blockSize, seed: version + 1 });
-      const sha256 = createHash('sha256').update(frame).digest('hex');
-      resource = { version, sha256, bytes: frame.byteLength, frame };
-      this.byVersion.set(version, resource);
-      this.evict();
-    }
+    const resource = this.byVersion.get(version) ?? this.keepFrame(version, encodeUpdate(weights, { bits: encoding.bits, round: version + 1, blockSize: encoding.blockSize, seed: version + 1 }));
     return { version: resource.version, sha256: resource.sha256, bytes: resource.bytes };
+  }
+
+  /** Keeps an encoded model frame as `version` (hashed here); a cluster node keeps what the leader published. */
+  keepFrame(version: number, frame: Uint8Array): ModelResource {
+    const resource = { version, sha256: createHash('sha256').update(frame).digest('hex'), bytes: frame.byteLength, frame };
+    this.byVersion.set(version, resource);
+    this.evict();
+    return resource;
+  }
+
+  /** The kept resource of `version`, or in a cluster the one read from the source (then kept), or undefined. */
+  async find(version: number): Promise<ModelResource | undefined> {
+    const kept = this.byVersion.get(version);
+    if (kept || !this.source) return kept;
+    const frame = await this.source(version);
+    return frame ? this.keepFrame(version, frame) : undefined;
   }
 
   /** The kept resource of `version`, or undefined. */

@@ -9,7 +9,7 @@ import { missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
 import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
-import { mergeProblem, roundAggregator } from './merge-guard';
+import { mergeProblem, roundAggregator, roundClipNorm } from './merge-guard';
 import { OpenRound, type ClosedBy } from './open-round';
 import { planTasks, roundLearningRate } from './plan';
 import { selectDevices } from './selection';
@@ -33,6 +33,8 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   const open = new OpenRound({ round, startedAt, model, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes, updateName: ctx.host.updateName }, tasks);
   // Split learning: the server's part starts the round from the global model and expects each device's steps.
   await ctx.split?.begin(round, run.global, tasks.map((t) => ({ deviceId: t.device.id, steps: t.work.steps, batch: config.batchSize })), roundLearningRate(config, round));
+  // A cluster: the other nodes learn the plan before any task goes out, so every device's update finds it.
+  await ctx.cluster?.roundOpened(open, roundClipNorm(ctx));
   setOpen(open);
   ctx.metrics.roundStarted(round);
   ctx.log.info({ round, devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b/${t.work.steps}`) }, 'round opened');
@@ -55,6 +57,8 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
     if (slot.device.state === 'training' || slot.device.state === 'uploaded') slot.device.state = 'idle';
   }
   const closedBy: ClosedBy = run.phase === 'stopped' ? 'stopped' : (open.closedBy ?? 'deadline');
+  // A cluster: the other nodes' partial sums join this node's (a node that died contributes nothing).
+  await ctx.cluster?.gather(open);
 
   // ---- quorum: fewer updates than that and the round is dropped; the global model is unchanged ----
   const accepted = open.accepted;

@@ -59,6 +59,7 @@ async function serve(argv: string[]): Promise<void> {
       redis: { type: 'string', placeholder: 'url', env: 'FEDBIT_REDIS', description: 'join a cluster of aggregator nodes sharing this Redis, e.g. redis://127.0.0.1:6379 (docs/SCALE.md); with --node-id' },
       'node-id': { type: 'string', placeholder: 'id', env: 'FEDBIT_NODE_ID', description: "this node's name in the cluster, unique among its nodes" },
       cluster: { type: 'string', placeholder: 'name', env: 'FEDBIT_CLUSTER', description: 'which cluster on that Redis (default fedbit): its keys are fedbit:<name>:...' },
+      'lease-ms': { type: 'string', default: '5000', placeholder: 'ms', env: 'FEDBIT_LEASE_MS', description: "the leader's lease: a dead leader is replaced this long after it last renewed it; longer on a machine too busy to renew in time" },
     },
     z.object({
       port: wholeNumber(0, 65535),
@@ -82,6 +83,7 @@ async function serve(argv: string[]): Promise<void> {
       redis: z.string().regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379').optional(),
       'node-id': z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, 1 to 64 long').optional(),
       cluster: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, 1 to 64 long').optional(),
+      'lease-ms': wholeNumber(300, 60000),
     }),
     {
       usage: 'npm start --',
@@ -115,7 +117,7 @@ async function serve(argv: string[]): Promise<void> {
     // A cluster node without --config takes the cluster's (the first node's); the classroom preset's async rounds do not run on a cluster.
     config: flags.config ? loadConfigFile(flags.config) : flags.resume || flags.redis ? undefined : resolveRunConfig({ preset: 'classroom' }, 'the classroom preset'),
     tls: reach.tls,
-    cluster: flags.redis && flags['node-id'] ? { redis: flags.redis, nodeId: flags['node-id'], name: flags.cluster } : undefined,
+    cluster: flags.redis && flags['node-id'] ? { redis: flags.redis, nodeId: flags['node-id'], name: flags.cluster, leaseMs: flags['lease-ms'] } : undefined,
   });
   const c = server.coordinator;
   const lora = server.host.lora;

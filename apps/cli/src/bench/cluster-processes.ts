@@ -2,6 +2,7 @@
 // of its own on a free port (no persistence: it lives as long as the run), and aggregator nodes,
 // each `npm start -- --redis URL --node-id N` in a child process that can be killed with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@fedbit/server';
@@ -59,6 +60,10 @@ export interface NodeSettings {
   runDir: string;
   cluster?: string;
   logLevel?: string;
+  /** The leader's lease (--lease-ms); default the CLI's. */
+  leaseMs?: number;
+  /** Append the node's log (and what it prints) to this file; default: discarded. */
+  logFile?: string;
 }
 
 /** Starts one aggregator node as a child process; resolves with its URL once it listens. */
@@ -66,6 +71,7 @@ export async function startNode(settings: NodeSettings): Promise<NodeProcess> {
   const args = ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/main.ts'), 'serve', '--local', '--port', '0', '--no-build'];
   args.push('--redis', settings.redis, '--node-id', settings.nodeId, '--config', settings.configPath, '--join-code', settings.joinCode, '--run-dir', settings.runDir);
   if (settings.cluster) args.push('--cluster', settings.cluster);
+  if (settings.leaseMs) args.push('--lease-ms', String(settings.leaseMs));
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: settings.logLevel ?? 'warn' } });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
@@ -81,8 +87,14 @@ export async function startNode(settings: NodeSettings): Promise<NodeProcess> {
     });
   });
   // Keep draining its output so a chatty node never blocks on a full pipe.
-  child.stdout?.resume();
-  child.stderr?.resume();
+  if (settings.logFile) {
+    const log = createWriteStream(settings.logFile, { flags: 'a' });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  } else {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
   return { nodeId: settings.nodeId, url, pid: child.pid!, child, kill: () => child.kill('SIGKILL'), stop: () => stopProcess(child) };
 }
 

@@ -26,8 +26,10 @@ const flags =
       devices: { type: 'string', default: '3000', placeholder: 'n', description: 'replaying devices (real Socket.IO connections), spread over the three nodes' },
       'per-round': { type: 'string', default: '600', placeholder: 'n', description: 'devices picked per round' },
       rounds: { type: 'string', default: '6', placeholder: 'n', description: 'rounds to commit in all (at least 4: one before each kill, one after)' },
-      bits: { type: 'string', default: '4', placeholder: 'n', description: 'update precision: 1, 2, 4, 8, 16 or 32' },
+      bits: { type: 'string', default: '4', placeholder: 'n', description: 'update precision with --policy fixed: 1, 2, 4, 8, 16 or 32' },
+      policy: { type: 'string', default: 'fixed', placeholder: 'fixed|on-demand', description: "fixed: every update at --bits; on-demand: the policy picks each device's precision from its trace" },
       model: { type: 'string', default: 'tiny', placeholder: 'tiny|small|default', description: 'model size (tiny: 75,589 parameters at 16x16)' },
+      'lease-ms': { type: 'string', default: '5000', placeholder: 'ms', description: "the leader's lease (each node's --lease-ms)" },
       json: { type: 'boolean', description: 'end with one JSON line' },
     },
     z.object({
@@ -36,9 +38,11 @@ const flags =
       rounds: wholeNumber(4, 100),
       bits: wholeNumber(1, 32).pipe(z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)], { message: 'expected 1, 2, 4, 8, 16 or 32' })),
       model: z.enum(['tiny', 'small', 'default']),
+      policy: z.enum(['fixed', 'on-demand']),
+      'lease-ms': wholeNumber(300, 60000),
       json: z.boolean(),
     }),
-    { usage: 'npm run bench:cluster --', summary: 'three aggregator nodes on Redis, thousands of replaying devices, a follower and then the leader killed mid-round', examples: ['npm run bench:cluster', 'npm run bench:cluster -- --devices 3000 --json'] },
+    { usage: 'npm run bench:cluster --', summary: 'three aggregator nodes on Redis, thousands of replaying devices, a follower and then the leader killed mid-round', examples: ['npm run bench:cluster', 'npm run bench:cluster -- --devices 3000 --json', 'npm run bench:cluster -- --devices 10000 --per-round 1000 --policy on-demand --json'] },
   ) ?? process.exit(0);
 
 const say = (text: string) => process.stderr.write(`bench:cluster: ${text}\n`);
@@ -55,7 +59,7 @@ const config = resolveRunConfig({
   localSteps: 1,
   dataset: { name: 'mnist', imageSize: flags.model === 'default' ? 28 : 16, shards: Math.min(flags.devices, 1000) },
   model: { size: flags.model },
-  policy: { kind: 'fixed', bits: flags.bits } as never,
+  policy: (flags.policy === 'fixed' ? { kind: 'fixed', bits: flags.bits } : { kind: 'on-demand' }) as never,
   allowLowBattery: true,
   eval: { every: 0, final: false },
 });
@@ -66,7 +70,7 @@ const redis = await startRedis();
 const client = new Redis(redis.url);
 const store = new RedisStore(client, 'fedbit:bench');
 const nodes = new Map<string, NodeProcess>();
-const start = async (nodeId: string) => nodes.set(nodeId, await startNode({ redis: redis.url, nodeId, configPath, joinCode: 'benchcode', runDir: join(dir, nodeId), cluster: 'bench' }));
+const start = async (nodeId: string) => nodes.set(nodeId, await startNode({ redis: redis.url, nodeId, configPath, joinCode: 'benchcode', runDir: join(dir, nodeId), cluster: 'bench', leaseMs: flags['lease-ms'], logFile: join(dir, `${nodeId}.log`) }));
 let replay: ReturnType<typeof spawn> | null = null;
 
 async function shutdown(): Promise<void> {
@@ -139,6 +143,7 @@ try {
   await start('a');
   await until('node a leads', async () => (await leaderId()) === 'a', 30_000);
   await Promise.all([start('b'), start('c')]);
+  say(`nodes' logs in ${dir}/{a,b,c}.log`);
   say(`3 nodes up (${[...nodes.values()].map((n) => `${n.nodeId} ${n.url}`).join(', ')}); ${flags.devices} devices joining`);
   const replayOptions: ReplayOptions = {
     url: nodes.get('a')!.url,
@@ -147,7 +152,7 @@ try {
     joinCode: 'benchcode',
     devices: flags.devices,
     rounds: flags.rounds,
-    bits: [flags.bits as Bits],
+    bits: flags.policy === 'fixed' ? [flags.bits as Bits] : (config.allowedBits as Bits[]),
     params: 0,
     blockSize: config.codec.blockSize,
     modelCache: 'shared',
@@ -192,7 +197,7 @@ try {
   ]);
   process.stdout.write(
     table(['round', 'accepted / picked', 'round wall s', 'event'], rows) +
-      `\n\n3 nodes, ${connections} Socket.IO connections (${flags.devices} replaying devices, ${perRound} picked per round, ${flags.bits}-bit updates of the ${flags.model} model), ${final.length} rounds committed in ${runS.toFixed(1)} s; ` +
+      `\n\n3 nodes, ${connections} Socket.IO connections (${flags.devices} replaying devices, ${perRound} picked per round, ${flags.policy === 'fixed' ? `${flags.bits}-bit` : `${meanBits(final).toFixed(2)}-bit (on-demand, mean)`} updates of the ${flags.model} model), ${final.length} rounds committed in ${runS.toFixed(1)} s; ` +
       `${rejoins} joins again on another node after a kill; follower kill: round ${killNonLeader.round} committed, ${killNonLeader.lostCommitted} committed rounds lost; leader kill: round ${killLeader.round} committed, ${killLeader.lostCommitted} lost (${cpus().length} x ${cpus()[0]?.model ?? 'cpu'})\n`,
   );
   result = {
@@ -202,6 +207,10 @@ try {
     killNonLeader: { committed: killNonLeader.committed, lostCommitted: killNonLeader.lostCommitted },
     killLeader: { committed: killLeader.committed, lostCommitted: killLeader.lostCommitted },
     devicesPerRound: perRound,
+    policy: flags.policy,
+    leaseMs: flags['lease-ms'],
+    meanBits: meanBits(final),
+    roundsPerMinute: final.length / (runS / 60),
     takeoverS: killLeader.newLeaderS,
     commitAfterFollowerKillS: killNonLeader.commitS,
     commitAfterLeaderKillS: killLeader.commitS,
@@ -225,4 +234,10 @@ async function paramCount(): Promise<number> {
   const count = host.paramCount;
   host.dispose();
   return count;
+}
+
+/** The mean precision of the accepted updates over the rounds. */
+function meanBits(rounds: RoundSummary[]): number {
+  const bits = rounds.flatMap((s) => s.devices.filter((d) => d.status === 'accepted').map((d) => d.bits));
+  return bits.reduce((a, b) => a + b, 0) / Math.max(1, bits.length);
 }

@@ -36,7 +36,7 @@ export interface ClusterOptions {
   nodeId: string;
   /** Which cluster on that Redis: its keys are fedbit:<name>:... Default 'fedbit'. */
   name?: string;
-  /** The leader's lease: a dead leader is replaced this long after its last renewal. Default 3000 ms. */
+  /** The leader's lease: a dead leader is replaced this long after its last renewal. Default 5000 ms. */
   leaseMs?: number;
 }
 
@@ -44,12 +44,18 @@ export interface ClusterOptions {
 const REQUEST_TIMEOUT_MS = 5000;
 /** How long the leader waits for the partial sums of live nodes when a round closes. */
 const PARTIAL_WAIT_MS = 10_000;
+/** Bus messages handled between two turns of the event loop. */
+const INBOX_TURN = 32;
 /** Devices registered again with a new leader at a time. */
 const REJOIN_BATCH = 200;
 
-/** A device as a node names it: its id (the leader's), whichever node it is connected to. */
+/**
+ * A device as its node names it: by its connection. Its id is the leader's, which can change when a
+ * new leader that never knew it registers it again (see `local`); the id here is the first, for logs.
+ */
 export interface DeviceRef {
   id: string;
+  connectionId: string;
 }
 
 /** A device connected to this node: enough to register it again with a new leader. */
@@ -81,12 +87,19 @@ export class ClusterNode implements ClusterHooks {
   readonly bus: Bus;
   /** The leader as this node last saw it in Redis. */
   private known: Leader | null = null;
-  /** This node's own lease, while it leads. */
+  /** The lease this node holds (renewed from the moment it is taken). */
+  private lease: Leader | null = null;
+  /** The lease under which this node acts as the leader: set once it has taken over the committed state. */
   private leading: Leader | null = null;
+  /** Taking over as leader, under way. */
+  private transition: Promise<void> | null = null;
+  /** When the lease was last taken or renewed (ms since the epoch). */
+  private renewedAt = 0;
   private coordinator!: Coordinator;
   private api!: DeviceApi;
   private config!: RunConfig;
   private kernel!: MergeKernel;
+  /** The devices connected to this node, by connection. */
   private readonly local = new Map<string, LocalDevice>();
   /** Leader: the node each device of another node is connected to. */
   private readonly remote = new Map<string, string>();
@@ -97,7 +110,9 @@ export class ClusterNode implements ClusterHooks {
   /** A node that does not lead: the open round's plan and partial sum. */
   private current: NodeRound | null = null;
   private registeredTerm = 0;
-  private queue: Promise<void> = Promise.resolve();
+  /** Messages from the bus not yet handled, and the loop handling them (null when idle). */
+  private readonly inbox: Array<NodeRequest | LeaderMessage> = [];
+  private draining: Promise<void> | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking = false;
   private closed = false;
@@ -110,7 +125,7 @@ export class ClusterNode implements ClusterHooks {
     private readonly log: Logger,
   ) {
     this.nodeId = options.nodeId;
-    this.leaseMs = options.leaseMs ?? 3000;
+    this.leaseMs = options.leaseMs ?? 5000;
     const prefix = `fedbit:${options.name ?? 'fedbit'}`;
     this.store = new RedisStore(redis, prefix);
     this.bus = new Bus(redis, sub, prefix, this.nodeId, log, (message) => this.enqueue(message));
@@ -164,25 +179,45 @@ export class ClusterNode implements ClusterHooks {
     });
     await this.bus.start();
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.leaseMs / 5)));
   }
 
-  /** The heartbeat and the lease, every third of a lease. */
+  /**
+   * The heartbeat and the lease, every fifth of a lease. Nothing slow is waited for here (taking over
+   * runs beside it), so a node busy taking over still renews its lease.
+   */
   private async tick(): Promise<void> {
     if (this.ticking || this.closed) return;
     this.ticking = true;
     try {
       await this.store.heartbeat(this.nodeId, this.leaseMs);
-      if (this.leading) {
-        if (!(await this.store.renew(this.leading, this.leaseMs))) this.lostLease();
-        else await this.dropDeadNodes();
+      if (this.lease) {
+        if (!(await this.store.renew(this.lease, this.leaseMs))) this.lostLease();
+        else {
+          this.renewedAt = Date.now();
+          if (this.leading) await this.dropDeadNodes();
+        }
       } else {
         const term = await this.store.acquire(this.nodeId, this.leaseMs);
-        if (term > 0) await this.becomeLeader({ nodeId: this.nodeId, term });
+        if (term > 0) {
+          const lease = { nodeId: this.nodeId, term };
+          this.lease = lease;
+          this.renewedAt = Date.now();
+          this.known = lease;
+          this.transition = this.becomeLeader(lease)
+            .catch((error: unknown) => {
+              this.log.error({ err: (error as Error).message }, 'taking over as leader failed: the lease is given up');
+              if (this.lease === lease) {
+                this.lostLease();
+                void this.store.release(lease).catch(() => undefined);
+              }
+            })
+            .finally(() => (this.transition = null));
+        }
       }
       const seen = await this.store.leader();
       if (seen && (!this.known || seen.term > this.known.term)) this.known = seen;
-      if (this.known && this.known.term > this.registeredTerm && !this.leading) void this.registerAll(this.known.term);
+      if (this.known && this.known.term > this.registeredTerm && !this.lease) void this.registerAll(this.known.term);
     } catch (error) {
       this.log.error({ err: (error as Error).message }, 'cluster heartbeat failed');
     } finally {
@@ -192,11 +227,11 @@ export class ClusterNode implements ClusterHooks {
 
   private async becomeLeader(lease: Leader): Promise<void> {
     const committed = await this.store.committed(this.coordinator.snapshot.global.length);
+    if (this.lease !== lease) return;
     this.current = null;
     this.remote.clear();
     if (committed) this.coordinator.adopt(committed.checkpoint, committed.summaries);
     this.leading = lease;
-    this.known = lease;
     this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0 }, 'this node leads the cluster');
     await this.registerAll(lease.term);
     await this.bus.toAll({ kind: 'leader', from: this.nodeId, term: lease.term });
@@ -206,7 +241,8 @@ export class ClusterNode implements ClusterHooks {
   }
 
   private lostLease(): void {
-    this.log.error({ node: this.nodeId, term: this.leading?.term }, 'this node lost the lease: it no longer leads; its open round is dropped');
+    this.log.error({ node: this.nodeId, term: this.lease?.term, sinceRenewalMs: Date.now() - this.renewedAt, leaseMs: this.leaseMs }, 'this node lost the lease (it could not renew it in time: a longer --lease-ms helps on a busy machine): it no longer leads; its open round is dropped');
+    this.lease = null;
     this.leading = null;
     this.coordinator.follow();
   }
@@ -228,7 +264,8 @@ export class ClusterNode implements ClusterHooks {
   private async registerAll(term: number): Promise<void> {
     this.registeredTerm = Math.max(this.registeredTerm, term);
     const entries = [...this.local.entries()];
-    for (let i = 0; i < entries.length; i += REJOIN_BATCH) {
+    for (let i = 0; i < entries.length && this.registeredTerm === term; i += REJOIN_BATCH) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve)); // let the lease's timer run between batches
       await Promise.all(
         entries.slice(i, i + REJOIN_BATCH).map(async ([connectionId, known]) => {
           const hello: Hello = { ...known.hello, deviceId: known.deviceId, ...(known.resumeToken ? { resumeToken: known.resumeToken } : {}) };
@@ -242,7 +279,21 @@ export class ClusterNode implements ClusterHooks {
   // ---- messages from the bus, one at a time in arrival order ----
 
   private enqueue(message: NodeRequest | LeaderMessage): void {
-    this.queue = this.queue.then(() => this.receive(message)).catch((error: unknown) => this.log.error({ err: (error as Error).message, kind: message.kind }, 'cluster message failed'));
+    this.inbox.push(message);
+    this.draining ??= this.drain().finally(() => (this.draining = null));
+  }
+
+  /**
+   * Handles the inbox in order, giving the event loop a turn every few messages: thousands of joins
+   * handled back to back as microtasks would starve the timer that renews the lease (seen at 10,000
+   * devices: the leader lost its lease while a new leader's devices registered).
+   */
+  private async drain(): Promise<void> {
+    for (let handled = 1; this.inbox.length > 0; handled++) {
+      const message = this.inbox.shift()!;
+      await this.receive(message).catch((error: unknown) => this.log.error({ err: (error as Error).message, kind: message.kind }, 'cluster message failed'));
+      if (handled % INBOX_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private async receive(message: NodeRequest | LeaderMessage): Promise<void> {
@@ -264,7 +315,7 @@ export class ClusterNode implements ClusterHooks {
       const seen = await this.store.leader();
       if (seen) this.known = seen;
     }
-    if (this.known?.nodeId === message.from && this.known.term === message.term && !this.leading) return true;
+    if (this.known?.nodeId === message.from && this.known.term === message.term && !this.lease) return true;
     this.bus.refuse(`${message.kind} from node ${message.from} with term ${message.term}, but the lease in Redis is ${this.known ? `node ${this.known.nodeId}'s, term ${this.known.term}` : 'nobody\'s'}`, JSON.stringify(message));
     return false;
   }
@@ -305,7 +356,7 @@ export class ClusterNode implements ClusterHooks {
       }
       case 'committed': {
         const committed = await this.store.committed(this.coordinator.snapshot.global.length);
-        if (committed && !this.leading) this.coordinator.adopt(committed.checkpoint, committed.summaries);
+        if (committed && !this.lease) this.coordinator.adopt(committed.checkpoint, committed.summaries);
         return;
       }
     }
@@ -313,7 +364,10 @@ export class ClusterNode implements ClusterHooks {
 
   /** Leader: a request of another node about one of its devices. */
   private async onRequest(message: NodeRequest): Promise<void> {
-    const answer = (body: unknown) => ('id' in message ? this.bus.reply(message.from, message.id, body) : Promise.resolve());
+    // Replies are not waited for: one Redis connection keeps them in order, and the next request need not wait for this one's.
+    const answer = (body: unknown) => {
+      if ('id' in message) void this.bus.reply(message.from, message.id, body).catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'cluster reply failed'));
+    };
     if (!this.leading || message.term !== this.leading.term) {
       return answer(refusal('unavailable', `node ${this.nodeId} does not lead the cluster in term ${message.term}; try again when the new leader is known`));
     }
@@ -440,24 +494,23 @@ export class ClusterNode implements ClusterHooks {
     join: async (hello, connectionId) => {
       const joined = await this.join(hello, connectionId);
       if ('code' in joined) return joined;
-      return { device: { id: joined.deviceId }, welcome: joined.welcome, claimRefused: joined.claimRefused };
+      return { device: { id: joined.deviceId, connectionId }, welcome: joined.welcome, claimRefused: joined.claimRefused };
     },
     telemetry: async (device, telemetry) => {
-      const connectionId = this.connectionOf(device.id);
+      const deviceId = this.idOf(device);
       if (this.leading) {
-        const known = this.api.deviceOn(device.id, connectionId);
-        return known ? this.api.telemetry(known, telemetry) : notJoined(device.id);
+        const known = this.api.deviceOn(deviceId, device.connectionId);
+        return known ? this.api.telemetry(known, telemetry) : notJoined(deviceId);
       }
-      return RefusalOrNullSchema.parse(await this.ask({ kind: 'telemetry', deviceId: device.id, connectionId, telemetry }));
+      return RefusalOrNullSchema.parse(await this.ask({ kind: 'telemetry', deviceId, connectionId: device.connectionId, telemetry }));
     },
-    probe: (device, bytes) => this.tell({ kind: 'probe', deviceId: device.id, connectionId: this.connectionOf(device.id), bytes }),
-    progress: (device, progress) => this.tell({ kind: 'progress', deviceId: device.id, connectionId: this.connectionOf(device.id), progress }),
+    probe: (device, bytes) => this.tell({ kind: 'probe', deviceId: this.idOf(device), connectionId: device.connectionId, bytes }),
+    progress: (device, progress) => this.tell({ kind: 'progress', deviceId: this.idOf(device), connectionId: device.connectionId, progress }),
     update: (device, meta, frame) => this.update(device, meta, frame),
-    gone: (device, left, connectionId) => {
-      const on = connectionId ?? this.connectionOf(device.id);
-      if (this.local.get(on)?.deviceId !== device.id) return;
-      this.local.delete(on);
-      this.tell({ kind: 'gone', deviceId: device.id, connectionId: on, left });
+    gone: (device, left) => {
+      const deviceId = this.idOf(device);
+      if (!this.local.delete(device.connectionId)) return;
+      this.tell({ kind: 'gone', deviceId, connectionId: device.connectionId, left });
     },
     splitForward: (_device, meta) => Promise.resolve({ ack: refusal('not-split', 'a cluster of aggregator nodes trains the whole model on each device: there is no split step', { round: meta.round }) }),
     splitEnd: (_device, meta) => Promise.resolve(refusal('not-split', 'a cluster of aggregator nodes trains the whole model on each device: there is no split step', { round: meta.round })),
@@ -467,9 +520,9 @@ export class ClusterNode implements ClusterHooks {
     secureReveal: (_device, message) => refusal('wrong-step', 'a cluster of aggregator nodes does not run secure aggregation', { round: message.round }),
   };
 
-  private connectionOf(deviceId: string): string {
-    for (const [connectionId, known] of this.local) if (known.deviceId === deviceId) return connectionId;
-    return '';
+  /** The device's id as the leader knows it now. */
+  private idOf(device: DeviceRef): string {
+    return this.local.get(device.connectionId)?.deviceId ?? device.id;
   }
 
   /** Joins (or registers again) a device of this node with the leader, wherever it is. */
@@ -487,8 +540,9 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /** An update of a device on this node: merged here, admitted by the leader. */
-  private async update(device: DeviceRef, meta: UpdateMeta, frame: Uint8Array): Promise<Ack> {
-    const connectionId = this.connectionOf(device.id);
+  private async update(ref: DeviceRef, meta: UpdateMeta, frame: Uint8Array): Promise<Ack> {
+    const { connectionId } = ref;
+    const device = { id: this.idOf(ref) };
     if (this.leading) {
       const known = this.api.deviceOn(device.id, connectionId);
       return known ? this.api.update(known, meta, frame) : notJoined(device.id);
@@ -559,14 +613,16 @@ export class ClusterNode implements ClusterHooks {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    await this.queue;
+    await this.transition;
+    await this.draining;
     this.bus.close();
     try {
-      if (this.leading) await this.store.release(this.leading);
+      if (this.lease) await this.store.release(this.lease);
       await this.store.forget(this.nodeId);
     } catch {
       // Redis gone already: the lease and the heartbeat expire by themselves.
     }
+    this.lease = null;
     this.leading = null;
     for (const client of [this.redis, this.sub, ...this.adapterClients]) client.disconnect();
   }

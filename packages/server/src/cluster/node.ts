@@ -10,6 +10,7 @@
 // run directory, then announces it. A node that dies loses its devices' updates of that round; a
 // leader that dies is replaced by the next node to take the lease, which resumes from the last
 // version committed in Redis, as --resume does from disk.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
@@ -84,6 +85,10 @@ export class ClusterNode implements ClusterHooks {
   readonly nodeId: string;
   readonly leaseMs: number;
   readonly store: RedisStore;
+  private readonly leaseStore: RedisStore;
+  private readonly leaseClient: Redis;
+  /** How late the event loop runs, reported when the lease is lost. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
   readonly bus: Bus;
   /** The leader as this node last saw it in Redis. */
   private known: Leader | null = null;
@@ -122,12 +127,17 @@ export class ClusterNode implements ClusterHooks {
     private readonly redis: Redis,
     private readonly sub: Redis,
     private readonly adapterClients: [Redis, Redis],
+    leaseClient: Redis,
     private readonly log: Logger,
   ) {
     this.nodeId = options.nodeId;
     this.leaseMs = options.leaseMs ?? 5000;
     const prefix = `fedbit:${options.name ?? 'fedbit'}`;
     this.store = new RedisStore(redis, prefix);
+    // The lease and the heartbeat on a connection of their own: never queued behind bulk traffic (partials, checkpoints, replies).
+    this.leaseStore = new RedisStore(leaseClient, prefix);
+    this.leaseClient = leaseClient;
+    this.loopDelay.enable();
     this.bus = new Bus(redis, sub, prefix, this.nodeId, log, (message) => this.enqueue(message));
   }
 
@@ -144,14 +154,14 @@ export class ClusterNode implements ClusterHooks {
     }
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`--redis ${options.redis.slice(0, 80)}: expected a redis:// or rediss:// URL`);
     const make = () => new Redis(options.redis, { maxRetriesPerRequest: 2, lazyConnect: true, connectTimeout: 3000 });
-    const clients = [make(), make(), make(), make()];
+    const clients = [make(), make(), make(), make(), make()];
     try {
       await Promise.all(clients.map((c) => c.connect()));
     } catch (error) {
       clients.forEach((c) => c.disconnect());
       throw new Error(`cannot reach Redis at ${options.redis}: ${(error as Error).message}; start redis-server or pass the right --redis URL`);
     }
-    return new ClusterNode(options, clients[0], clients[1], [clients[2], clients[3]], log);
+    return new ClusterNode(options, clients[0], clients[1], [clients[2], clients[3]], clients[4], log);
   }
 
   /** Socket.IO's Redis adapter: rooms, broadcasts and the dashboard's feed span the nodes. */
@@ -190,15 +200,16 @@ export class ClusterNode implements ClusterHooks {
     if (this.ticking || this.closed) return;
     this.ticking = true;
     try {
-      await this.store.heartbeat(this.nodeId, this.leaseMs);
+      await this.leaseStore.heartbeat(this.nodeId, this.leaseMs);
       if (this.lease) {
-        if (!(await this.store.renew(this.lease, this.leaseMs))) this.lostLease();
+        if (!(await this.leaseStore.renew(this.lease, this.leaseMs))) this.lostLease();
         else {
           this.renewedAt = Date.now();
+          this.loopDelay.reset();
           if (this.leading) await this.dropDeadNodes();
         }
       } else {
-        const term = await this.store.acquire(this.nodeId, this.leaseMs);
+        const term = await this.leaseStore.acquire(this.nodeId, this.leaseMs);
         if (term > 0) {
           const lease = { nodeId: this.nodeId, term };
           this.lease = lease;
@@ -241,7 +252,9 @@ export class ClusterNode implements ClusterHooks {
   }
 
   private lostLease(): void {
-    this.log.error({ node: this.nodeId, term: this.lease?.term, sinceRenewalMs: Date.now() - this.renewedAt, leaseMs: this.leaseMs }, 'this node lost the lease (it could not renew it in time: a longer --lease-ms helps on a busy machine): it no longer leads; its open round is dropped');
+    const maxLoopDelayMs = Math.round(this.loopDelay.max / 1e6);
+    this.loopDelay.reset();
+    this.log.error({ node: this.nodeId, term: this.lease?.term, sinceRenewalMs: Date.now() - this.renewedAt, leaseMs: this.leaseMs, maxLoopDelayMs }, 'this node lost the lease (it could not renew it in time: a longer --lease-ms helps on a busy machine): it no longer leads; its open round is dropped');
     this.lease = null;
     this.leading = null;
     this.coordinator.follow();
@@ -624,7 +637,8 @@ export class ClusterNode implements ClusterHooks {
     }
     this.lease = null;
     this.leading = null;
-    for (const client of [this.redis, this.sub, ...this.adapterClients]) client.disconnect();
+    this.loopDelay.disable();
+    for (const client of [this.redis, this.sub, ...this.adapterClients, this.leaseClient]) client.disconnect();
   }
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceEvent, decodeUpdate, encodeUpdate, type Task } from '@fedbit/core';
+import { DeviceEvent, ServerEvent, decodeUpdate, encodeUpdate, type Task } from '@fedbit/core';
 import { RedisStore, resolveRunConfig, type RunConfigInput } from '@fedbit/server';
 import { startNode, startRedis, type NodeProcess, type RedisProcess } from '../apps/cli/src/bench/cluster-processes';
 import { RawDevice, fastConfig, maxRelativeError, startTestServer, waitFor } from './helpers';
@@ -74,6 +74,8 @@ describe.skipIf(skip)('a cluster of three aggregator nodes on Redis', () => {
   it('merges the devices of every node into the model one process makes of the same updates', async () => {
     const tasks = await Promise.all(devices.map((d) => d.nextTask()));
     expect(tasks.every(({ task }) => task.round === 1)).toBe(true);
+    // Every device hears the committed round, from the node it is connected to.
+    const heard = devices.map((d) => new Promise<{ round: number }>((resolve) => d.socket.once(ServerEvent.summary, resolve)));
     const replies = await Promise.all(tasks.map(({ task }, k) => sendUpdate(k, task, length)));
     expect(replies).toEqual(Array(6).fill({ ok: true }));
     const after = await waitFor('round 1 committed in Redis', async () => {
@@ -81,6 +83,7 @@ describe.skipIf(skip)('a cluster of three aggregator nodes on Redis', () => {
       return c && c.checkpoint.state.round >= 1 ? c : null;
     }, 30_000);
     expect(after.summaries[0].accepted).toBe(6);
+    expect((await Promise.all(heard)).map((summary) => summary.round)).toEqual(Array(6).fill(1));
 
     // The same six updates, at the same precision, through one process (same config, same seats, same shards).
     const reference = await startTestServer(CONFIG);

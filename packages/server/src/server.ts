@@ -173,7 +173,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   // Outgoing transport first, then the engine with it, then the incoming adapter that calls the engine.
   cluster?.installAdapter(io);
-  const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io), resumeFrom: checkpoint, mergeKernel, cluster: cluster ?? undefined });
+  const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io, { devicesHere: Boolean(cluster) }), resumeFrom: checkpoint, mergeKernel, cluster: cluster ?? undefined });
   if (cluster && checkpoint) coordinator.adopt(checkpoint, (await cluster.store.committed(host.paramCount))?.summaries ?? []);
   admission.attach(io);
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;

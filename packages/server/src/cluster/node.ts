@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { FrameError, RefusalSchema, WelcomeSchema, createAggregator, inspectFrame, readFrameHeader, type Ack, type Aggregator, type Hello, type Refusal, type UpdateMeta, type Welcome } from '@fedbit/core';
+import { FrameError, RefusalSchema, ServerEvent, WelcomeSchema, createAggregator, deviceSummary, inspectFrame, readFrameHeader, type Ack, type Aggregator, type Hello, type Refusal, type UpdateMeta, type Welcome } from '@fedbit/core';
 import { z } from 'zod';
 import type { RunConfig } from '../config';
 import type { MergeKernel } from '@fedbit/core';
@@ -101,6 +101,7 @@ export class ClusterNode implements ClusterHooks {
   /** When the lease was last taken or renewed (ms since the epoch). */
   private renewedAt = 0;
   private coordinator!: Coordinator;
+  private io: Server | null = null;
   private api!: DeviceApi;
   private config!: RunConfig;
   private kernel!: MergeKernel;
@@ -166,6 +167,7 @@ export class ClusterNode implements ClusterHooks {
 
   /** Socket.IO's Redis adapter: rooms, broadcasts and the dashboard's feed span the nodes. */
   installAdapter(io: Server): void {
+    this.io = io;
     io.adapter(createAdapter(this.adapterClients[0], this.adapterClients[1], { key: `${this.store.prefix}:socket.io` }));
   }
 
@@ -206,7 +208,7 @@ export class ClusterNode implements ClusterHooks {
         else {
           this.renewedAt = Date.now();
           this.loopDelay.reset();
-          if (this.leading) await this.dropDeadNodes();
+          if (this.leading) this.checkNodes();
         }
       } else {
         const term = await this.leaseStore.acquire(this.nodeId, this.leaseMs);
@@ -226,7 +228,7 @@ export class ClusterNode implements ClusterHooks {
             .finally(() => (this.transition = null));
         }
       }
-      const seen = await this.store.leader();
+      const seen = await this.leaseStore.leader();
       if (seen && (!this.known || seen.term > this.known.term)) this.known = seen;
       if (this.known && this.known.term > this.registeredTerm && !this.lease) void this.registerAll(this.known.term);
     } catch (error) {
@@ -258,6 +260,17 @@ export class ClusterNode implements ClusterHooks {
     this.lease = null;
     this.leading = null;
     this.coordinator.follow();
+  }
+
+  private checkingNodes = false;
+
+  /** Leader: looks for dead nodes beside the lease's tick, never holding it up. */
+  private checkNodes(): void {
+    if (this.checkingNodes) return;
+    this.checkingNodes = true;
+    this.dropDeadNodes()
+      .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'checking the nodes failed'))
+      .finally(() => (this.checkingNodes = false));
   }
 
   /** Leader: devices on nodes whose heartbeat stopped are gone (their updates of the open round will not come). */
@@ -369,7 +382,13 @@ export class ClusterNode implements ClusterHooks {
       }
       case 'committed': {
         const committed = await this.store.committed(this.coordinator.snapshot.global.length);
-        if (committed && !this.lease) this.coordinator.adopt(committed.checkpoint, committed.summaries);
+        if (!committed || this.lease) return;
+        this.coordinator.adopt(committed.checkpoint, committed.summaries);
+        // Each device of this node hears its part of the summary from here (the leader tells only its own).
+        const summary = committed.summaries.at(-1);
+        if (summary && summary.round === message.round && this.io) {
+          for (const [connectionId, known] of this.local) this.io.local.to(connectionId).emit(ServerEvent.summary, deviceSummary(summary, known.deviceId));
+        }
         return;
       }
     }

@@ -48,8 +48,12 @@ import { normalizeAddress, type Admission } from './admission';
 import { TokenBucket, secretEquals } from './rate-guard';
 import type { Transport } from './transport';
 
-/** The outgoing half: what the engine sends to devices. */
-export function socketTransport(io: Server): Transport {
+/**
+ * The outgoing half: what the engine sends to devices. `devicesHere`: a node of a cluster sends each
+ * device its part of a round summary only on this node (every node does so for its own devices, so
+ * a commit is not ten thousand messages through Redis).
+ */
+export function socketTransport(io: Server, options: { devicesHere?: boolean } = {}): Transport {
   return {
     sendTask(device, task) {
       if (device.socketId) io.to(device.socketId).emit(ServerEvent.task, task);
@@ -59,7 +63,8 @@ export function socketTransport(io: Server): Transport {
     },
     broadcastSummary(summary, devices) {
       io.of('/watch').emit(ServerEvent.summary, summary);
-      for (const device of devices) if (device.socketId) io.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
+      const to = options.devicesHere ? io.local : io;
+      for (const device of devices) if (device.socketId) to.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
     },
     secagg(device, event, payload, data) {
       if (!device.socketId) return;

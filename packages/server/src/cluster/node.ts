@@ -117,7 +117,9 @@ export class ClusterNode implements ClusterHooks {
   private current: NodeRound | null = null;
   private registeredTerm = 0;
   /** Messages from the bus not yet handled, and the loop handling them (null when idle). */
-  private readonly inbox: Array<NodeRequest | LeaderMessage> = [];
+  private readonly inbox: Array<{ message: NodeRequest | LeaderMessage; at: number }> = [];
+  /** Requests dropped because their sender had stopped waiting before their turn came. */
+  private stale = 0;
   private draining: Promise<void> | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking = false;
@@ -305,7 +307,7 @@ export class ClusterNode implements ClusterHooks {
   // ---- messages from the bus, one at a time in arrival order ----
 
   private enqueue(message: NodeRequest | LeaderMessage): void {
-    this.inbox.push(message);
+    this.inbox.push({ message, at: Date.now() });
     this.draining ??= this.drain().finally(() => (this.draining = null));
   }
 
@@ -316,7 +318,13 @@ export class ClusterNode implements ClusterHooks {
    */
   private async drain(): Promise<void> {
     for (let handled = 1; this.inbox.length > 0; handled++) {
-      const message = this.inbox.shift()!;
+      const { message, at } = this.inbox.shift()!;
+      // A request its sender no longer waits for is not worth handling: under a storm of joins (a
+      // node's devices all joining again) it would only make every later answer later still.
+      if ('id' in message && Date.now() - at > REQUEST_TIMEOUT_MS) {
+        if (++this.stale % 100 === 1) this.log.warn({ stale: this.stale, waiting: this.inbox.length }, 'requests dropped: their senders stopped waiting before their turn');
+        continue;
+      }
       await this.receive(message).catch((error: unknown) => this.log.error({ err: (error as Error).message, kind: message.kind }, 'cluster message failed'));
       if (handled % INBOX_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     }

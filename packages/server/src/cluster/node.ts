@@ -158,6 +158,13 @@ export class ClusterNode implements ClusterHooks {
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`--redis ${options.redis.slice(0, 80)}: expected a redis:// or rediss:// URL`);
     const make = () => new Redis(options.redis, { maxRetriesPerRequest: 2, lazyConnect: true, connectTimeout: 3000 });
     const clients = [make(), make(), make(), make(), make()];
+    // ioredis reconnects by itself; its errors are logged (the first, then every hundredth), not thrown at the process.
+    let errors = 0;
+    for (const client of clients) {
+      client.on('error', (error: Error) => {
+        if (errors++ % 100 === 0) log.warn({ err: error.message, errors }, 'Redis connection error');
+      });
+    }
     try {
       await Promise.all(clients.map((c) => c.connect()));
     } catch (error) {

@@ -56,6 +56,10 @@ async function serve(argv: string[]): Promise<void> {
       cert: { type: 'string', placeholder: 'file', description: 'TLS certificate (PEM), with --key' },
       key: { type: 'string', placeholder: 'file', description: 'TLS private key (PEM), with --cert' },
       'no-build': { type: 'boolean', description: 'do not rebuild the web app when its sources are newer' },
+      redis: { type: 'string', placeholder: 'url', env: 'FEDBIT_REDIS', description: 'join a cluster of aggregator nodes sharing this Redis, e.g. redis://127.0.0.1:6379 (docs/SCALE.md); with --node-id' },
+      'node-id': { type: 'string', placeholder: 'id', env: 'FEDBIT_NODE_ID', description: "this node's name in the cluster, unique among its nodes" },
+      cluster: { type: 'string', placeholder: 'name', env: 'FEDBIT_CLUSTER', description: 'which cluster on that Redis (default fedbit): its keys are fedbit:<name>:...' },
+      'lease-ms': { type: 'string', default: '5000', placeholder: 'ms', env: 'FEDBIT_LEASE_MS', description: "the leader's lease: a dead leader is replaced this long after it last renewed it; longer on a machine too busy to renew in time" },
     },
     z.object({
       port: wholeNumber(0, 65535),
@@ -76,16 +80,23 @@ async function serve(argv: string[]): Promise<void> {
       cert: z.string().optional(),
       key: z.string().optional(),
       'no-build': z.boolean(),
+      redis: z.string().regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379').optional(),
+      'node-id': z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, 1 to 64 long').optional(),
+      cluster: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, 1 to 64 long').optional(),
+      'lease-ms': wholeNumber(300, 60000),
     }),
     {
       usage: 'npm start --',
       summary: 'the aggregator and the web app on one port: devices join at /, the dashboard is at /dashboard',
-      examples: ['npm start', 'npm start -- --local', 'npm start -- --port 9000 --config my-run.json', 'npm start -- --resume runs/run-20261122-140000'],
+      examples: ['npm start', 'npm start -- --local', 'npm start -- --port 9000 --config my-run.json', 'npm start -- --resume runs/run-20261122-140000', 'npm start -- --local --port 8081 --config sync-run.json --redis redis://127.0.0.1:6379 --node-id a'],
     },
   );
   if (!flags) return;
   if (Boolean(flags.cert) !== Boolean(flags.key)) throw new UsageError('--cert and --key go together: give both PEM files, or --https for a self-signed certificate');
   if (flags.resume && flags.config) throw new UsageError('--resume continues a run with the config in its directory; --config cannot be given with it');
+  if (Boolean(flags.redis) !== Boolean(flags['node-id'])) throw new UsageError('--redis and --node-id go together: a cluster node needs the Redis its nodes share and its own name among them');
+  if (flags.cluster && !flags.redis) throw new UsageError('--cluster names a cluster on a Redis: give --redis and --node-id too');
+  if (flags.redis && flags.resume) throw new UsageError('--resume continues a run from its directory; a cluster node resumes from Redis: drop --resume');
   if (argv.some((arg) => arg === '--admin-token' || arg.startsWith('--admin-token='))) {
     process.stderr.write('warning: --admin-token on the command line is visible to every user of this machine (ps); prefer FEDBIT_ADMIN_TOKEN or --admin-token-file\n');
   }
@@ -103,8 +114,10 @@ async function serve(argv: string[]): Promise<void> {
     admission: flags['allow-origin'] ? { allowedOrigins: flags['allow-origin'] } : undefined,
     resume: flags.resume,
     // No config: the classroom preset (async rounds, time-budgeted work; packages/server/src/config.ts).
-    config: flags.config ? loadConfigFile(flags.config) : flags.resume ? undefined : resolveRunConfig({ preset: 'classroom' }, 'the classroom preset'),
+    // A cluster node without --config takes the cluster's (the first node's); the classroom preset's async rounds do not run on a cluster.
+    config: flags.config ? loadConfigFile(flags.config) : flags.resume || flags.redis ? undefined : resolveRunConfig({ preset: 'classroom' }, 'the classroom preset'),
     tls: reach.tls,
+    cluster: flags.redis && flags['node-id'] ? { redis: flags.redis, nodeId: flags['node-id'], name: flags.cluster, leaseMs: flags['lease-ms'] } : undefined,
   });
   const c = server.coordinator;
   const lora = server.host.lora;
@@ -117,7 +130,9 @@ async function serve(argv: string[]): Promise<void> {
       `fedbit aggregator: run ${c.runId}, round ${c.completed}/${c.config.rounds}, ${model}, policy ${c.config.policy.kind}, ${c.config.mode === 'async' ? `async rounds (a new version every ${c.config.async.buffer} updates)` : 'synchronous rounds'}, ${c.config.localWork === 'budget' ? 'time-budgeted local work' : `${c.config.localSteps} local steps`}`,
       `  join:      ${server.joinUrl}`,
       `  dashboard: ${server.dashboardUrl}   (admin token in ${server.adminTokenPath})`,
-      `  run dir:   ${server.runDir}   (continue after a crash: npm start -- --resume ${server.runDir})`,
+      server.cluster
+        ? `  cluster:   node ${server.cluster.nodeId}${server.cluster.isLeader ? ', leading' : `, following ${server.cluster.leader?.nodeId ?? '(no leader yet)'}`}; run dir ${server.runDir} (the committed state is in Redis)`
+        : `  run dir:   ${server.runDir}   (continue after a crash: npm start -- --resume ${server.runDir})`,
       `  who joins: ${reach.note}`,
       '',
     ]

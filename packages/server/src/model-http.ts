@@ -47,7 +47,7 @@ function sendError(res: ServerResponse, status: number, message: string, headers
 }
 
 /** Answers a request whose path starts with /api/model/v/. */
-export function serveModelVersion(req: IncomingMessage, res: ServerResponse, path: string, versions: ModelVersions): void {
+export async function serveModelVersion(req: IncomingMessage, res: ServerResponse, path: string, versions: ModelVersions): Promise<void> {
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, `${method} is not served here; a model version is read with GET or HEAD`, { allow: 'GET, HEAD' });
   const match = MODEL_PATH_PATTERN.exec(path);
@@ -55,6 +55,8 @@ export function serveModelVersion(req: IncomingMessage, res: ServerResponse, pat
     return sendError(res, 400, `the path ${path.slice(0, 120)} names no model version; expected /api/model/v/<version>/<sha256>.bin with a decimal version and 64 lower-case hexadecimal digits`);
   }
   const version = Number(match[1]);
+  // A cluster node reads a version another node published (model-versions.ts source) before answering.
+  await versions.find(version);
   const kept = versions.versions;
   const hashes = versions.hashes(version);
   if (hashes.length === 0) {

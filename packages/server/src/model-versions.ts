@@ -24,6 +24,8 @@ export interface ModelEncoding {
 export class ModelVersions {
   /** Per version, its resources: the whole model, and in a split run the front as well (split tasks fetch the front only). */
   private readonly byVersion = new Map<number, ModelResource[]>();
+  /** A node of a cluster: where a version another node published is read from (Redis), and its length in weights (the whole model's); or null. */
+  source: { read: (version: number) => Promise<Uint8Array | null>; length: number } | null = null;
 
   /** `keep`: how many of the newest versions stay servable (at least 1). */
   constructor(readonly keep: number) {
@@ -38,15 +40,29 @@ export class ModelVersions {
    */
   publish(version: number, weights: Float32Array, encoding: ModelEncoding): ModelRef {
     const kept = this.byVersion.get(version) ?? [];
-    let resource = kept.find((r) => r.length === weights.length);
-    if (!resource) {
-      const frame = encodeUpdate(weights, { bits: encoding.bits, round: version + 1, blockSize: encoding.blockSize, seed: version + 1 });
-      const sha256 = createHash('sha256').update(frame).digest('hex');
-      resource = { version, sha256, bytes: frame.byteLength, frame, length: weights.length };
-      this.byVersion.set(version, [...kept, resource]);
-      this.evict();
-    }
+    const resource =
+      kept.find((r) => r.length === weights.length) ??
+      this.keepFrame(version, encodeUpdate(weights, { bits: encoding.bits, round: version + 1, blockSize: encoding.blockSize, seed: version + 1 }), weights.length);
     return { version: resource.version, sha256: resource.sha256, bytes: resource.bytes };
+  }
+
+  /** Keeps an encoded model frame of `length` weights as a resource of `version` (hashed here); a cluster node keeps what the leader published. */
+  keepFrame(version: number, frame: Uint8Array, length: number): ModelResource {
+    const resource = { version, sha256: createHash('sha256').update(frame).digest('hex'), bytes: frame.byteLength, frame, length };
+    this.byVersion.set(version, [...(this.byVersion.get(version) ?? []), resource]);
+    this.evict();
+    return resource;
+  }
+
+  /**
+   * The resources kept for `version`, first reading it from the cluster's source when this node has
+   * none (a cluster runs whole-model rounds only: the source holds the whole model).
+   */
+  async find(version: number): Promise<ModelResource[]> {
+    const kept = this.byVersion.get(version);
+    if (kept || !this.source) return kept ?? [];
+    const frame = await this.source.read(version);
+    return frame ? [this.keepFrame(version, frame, this.source.length)] : [];
   }
 
   /** The kept resource of `version` with this SHA-256 (without one: the first published, the whole model), or undefined. */

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { cutFrameBytes, frameBytes } from '@fedbit/core';
 import { splitPlan } from '@fedbit/diffusion';
@@ -24,6 +25,7 @@ import { attachSockets, socketTransport } from './transport/socket-io';
 import { RunStore } from './store';
 import { lanAddress, selfSignedCertificate } from './tls';
 import { loadMergeKernel, type MergeKernelChoice } from './merge/index';
+import { ClusterNode, clusterConfigProblem, type ClusterOptions } from './cluster/node';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -49,6 +51,8 @@ export interface ServerOptions {
   admission?: Partial<AdmissionLimits>;
   /** The merge kernel: 'auto' (WebAssembly SIMD, JavaScript where it cannot run), 'wasm' or 'js'. Default FEDBIT_MERGE_KERNEL, else 'auto'. */
   mergeKernel?: MergeKernelChoice;
+  /** Join a cluster of aggregator nodes sharing this Redis (docs/SCALE.md, section 3). Absent: one process, no Redis. */
+  cluster?: ClusterOptions;
 }
 
 export interface RunningServer {
@@ -65,6 +69,8 @@ export interface RunningServer {
   io: SocketServer;
   /** The merge kernel in use: 'wasm-simd' or 'js'. */
   mergeKernel: string;
+  /** This node of a cluster, or null for one process. */
+  cluster: ClusterNode | null;
   close(): Promise<void>;
 }
 
@@ -94,7 +100,30 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let checkpoint = null;
   let runDir: string;
   let createdRunDir = false;
-  if (options.resume) {
+  let cluster: ClusterNode | null = null;
+  if (options.cluster) {
+    // A cluster's run lives in Redis: its config (the first node's), its last committed version.
+    if (options.resume) throw new Error('--resume continues a run from its directory; a cluster node resumes from Redis: drop --resume');
+    cluster = await ClusterNode.connect(options.cluster, log);
+    try {
+      const mine = options.config ?? resolveRunConfig({});
+      const shared = await cluster.store.sharedConfig(JSON.stringify({ ...mine, runId: mine.runId ?? options.cluster.name ?? 'fedbit' }));
+      config = resolveRunConfig(JSON.parse(shared) as unknown, `the cluster's config in Redis (${cluster.store.key('config')})`);
+      const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+      if (options.config && !isDeepStrictEqual(plain({ ...options.config, runId: config.runId }), plain(config))) {
+        throw new Error(`this node's config differs from the cluster's, which the first node wrote to Redis (${cluster.store.key('config')}): start it with the same --config, or with none to take the cluster's`);
+      }
+      const problem = clusterConfigProblem(config);
+      if (problem) throw new Error(problem);
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
+    runDir = resolve(options.runDir ?? join('runs', `${config.runId}-${options.cluster.nodeId}`));
+    createdRunDir = !existsSync(runDir);
+    // Redis holds the committed state; the run directory keeps the checkpoints this node wrote as leader.
+    store = existsSync(join(runDir, 'checkpoint.bin')) ? RunStore.open(runDir).store : RunStore.create(runDir, config);
+  } else if (options.resume) {
     runDir = resolve(options.resume);
     const opened = RunStore.open(runDir);
     config = resolveRunConfig(opened.config, `${runDir}/config.json`);
@@ -123,6 +152,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       throw new ConfigError(`privacy with secureAggregation: ${(error as Error).message} (the model has ${host.paramCount} parameters)`, 'privacy');
     }
   }
+  if (cluster) checkpoint = (await cluster.store.committed(host.paramCount))?.checkpoint ?? null;
   // A LoRA run's "before": the base alone, drawn once into the run directory (samples.png is the "after").
   if (host.lora && !checkpoint) store.writeFile('samples-base.png', await host.baseSamplesPng());
   const kernelChoice = options.mergeKernel ?? parseKernelChoice(process.env.FEDBIT_MERGE_KERNEL);
@@ -152,9 +182,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     serveClient: false,
   });
   // Outgoing transport first, then the engine with it, then the incoming adapter that calls the engine.
-  const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io), resumeFrom: checkpoint, mergeKernel });
+  cluster?.installAdapter(io);
+  const coordinator = new Coordinator({ config, store, host, log, metrics, transport: socketTransport(io, { devicesHere: Boolean(cluster) }), resumeFrom: checkpoint, mergeKernel, cluster: cluster ?? undefined });
+  if (cluster && checkpoint) coordinator.adopt(checkpoint, (await cluster.store.committed(host.paramCount))?.summaries ?? []);
   admission.attach(io);
-  attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, admission, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
+  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+  if (cluster) {
+    const node = cluster;
+    attachSockets(io, { coordinator, devices: node.port, joinCode, log, metrics, admission, rateLimit, broadcastsStatus: () => node.isLeader });
+  } else {
+    attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, admission, rateLimit });
+  }
   httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir }));
 
   const requestedPort = options.port ?? 8080;
@@ -166,6 +204,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } catch (error) {
     // A start that failed leaves nothing behind: no half-made run directory, no engine.
     await coordinator.stop();
+    await cluster?.close();
     io.close();
     host.dispose();
     if (createdRunDir) rmSync(runDir, { recursive: true, force: true });
@@ -184,8 +223,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const url = `${scheme}://${publicHost}:${port}`;
   joinUrl = `${url}/?code=${encodeURIComponent(joinCode)}`;
 
-  coordinator.ensureLoop();
-  log.info({ url, runDir, run: coordinator.runId, round: coordinator.completed, params: host.paramCount, mergeKernel: mergeKernel.name }, 'aggregator listening');
+  if (cluster) await cluster.start(coordinator, mergeKernel);
+  else coordinator.ensureLoop();
+  log.info({ url, runDir, run: coordinator.runId, round: coordinator.completed, params: host.paramCount, mergeKernel: mergeKernel.name, ...(cluster ? { node: cluster.nodeId, leader: cluster.isLeader } : {}) }, 'aggregator listening');
 
   return {
     url,
@@ -200,8 +240,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     host,
     io,
     mergeKernel: mergeKernel.name,
+    cluster,
     async close() {
       await coordinator.stop();
+      await cluster?.close();
       await new Promise<void>((r) => io.close(() => r()));
       httpServer.closeAllConnections?.();
       await new Promise<void>((r) => httpServer.close(() => r()));

@@ -9,6 +9,8 @@
 // straight from the aggregator (modelCache 'none'), or through one cache shared by all of them
 // ('shared': one request to the aggregator per model version, the others wait for it and reuse
 // it, as behind a CDN edge or a caching reverse proxy with request coalescing).
+// For a cluster (bench:cluster), devices spread over the nodes' URLs and, when their node dies,
+// reconnect to the next one with their id and resume token, as behind a load balancer.
 // Usage: tsx replay-devices.ts '<JSON of ReplayOptions>'
 import { createHash } from 'node:crypto';
 import { io } from 'socket.io-client';
@@ -27,6 +29,10 @@ export interface ReplayOptions {
   modelCache: 'none' | 'shared';
   /** Seed of the fleet's profiles. */
   seed: number;
+  /** A cluster's nodes: device d connects to urls[d mod n] (default: [url]). */
+  urls?: string[];
+  /** On a lost connection, join again on the next URL with the same id and token (default false). */
+  failover?: boolean;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ReplayOptions;
@@ -59,8 +65,8 @@ async function download(href: string, sha256: string): Promise<Uint8Array> {
   return body;
 }
 
-function fetchModel(task: Task): Promise<Uint8Array> {
-  const href = new URL(modelPath(task.model), url).href;
+function fetchModel(task: Task, base: string): Promise<Uint8Array> {
+  const href = new URL(modelPath(task.model), base).href;
   if (options.modelCache !== 'shared') return download(href, task.model.sha256);
   let copy = shared.get(href);
   if (!copy) {
@@ -69,6 +75,11 @@ function fetchModel(task: Task): Promise<Uint8Array> {
   }
   return copy;
 }
+
+const urls = options.urls ?? [url];
+const identities = new Map<number, { deviceId: string; resumeToken?: string }>();
+const everJoined = new Set<number>();
+let rejoins = 0;
 
 const profiles = generateProfiles(devices, options.seed);
 let joined = 0;
@@ -81,9 +92,10 @@ const admitNext = () => {
 };
 for (let i = 0; i < Math.min(JOINING_AT_ONCE, devices); i++) admitNext();
 
-function startDevice(d: number): void {
+function startDevice(d: number, attempt = 0): void {
   const profile = profiles[d];
   let battery = profile.battery;
+  const base = urls[(d + attempt) % urls.length];
   const telemetry = () => ({
     battery,
     charging: profile.charging,
@@ -93,17 +105,46 @@ function startDevice(d: number): void {
     // Until its first upload is timed, the aggregator reads the link from this hint, as a browser's navigator.connection.
     connectionHint: { downlinkMbps: profile.uplinkBps / 1e6 },
   });
-  const socket = io(url, { auth: { joinCode }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket = io(base, { auth: { joinCode }, transports: ['websocket'], reconnection: false, forceNew: true });
+  let left = false;
+  const again = (next: number) => {
+    if (left) return;
+    left = true;
+    socket.disconnect();
+    setTimeout(() => startDevice(d, next), 500 + Math.random() * 1500);
+  };
   socket.on('connect', async () => {
-    await socket.emitWithAck(DeviceEvent.hello, { protocol: PROTOCOL_VERSION, name: `replay-${d}`, platform: 'node', backend: 'cpu', telemetry: telemetry() });
+    const identity = identities.get(d);
+    const reply = (await socket
+      .timeout(20_000)
+      .emitWithAck(DeviceEvent.hello, { protocol: PROTOCOL_VERSION, name: `replay-${d}`, platform: 'node', backend: 'cpu', telemetry: telemetry(), ...identity })
+      .catch(() => null)) as { ok: boolean; deviceId?: string; resumeToken?: string } | null;
+    if (!reply?.ok) {
+      // A cluster between leaders answers 'unavailable': the same node again in a moment.
+      if (options.failover) return again(attempt);
+      process.stderr.write(`replay-${d}: join refused\n`);
+      return;
+    }
+    identities.set(d, { deviceId: reply.deviceId!, resumeToken: reply.resumeToken ?? identity?.resumeToken });
+    if (everJoined.has(d)) {
+      rejoins++;
+      return;
+    }
+    everJoined.add(d);
     if (++joined === devices) process.stdout.write('joined\n');
     else if (joined % 1000 === 0) process.stderr.write(`replay: ${joined} of ${devices} devices joined\n`);
     admitNext();
   });
-  socket.on('connect_error', (error) => process.stderr.write(`replay-${d}: could not connect: ${error.message}\n`));
+  socket.on('connect_error', (error) => {
+    if (options.failover) return again(attempt + 1);
+    process.stderr.write(`replay-${d}: could not connect: ${error.message}\n`);
+  });
+  socket.on('disconnect', (reason) => {
+    if (options.failover && reason !== 'io client disconnect') again(attempt + 1);
+  });
   socket.on(ServerEvent.task, async (task: Task) => {
     try {
-      await fetchModel(task);
+      await fetchModel(task, base);
     } catch (error) {
       process.stderr.write(`replay-${d}: ${(error as Error).message}; task ${task.round} skipped\n`);
       return;
@@ -112,9 +153,16 @@ function startDevice(d: number): void {
     const frame = frames.get(`${task.round}:${v}:${task.bits}`);
     if (!frame) return void process.stderr.write(`replay-${d}: task ${task.round} asks for ${task.bits} bits, which were not prepared\n`);
     const { normSq, maxAbs, scaleSq } = stats[v];
-    await socket.emitWithAck(DeviceEvent.update, { round: task.round, samples: 100, steps: 1, trainMs: 0, loss: 0.1, updateNormSq: normSq, updateMaxAbs: maxAbs, updateScaleSq: scaleSq }, frame);
+    try {
+      await socket.emitWithAck(DeviceEvent.update, { round: task.round, samples: 100, steps: 1, trainMs: 0, loss: 0.1, updateNormSq: normSq, updateMaxAbs: maxAbs, updateScaleSq: scaleSq }, frame);
+    } catch {
+      return; // the connection closed under the upload (a node killed in bench:cluster): the device joins elsewhere
+    }
     // The trace: this round's training drained the battery (unless charging); the upload took what the profile's link allows.
     if (battery !== null && !profile.charging) battery = Math.max(0, Math.round((battery - (profile.drainPerRound ?? 0.01)) * 1000) / 1000);
     socket.emit(DeviceEvent.telemetry, { ...telemetry(), lastUpload: { bytes: frame.byteLength, ms: Math.max(1, (frame.byteLength * 8 * 1000) / profile.uplinkBps) } });
   });
 }
+
+// A cluster's run: how many devices joined again after losing their node, on request.
+if (options.failover) setInterval(() => process.stdout.write(`rejoins ${rejoins}\n`), 1000).unref();

@@ -5,6 +5,19 @@
 // with createAggregator (./spec.ts).
 import type { AddedUpdate } from './streaming';
 
+/**
+ * What one node merged of a round (issue 17, several aggregator nodes as one): the float64 running
+ * sum of weight * update, the weights added, how many updates, and the weight-times-steps FedNova
+ * needs. Partials of the same round add up to the sum one node would have made, up to the order of
+ * the float64 additions.
+ */
+export interface PartialSum {
+  sum: Float64Array;
+  weight: number;
+  count: number;
+  weightedSteps: number;
+}
+
 /** What the round knows about an update besides its frame and weight. */
 export interface UpdateInfo {
   /** Local steps the device actually trained (FedNova normalises by them). Default 1. */
@@ -34,4 +47,8 @@ export interface Aggregator {
   reset(): void;
   /** The resolved parameters, written next to a run's results. */
   describe(): Record<string, unknown>;
+  /** The rules whose merge is a sum (FedAvg, FedNova): what was merged so far, to be added on another node. */
+  partial?(): PartialSum;
+  /** Adds a partial sum of another node's updates, checked by the caller (length, finite values, weight > 0). */
+  addPartial?(partial: PartialSum): void;
 }

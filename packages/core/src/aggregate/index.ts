@@ -1,4 +1,4 @@
-export type { Aggregator, UpdateInfo } from './aggregator';
+export type { Aggregator, PartialSum, UpdateInfo } from './aggregator';
 export {
   AggregatorSpecSchema,
   FedAvgSpecSchema,

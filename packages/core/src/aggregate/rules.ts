@@ -2,7 +2,7 @@
 // arXiv 1602.05629) and FedNova (./fednova.ts), each with FedBuff's staleness discount
 // (./staleness.ts) for updates trained from an older model version. Pure arithmetic on one pass
 // per update; the round decides the weights, steps and staleness.
-import type { Aggregator, UpdateInfo } from './aggregator';
+import type { Aggregator, PartialSum, UpdateInfo } from './aggregator';
 import { fedNovaEffectiveSteps, fedNovaScale } from './fednova';
 import { stalenessDiscount } from './staleness';
 import type { MergeKernel } from './kernel';
@@ -59,6 +59,15 @@ export class WeightedMeanAggregator implements Aggregator {
   reset(): void {
     this.sum.reset();
     this.weightedSteps = 0;
+  }
+
+  partial(): PartialSum {
+    return { ...this.sum.partial(), weightedSteps: this.weightedSteps };
+  }
+
+  addPartial(partial: PartialSum): void {
+    this.sum.addPartial(partial.sum, partial.weight, partial.count);
+    this.weightedSteps += partial.weightedSteps;
   }
 
   describe(): Record<string, unknown> {

@@ -96,6 +96,21 @@ export class StreamingAggregator {
     return out;
   }
 
+  /** The running sum (a view: copy it before adding more), the weights and the count. */
+  partial(): { sum: Float64Array; weight: number; count: number } {
+    return { sum: this.sum.values, weight: this.weightSum, count: this.added };
+  }
+
+  /** Adds another node's running sum of the same length; the caller has checked its values. */
+  addPartial(sum: Float64Array, weight: number, count: number): void {
+    if (sum.length !== this.length) throw new RangeError(`partial sum of ${sum.length} values; this sum has ${this.length}`);
+    assertWeight(weight);
+    const values = this.sum.values;
+    for (let i = 0; i < values.length; i++) values[i] += sum[i];
+    this.weightSum += weight;
+    this.added += count;
+  }
+
   describe(): Record<string, unknown> {
     return { clipNorm: this.clipNorm ?? null, accumulator: 'float64', kernel: this.kernel.name };
   }

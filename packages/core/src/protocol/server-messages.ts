@@ -245,6 +245,8 @@ export const REFUSAL_CODES = [
   'wrong-step',
   /** Secure aggregation: a device, or a share addressed to a device, that is not in the round's roster. */
   'not-in-round',
+  /** A cluster of aggregator nodes has no leader right now (one is taking over): try again in a few seconds. */
+  'unavailable',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -143,6 +143,11 @@ export class DeviceRegistry implements DeviceDirectory {
     return null;
   }
 
+  /** Forgets every device (a cluster node adopting the committed state: its checkpoint's devices replace them). */
+  clear(): void {
+    this.byId.clear();
+  }
+
   disconnect(id: string, left: boolean): Device | undefined {
     const device = this.byId.get(id);
     if (!device) return undefined;

@@ -45,6 +45,8 @@ export async function commitVersion(ctx: RoundContext, summary: RoundSummary, me
     run.completed = round;
     const state = checkpointState(ctx, summary);
     if (ema) state.ema = { decay: ema.decay, updates: ema.updates };
+    // A cluster: written to Redis first (fenced: only the leader's write lands), where any node can take over from.
+    await ctx.cluster?.replicate(state, next, ema?.value ?? null);
     ctx.store.commitRound(state, next, ema?.value);
   } catch (error) {
     run.completed = before.completed;

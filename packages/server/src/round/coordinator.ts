@@ -13,7 +13,7 @@ import type { ModelHost } from '../model-host';
 import { ModelVersions } from '../model-versions';
 import type { Checkpoint, RunStore } from '../store';
 import type { Transport } from '../transport/transport';
-import type { RoundContext } from './context';
+import type { ClusterHooks, RoundContext } from './context';
 import { DeviceApi } from './device-api';
 import type { OpenRound } from './open-round';
 import { AsyncEngine } from './run-async';
@@ -36,10 +36,14 @@ export interface CoordinatorOptions {
   /** Where merges keep their running sum (server/src/merge); default the JavaScript kernel. */
   mergeKernel?: MergeKernel;
   resumeFrom?: Checkpoint | null;
+  /** A node of a cluster (cluster/node.ts): the round loop runs only while this node leads, and rounds meet the other nodes' partial sums. */
+  cluster?: ClusterHooks;
 }
 
 export class Coordinator {
   readonly runId: string;
+  /** Length of the run's vector (the global model, or a LoRA run's adapters). */
+  readonly paramCount: number;
   /** The largest frame a device may send: a 32-bit frame of the whole model. */
   readonly maxUpdateBytes: number;
   /** The outgoing transport this engine was built with. */
@@ -61,6 +65,8 @@ export class Coordinator {
   private liveConfig: RunConfig;
   private policy: PrecisionPolicy;
   private wake: (() => void) | null = null;
+  /** A cluster node that does not lead: no round loop here. */
+  private following: boolean;
   private loopRunning: Promise<void> | null = null;
   private readonly changeListeners = new Set<() => void>();
   private readonly commitListeners = new Set<(summary: RoundSummary) => void>();
@@ -69,9 +75,11 @@ export class Coordinator {
     const { config, host, transport } = options;
     this.liveConfig = config;
     this.transport = transport;
+    this.following = Boolean(options.cluster);
     this.devices = this.registry;
     this.runId = config.runId ?? 'run';
     this.policy = createPolicy(config.policy);
+    this.paramCount = host.paramCount;
     this.maxUpdateBytes = frameBytes(32, host.paramCount, config.codec.blockSize);
     this.models = new ModelVersions(config.mode === 'async' ? Math.min(config.async.maxStaleness + 2, MODEL_VERSIONS_KEPT_MAX) : MODEL_VERSIONS_KEPT_SYNC);
     this.run = options.resumeFrom ? this.resumed(options.resumeFrom, options) : new RunState(host.initialWeights());
@@ -98,6 +106,7 @@ export class Coordinator {
       metrics: options.metrics,
       maxUpdateBytes: this.maxUpdateBytes,
       split: config.split ? new SplitServer(host.modelConfig, config.split, this.run.global) : null,
+      cluster: options.cluster ?? null,
       notify: () => this.notify(),
       committed: (summary) => {
         transport.broadcastSummary(summary, this.devices.all());
@@ -108,26 +117,15 @@ export class Coordinator {
   }
 
   /** The run as its checkpoint left it: weights, counters, totals, the devices' memory and the summaries so far. */
-  private resumed(resume: NonNullable<CoordinatorOptions['resumeFrom']>, options: CoordinatorOptions): RunState {
-    if (resume.state.layoutFingerprint !== options.host.fingerprint) {
-      throw new Error(`checkpoint was written for model layout ${resume.state.layoutFingerprint}, this model is ${options.host.fingerprint}`);
-    }
-    const lora = options.host.lora;
-    const saved = resume.state.lora;
-    if (lora && !saved) throw new Error(`checkpoint holds a full model, but this run fine-tunes LoRA adapters of '${lora.base.name}': resume it with the config it was written with`);
-    if (!lora && saved) throw new Error(`checkpoint holds the LoRA adapters of base '${saved.base}', but this run trains the full model: resume it with the config it was written with`);
-    if (lora && saved) {
-      if (saved.base !== lora.base.name || saved.baseSha256 !== lora.base.sha256) {
-        throw new Error(`checkpoint's adapters were trained on base '${saved.base}' (SHA-256 ${saved.baseSha256}); this run's base is '${lora.base.name}' (SHA-256 ${lora.base.sha256}): adapters only mean something on the base they were trained on`);
-      }
-      if (saved.method !== lora.method || saved.trainableLength !== lora.trainableLength) {
-        throw new Error(`checkpoint holds a ${saved.method} adapter vector of ${saved.trainableLength} values; this run's LoRA config makes a ${lora.method} vector of ${lora.trainableLength}`);
-      }
-    }
-    if (resume.weights.length !== options.host.paramCount) {
-      throw new Error(`checkpoint holds ${resume.weights.length} weights, this model has ${options.host.paramCount}`);
-    }
+  private resumed(resume: Checkpoint, options: CoordinatorOptions): RunState {
+    checkResumable(resume, options.host);
     const run = new RunState(resume.weights);
+    this.restore(run, resume, options.store.readSummaries());
+    return run;
+  }
+
+  private restore(run: RunState, resume: Checkpoint, summaries: RoundSummary[]): void {
+    run.ema = null;
     if (resume.state.ema && resume.ema) {
       if (resume.ema.length !== resume.weights.length) throw new Error(`checkpoint's EMA holds ${resume.ema.length} weights, its model ${resume.weights.length}`);
       run.ema = WeightEma.restore({ decay: resume.state.ema.decay }, resume.ema, resume.state.ema.updates);
@@ -138,8 +136,37 @@ export class Coordinator {
     run.nextSeat = resume.state.nextShard;
     run.rdp = resume.state.rdp ?? [];
     for (const [id, saved] of Object.entries(resume.state.devices)) this.registry.restore(id, saved);
-    run.summaries = options.store.readSummaries();
-    return run;
+    run.summaries = summaries;
+  }
+
+  /**
+   * Cluster: the run as the last committed version left it, read from Redis (a follower after each
+   * commit, a node taking over as leader). The devices known are the checkpoint's, none connected:
+   * the nodes register their connected devices again with a new leader.
+   */
+  adopt(checkpoint: Checkpoint, summaries: RoundSummary[]): void {
+    checkResumable(checkpoint, this.context.host);
+    this.registry.clear();
+    this.run.global.set(checkpoint.weights);
+    this.restore(this.run, checkpoint, summaries);
+    if (this.liveConfig.emaDecay !== 0) this.run.ema ??= new WeightEma({ decay: this.liveConfig.emaDecay });
+    this.run.commitTimes.push(Date.now());
+    if (this.run.completed >= this.liveConfig.rounds) this.run.phase = 'done';
+    else if (this.run.phase === 'done') this.run.phase = 'waiting';
+    this.notify();
+  }
+
+  /** Cluster: this node leads now; its round loop starts (from the state adopted just before). */
+  lead(): void {
+    this.following = false;
+    this.ensureLoop();
+  }
+
+  /** Cluster: this node no longer leads (its lease was lost): the open round is closed and no new one starts here. */
+  follow(): void {
+    this.following = true;
+    this.open?.close('stopped');
+    this.notify();
   }
 
   // ---- read-only views ----
@@ -258,6 +285,7 @@ export class Coordinator {
 
   /** Starts the wait loop if it is not running (it ends when the run is done or stopped). */
   ensureLoop(): void {
+    if (this.following) return;
     this.loopRunning ??= this.loop().finally(() => (this.loopRunning = null));
   }
 
@@ -274,7 +302,7 @@ export class Coordinator {
 
   private async loop(): Promise<void> {
     const run = this.run;
-    while (run.phase !== 'stopped' && run.phase !== 'done') {
+    while (run.phase !== 'stopped' && run.phase !== 'done' && !this.following) {
       const config = this.liveConfig;
       if (run.completed >= config.rounds) {
         await this.asyncEngine?.settled();
@@ -321,5 +349,27 @@ export class Coordinator {
     this.context.metrics.roundDropped();
     this.notify();
     return null;
+  }
+}
+
+/** Whether a checkpoint can continue with this model host; throws saying what differs. */
+function checkResumable(resume: Checkpoint, host: ModelHost): void {
+  if (resume.state.layoutFingerprint !== host.fingerprint) {
+    throw new Error(`checkpoint was written for model layout ${resume.state.layoutFingerprint}, this model is ${host.fingerprint}`);
+  }
+  const lora = host.lora;
+  const saved = resume.state.lora;
+  if (lora && !saved) throw new Error(`checkpoint holds a full model, but this run fine-tunes LoRA adapters of '${lora.base.name}': resume it with the config it was written with`);
+  if (!lora && saved) throw new Error(`checkpoint holds the LoRA adapters of base '${saved.base}', but this run trains the full model: resume it with the config it was written with`);
+  if (lora && saved) {
+    if (saved.base !== lora.base.name || saved.baseSha256 !== lora.base.sha256) {
+      throw new Error(`checkpoint's adapters were trained on base '${saved.base}' (SHA-256 ${saved.baseSha256}); this run's base is '${lora.base.name}' (SHA-256 ${lora.base.sha256}): adapters only mean something on the base they were trained on`);
+    }
+    if (saved.method !== lora.method || saved.trainableLength !== lora.trainableLength) {
+      throw new Error(`checkpoint holds a ${saved.method} adapter vector of ${saved.trainableLength} values; this run's LoRA config makes a ${lora.method} vector of ${lora.trainableLength}`);
+    }
+  }
+  if (resume.weights.length !== host.paramCount) {
+    throw new Error(`checkpoint holds ${resume.weights.length} weights, this model has ${host.paramCount}`);
   }
 }

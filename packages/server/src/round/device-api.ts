@@ -53,6 +53,12 @@ export class DeviceApi {
     return joined;
   }
 
+  /** The joined device on this connection (a cluster node names its devices by id and connection), or null. */
+  deviceOn(deviceId: string, connectionId: string): Device | null {
+    const device = this.ctx.devices.get(deviceId);
+    return device && device.socketId === connectionId ? device : null;
+  }
+
   /** New telemetry; a timing of an upload this server never received is refused and changes nothing. */
   telemetry(device: Device, telemetry: Telemetry): Refusal | null {
     const wrong = this.ctx.devices.updateTelemetry(device, telemetry);
@@ -94,6 +100,22 @@ export class DeviceApi {
     const admitted = open.admit(device.id, meta, frame);
     if ('ok' in admitted) return admitted;
     acceptUpdate(ctx, admitted, meta, frame.byteLength);
+    open.closeIfAllAnswered();
+    ctx.notify();
+    return { ok: true };
+  }
+
+  /**
+   * Cluster: an update another node checked and merges into its own partial sum; here the round
+   * admits it (open, selected, not yet answered, steps and size) and accounts for it.
+   */
+  updateElsewhere(device: Device, meta: UpdateMeta, bytes: number): Ack {
+    const { ctx } = this;
+    const open = this.live.openRound();
+    if (!open) return refusal('stale-round', `round ${meta.round} is not open: no round is open now (${ctx.run.completed} completed)`, { round: meta.round });
+    const admitted = open.admitElsewhere(device.id, meta, bytes);
+    if ('ok' in admitted) return admitted;
+    acceptUpdate(ctx, admitted, meta, bytes);
     open.closeIfAllAnswered();
     ctx.notify();
     return { ok: true };
@@ -151,8 +173,9 @@ export class DeviceApi {
     return steps;
   }
 
-  /** A device left (left = said so) or lost its connection: no round waits for it. */
-  gone(device: Device, left: boolean): void {
+  /** A device left (left = said so) or lost its connection: no round waits for it. A connection the device has since left for another changes nothing. */
+  gone(device: Device, left: boolean, connectionId?: string): void {
+    if (connectionId !== undefined && device.socketId !== connectionId) return;
     this.ctx.log.info({ device: device.id, left }, left ? 'device left' : 'device disconnected');
     // Split learning: its unfinished step is dropped (the server's part keeps only finished steps).
     this.ctx.split?.gone(device.id);

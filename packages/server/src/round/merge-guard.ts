@@ -24,14 +24,11 @@ export function updateNormBound(global: Float32Array, clipNorm: number | null, r
 /** A fresh aggregator for the next round or version, with the bound computed from the model it trains. */
 export function roundAggregator(ctx: RoundContext): Aggregator {
   const { config, run } = ctx;
-  // Split learning (SplitFedV2): devices upload their front only (the first deviceSize weights); the bound is relative to it.
-  // SplitFedV1 (copies of the back): every update is made whole before the merge.
-  const length = ctx.split && !ctx.split.copies ? ctx.split.plan.deviceSize : ctx.host.paramCount;
-  const bound = updateNormBound(run.global.subarray(0, length), config.clipNorm, config.maxUpdateNormRatio);
+  const length = updateLength(ctx);
   const privacy = config.privacy;
   const rule = createAggregator(config.aggregation, {
     length,
-    clipNorm: privacy ? Math.min(bound ?? Infinity, privacy.clipNorm) : bound,
+    clipNorm: roundClipNorm(ctx),
     ordered: config.reproducible && config.mode === 'sync',
     kernel: ctx.mergeKernel,
   });
@@ -40,6 +37,21 @@ export function roundAggregator(ctx: RoundContext): Aggregator {
   const seed = config.reproducible ? hash32(`${config.seed}:noise:${run.completed + 1}`) : randomBytes(4).readUInt32LE(0);
   const uniform = new Rng(seed);
   return new GaussianNoiseAggregator(rule, { clipNorm: privacy.clipNorm, noiseMultiplier: privacy.noiseMultiplier, normal: normalFrom(() => uniform.nextFloat()) });
+}
+
+/**
+ * Values in every update: split learning's devices upload their front only (the first deviceSize
+ * weights, SplitFedV2); with copies of the back (SplitFedV1) every update is made whole before the merge.
+ */
+function updateLength(ctx: RoundContext): number {
+  return ctx.split && !ctx.split.copies ? ctx.split.plan.deviceSize : ctx.host.paramCount;
+}
+
+/** The norm every update of the next merge is clipped to (the bound relative to the model it trains, and privacy's), or null. */
+export function roundClipNorm(ctx: RoundContext): number | null {
+  const { config, run } = ctx;
+  const bound = updateNormBound(run.global.subarray(0, updateLength(ctx)), config.clipNorm, config.maxUpdateNormRatio);
+  return config.privacy ? Math.min(bound ?? Infinity, config.privacy.clipNorm) : bound;
 }
 
 /** Why global + mean cannot be applied (a weight would not be finite), or null when it can. */

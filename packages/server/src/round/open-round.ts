@@ -113,15 +113,36 @@ export class OpenRound {
    * or a refusal; a refusal leaves the round, the aggregator and the slot as they were.
    */
   admit(deviceId: string, meta: UpdateMeta, frame: Uint8Array): Slot | Refusal {
+    const slot = this.expecting(deviceId, meta);
+    if ('ok' in slot) return slot;
+    const refused = mergeUpdate(this.aggregator, slot, meta, frame, this.maxUpdateBytes, 0, this.updateName, this.expand);
+    if (refused) return refused;
+    slot.status = 'accepted';
+    return slot;
+  }
+
+  /**
+   * Cluster (docs/SCALE.md, section 3): an update of `bytes` that the node its device is
+   * connected to has checked and will merge into that node's partial sum. The round's own checks
+   * run here; the frame never reaches this node.
+   */
+  admitElsewhere(deviceId: string, meta: UpdateMeta, bytes: number): Slot | Refusal {
+    const slot = this.expecting(deviceId, meta);
+    if ('ok' in slot) return slot;
+    if (meta.steps > slot.work.steps) return refusal('bad-value', `update says ${meta.steps} local steps; this task asked for at most ${slot.work.steps}`, { field: 'steps', round: meta.round });
+    if (bytes > this.maxUpdateBytes) return refusal('oversized', `frame of ${bytes} bytes; at most ${this.maxUpdateBytes} expected for ${this.updateName}`, { round: meta.round });
+    slot.status = 'accepted';
+    return slot;
+  }
+
+  /** The device's slot if this round still expects an update from it, or why not. */
+  private expecting(deviceId: string, meta: UpdateMeta): Slot | Refusal {
     const at = { round: meta.round };
     if (meta.round !== this.round) return refusal('stale-round', `round ${meta.round} is not open; the open round is ${this.round}`, at);
     if (this.closed) return refusal('late', `round ${this.round} closed before this update arrived`, at);
     const slot = this.slots.get(deviceId);
     if (!slot) return refusal('not-selected', `this device was not selected for round ${this.round}`, at);
     if (slot.status === 'accepted') return refusal('duplicate', `an update from this device for round ${this.round} was already accepted`, at);
-    const refused = mergeUpdate(this.aggregator, slot, meta, frame, this.maxUpdateBytes, 0, this.updateName, this.expand);
-    if (refused) return refused;
-    slot.status = 'accepted';
     return slot;
   }
 }

@@ -9,7 +9,7 @@ import { missedRecord, roundSummary } from './accounting';
 import { commitVersion } from './commit';
 import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
-import { mergeProblem, roundAggregator } from './merge-guard';
+import { mergeProblem, roundAggregator, roundClipNorm } from './merge-guard';
 import { OpenRound, refusal, type ClosedBy, type ExpandUpdate } from './open-round';
 import { planTasks, roundLearningRate, type PlannedTask } from './plan';
 import { selectDevices } from './selection';
@@ -47,6 +47,8 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   const open = new OpenRound({ round, startedAt, model: (whole ?? front)!, aggregator, deadlineS: config.deadlineS, maxUpdateBytes: ctx.maxUpdateBytes, updateName: ctx.host.updateName, expand }, tasks);
   // Split learning: the server's part starts the round from the global model and expects each split device's steps.
   await split?.begin(round, run.global, splitTasks.map((t) => ({ deviceId: t.device.id, steps: t.work.steps, batch: config.batchSize })), roundLearningRate(config, round));
+  // A cluster: the other nodes learn the plan before any task goes out, so every device's update finds it.
+  await ctx.cluster?.roundOpened(open, roundClipNorm(ctx));
   setOpen(open);
   ctx.metrics.roundStarted(round);
   ctx.log.info({ round, devices: tasks.map((t) => `${t.device.name}:${t.mode === 'split' ? `split(keep ${t.keepRatio.toFixed(2)})/` : ''}${t.assignment.bits}b/${t.work.steps}`) }, 'round opened');
@@ -69,6 +71,8 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
     if (slot.device.state === 'training' || slot.device.state === 'uploaded') slot.device.state = 'idle';
   }
   const closedBy: ClosedBy = run.phase === 'stopped' ? 'stopped' : (open.closedBy ?? 'deadline');
+  // A cluster: the other nodes' partial sums join this node's (a node that died contributes nothing).
+  await ctx.cluster?.gather(open);
 
   // ---- quorum: fewer updates than that and the round is dropped; the global model is unchanged ----
   const accepted = open.accepted;

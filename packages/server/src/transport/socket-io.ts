@@ -25,23 +25,35 @@ import {
   describeZodError,
   deviceSummary,
   type Ack,
+  type Hello,
+  type Progress,
   type Refusal,
+  type SecAggAdvertise,
+  type SecAggReveal,
+  type SecAggShare,
+  type SplitEnd,
+  type SplitForward,
+  type Telemetry,
+  type UpdateMeta,
   type Welcome,
 } from '@fedbit/core';
 import type { ZodType } from 'zod';
 import { DEFAULT_RATE_LIMIT, STATUS_DEBOUNCE_MS } from '../constants';
-import type { Device } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { Coordinator } from '../round/coordinator';
-import type { DeviceApi } from '../round/device-api';
+import type { SplitReply } from '../split/split-server';
 import { refusal } from '../round/open-round';
 import { briefOf, statusOf } from '../status';
 import { normalizeAddress, type Admission } from './admission';
 import { TokenBucket, secretEquals } from './rate-guard';
 import type { Transport } from './transport';
 
-/** The outgoing half: what the engine sends to devices. */
-export function socketTransport(io: Server): Transport {
+/**
+ * The outgoing half: what the engine sends to devices. `devicesHere`: a node of a cluster sends each
+ * device its part of a round summary only on this node (every node does so for its own devices, so
+ * a commit is not ten thousand messages through Redis).
+ */
+export function socketTransport(io: Server, options: { devicesHere?: boolean } = {}): Transport {
   return {
     sendTask(device, task) {
       if (device.socketId) io.to(device.socketId).emit(ServerEvent.task, task);
@@ -51,7 +63,8 @@ export function socketTransport(io: Server): Transport {
     },
     broadcastSummary(summary, devices) {
       io.of('/watch').emit(ServerEvent.summary, summary);
-      for (const device of devices) if (device.socketId) io.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
+      const to = options.devicesHere ? io.local : io;
+      for (const device of devices) if (device.socketId) to.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
     },
     secagg(device, event, payload, data) {
       if (!device.socketId) return;
@@ -60,21 +73,48 @@ export function socketTransport(io: Server): Transport {
       else io.to(device.socketId).emit(name, payload);
     },
     disconnect(connectionId) {
-      io.sockets.sockets.get(connectionId)?.disconnect(true);
+      // Through the adapter: in a cluster the connection may be on another node.
+      io.in(connectionId).disconnectSockets(true);
     },
   };
 }
 
-export interface SocketOptions {
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * What a checked device event becomes: the engine's device API (round/device-api.ts), or, on a node
+ * of a cluster, the port that forwards it to the leader (cluster/device-port.ts). D is how the port
+ * names a joined device.
+ */
+export interface DevicePort<D extends { id: string }> {
+  /** A refusal when the device cannot join now (a cluster with no leader for the moment). */
+  join(hello: Hello, connectionId: string): MaybePromise<{ device: D; welcome: Welcome; claimRefused: boolean } | Refusal>;
+  telemetry(device: D, telemetry: Telemetry): MaybePromise<Refusal | null>;
+  probe(device: D, bytes: number): void;
+  progress(device: D, progress: Progress): void;
+  update(device: D, meta: UpdateMeta, frame: Uint8Array): MaybePromise<Ack>;
+  splitForward(device: D, meta: SplitForward, frame: Uint8Array): Promise<SplitReply>;
+  splitEnd(device: D, meta: SplitEnd): Promise<Ack>;
+  secureAdvertise(device: D, message: SecAggAdvertise): Promise<Refusal | null>;
+  secureShare(device: D, message: SecAggShare, data: Uint8Array): Refusal | null;
+  secureMasked(device: D, round: number, data: Uint8Array): Refusal | null;
+  secureReveal(device: D, message: SecAggReveal): Refusal | null;
+  /** The device left, or (with connectionId) that connection closed: ignored when the device has moved to another connection since. */
+  gone(device: D, left: boolean, connectionId?: string): void;
+}
+
+export interface SocketOptions<D extends { id: string }> {
   /** Read for the status feed only (onChange, statusOf, briefOf). */
   coordinator: Coordinator;
-  /** The engine's device API: every checked event becomes one call here. */
-  devices: DeviceApi;
+  /** The engine's device API (or a cluster node's port to it): every checked event becomes one call here. */
+  devices: DevicePort<D>;
   joinCode: string;
   log: Logger;
   metrics: ServerMetrics;
   /** Connection limits, already installed on the Engine.IO server (allowRequest); here it learns who joined and counts wrong codes. */
   admission: Admission;
+  /** Whether this process pushes the run's status to the dashboard and the devices (in a cluster, only the leader does). Default always. */
+  broadcastsStatus?: () => boolean;
   /** Events per second per connection, and the burst allowed. */
   rateLimit?: { perSecond: number; burst: number; disconnectAfterStrikes: number };
 }
@@ -98,7 +138,7 @@ function splitAck(args: unknown[]): [unknown[], AckFn | undefined] {
 }
 
 /** The incoming half: device events checked and handed to the engine; status pushed to the dashboard and the devices. */
-export function attachSockets(io: Server, options: SocketOptions): void {
+export function attachSockets<D extends { id: string }>(io: Server, options: SocketOptions<D>): void {
   const { coordinator, devices: api, joinCode, log, metrics, admission } = options;
   const limit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   const watch = io.of('/watch');
@@ -127,6 +167,7 @@ export function attachSockets(io: Server, options: SocketOptions): void {
 
   let statusTimer: ReturnType<typeof setTimeout> | null = null;
   coordinator.onChange(() => {
+    if (options.broadcastsStatus && !options.broadcastsStatus()) return;
     statusTimer ??= setTimeout(() => {
       statusTimer = null;
       watch.emit(ServerEvent.status, statusOf(coordinator));
@@ -137,7 +178,8 @@ export function attachSockets(io: Server, options: SocketOptions): void {
 
   io.on('connection', (socket: Socket) => {
     const bucket = new TokenBucket(limit.perSecond, limit.burst);
-    let device: Device | null = null;
+    let device: D | null = null;
+    let joining = false;
 
     const refuse = (event: string, reply: Refusal, ack?: AckFn) => {
       metrics.refused(reply.code);
@@ -170,13 +212,16 @@ export function attachSockets(io: Server, options: SocketOptions): void {
      * Registers a device event's handler. One that throws (a bug, or a state no check foresaw) is
      * logged and answered 'internal'; the process, the round and the other devices go on.
      */
-    const on = (event: string, handler: (...args: unknown[]) => void) =>
+    const on = (event: string, handler: (...args: unknown[]) => void | Promise<void>) =>
       socket.on(event, (...args: unknown[]) => {
-        try {
-          handler(...args);
-        } catch (error) {
+        const failed = (error: unknown) => {
           log.error({ err: error, socket: socket.id, device: device?.id, event }, 'a device event handler failed');
           refuse(event, refusal('internal', `the aggregator could not handle this ${event}: ${(error as Error).message}`), splitAck(args)[1]);
+        };
+        try {
+          handler(...args)?.catch(failed);
+        } catch (error) {
+          failed(error);
         }
       });
 
@@ -189,15 +234,23 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       return null;
     }
 
-    on(DeviceEvent.hello, (...args: unknown[]) => {
+    on(DeviceEvent.hello, async (...args: unknown[]) => {
       const [[payload], ack] = splitAck(args);
-      if (device) {
-        refuse(DeviceEvent.hello, refusal('already-joined', `this connection has joined already, as device ${device.id}; a second device needs its own connection`), ack);
+      if (device || joining) {
+        refuse(DeviceEvent.hello, refusal('already-joined', `this connection has joined already${device ? `, as device ${device.id}` : ''}; a second device needs its own connection`), ack);
         return;
       }
       const hello = parse(HelloSchema, DeviceEvent.hello, payload, ack);
       if (!hello) return;
-      const joined = api.join(hello, socket.id);
+      joining = true;
+      let joined;
+      try {
+        joined = await api.join(hello, socket.id);
+      } finally {
+        joining = false;
+      }
+      if ('code' in joined) return refuse(DeviceEvent.hello, joined, ack);
+      if (!socket.connected) return api.gone(joined.device, false, socket.id);
       device = joined.device;
       admission.markJoined(socket);
       if (joined.claimRefused) log.warn({ socket: socket.id, claimed: hello.deviceId, given: device.id }, 'hello named a known device id without its resume token: joined as a new device');
@@ -205,11 +258,11 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       socket.emit(ServerEvent.brief, briefOf(coordinator));
     });
 
-    on(DeviceEvent.telemetry, (...args: unknown[]) => {
+    on(DeviceEvent.telemetry, async (...args: unknown[]) => {
       const [[payload], ack] = splitAck(args);
       const telemetry = parse(TelemetrySchema, DeviceEvent.telemetry, payload, ack);
       if (!telemetry || !device) return;
-      const refused = api.telemetry(device, telemetry);
+      const refused = await api.telemetry(device, telemetry);
       if (refused) refuse(DeviceEvent.telemetry, refused, ack);
       else ack?.({ ok: true });
     });
@@ -232,7 +285,7 @@ export function attachSockets(io: Server, options: SocketOptions): void {
       if (progress && device) api.progress(device, progress);
     });
 
-    on(DeviceEvent.update, (...args: unknown[]) => {
+    on(DeviceEvent.update, async (...args: unknown[]) => {
       const [[payload, frame], ack] = splitAck(args);
       const meta = parse(UpdateMetaSchema, DeviceEvent.update, payload, ack);
       if (!meta || !device) return;
@@ -241,9 +294,10 @@ export function attachSockets(io: Server, options: SocketOptions): void {
         return;
       }
       const bytes = toBytes(frame);
-      const reply = api.update(device, meta, bytes);
+      const from = device;
+      const reply = await api.update(device, meta, bytes);
       if (!reply.ok) return refuse(DeviceEvent.update, reply, ack);
-      log.debug({ device: device.id, round: meta.round, bytes: bytes.byteLength }, 'update accepted');
+      log.debug({ device: from.id, round: meta.round, bytes: bytes.byteLength }, 'update accepted');
       ack?.(reply);
     });
 
@@ -326,8 +380,7 @@ export function attachSockets(io: Server, options: SocketOptions): void {
     });
 
     socket.on('disconnect', () => {
-      if (!device || device.socketId !== socket.id) return;
-      api.gone(device, false);
+      if (device) api.gone(device, false, socket.id);
     });
   });
 }

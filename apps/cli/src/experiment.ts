@@ -92,7 +92,7 @@ export async function experiment(argv: string[]): Promise<void> {
     {
       preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon), lora (full fine-tuning against FFA-LoRA and FedIT adapters) or split (whole-model FL against split learning)' },
       runs: { type: 'string', placeholder: 'list', description: 'split: the runs to do, from fl, split, split-light, mixed, split-light-v1 (default: all)' },
-      sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead; lora: also FFA-LoRA\'s adapters at fixed 32, fixed 4 and on-demand precision' },
+      sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead; lora: also FFA-LoRA\'s adapters at fixed 32, fixed 4 and on-demand precision, and at 5x the learning rate' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
       out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
@@ -120,7 +120,7 @@ export async function experiment(argv: string[]): Promise<void> {
   if (!flags) return;
   if (flags.preset === 'lora') {
     const { loraExperiment } = await import('./lora-experiment');
-    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, precisions: flags.sweep, command: `npm run experiment -- ${argv.join(' ')}` });
+    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, command: `npm run experiment -- ${argv.join(' ')}` });
   }
   if (flags.preset === 'split') {
     const { splitExperiment } = await import('./split-experiment');

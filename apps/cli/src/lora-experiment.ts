@@ -9,7 +9,7 @@
 // starts from it (model.init). The quality is the style Fréchet distance (NOT Inception FID:
 // the features of the project's emoji style classifier) against held-out twitter and facebook
 // emoji, the styles the devices hold and the base never saw.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { DEFAULT_ENERGY_CONSTANTS } from '@fedbit/core';
@@ -47,17 +47,21 @@ export const LORA_PRESET = {
   } satisfies RunConfigInput,
 };
 
-type RunSpec = { lora: RunConfigInput['lora'] | null; init?: string; policy?: RunConfigInput['policy'] };
+type RunSpec = { lora: RunConfigInput['lora'] | null; init?: string; policy?: RunConfigInput['policy']; learningRate?: number };
 const RUNS: Record<string, RunSpec> = {
   full: { lora: null, init: LORA_BASE },
   'ffa-lora': { lora: { base: LORA_BASE, rank: 4, method: 'ffa-lora' } },
   'fedit-lora': { lora: { base: LORA_BASE, rank: 4, method: 'fedit' } },
 };
-/** --precisions: FFA-LoRA's adapters uploaded at fixed 32 and fixed 4 bits, and at the on-demand policy's choice. */
-const PRECISION_RUNS: Record<string, RunSpec> = {
+/**
+ * --sweep: FFA-LoRA's adapters uploaded at fixed 32 and fixed 4 bits and at the on-demand policy's
+ * choice, and at five times the preset's learning rate (adapters usually take a larger one).
+ */
+const SWEEP_RUNS: Record<string, RunSpec> = {
   'ffa-lora-fixed-32': { ...RUNS['ffa-lora'], policy: { kind: 'fixed', bits: 32 } },
   'ffa-lora-fixed-4': { ...RUNS['ffa-lora'], policy: { kind: 'fixed', bits: 4 } },
   'ffa-lora-on-demand': { ...RUNS['ffa-lora'], policy: { kind: 'on-demand' } },
+  'ffa-lora-lr-1e-2': { ...RUNS['ffa-lora'], learningRate: 1e-2 },
 };
 
 /** What the experiment reports of each run. */
@@ -98,7 +102,19 @@ async function fidOf(config: RunConfig, vector: Float32Array | null, samples: nu
   }
 }
 
-export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; precisions?: boolean; command: string }): Promise<void> {
+/** A run's figures once per finished run: kept in its directory (style-fid.json) with the round and sample count they are of, so a rerun that reuses the run does not draw again. */
+async function cachedFid<T extends { fid: number }>(runDir: string, round: number, samples: number, compute: () => Promise<T>): Promise<T> {
+  const path = join(runDir, 'style-fid.json');
+  if (existsSync(path)) {
+    const kept = JSON.parse(readFileSync(path, 'utf8')) as { round: number; samples: number; figures: T };
+    if (kept.round === round && kept.samples === samples && Number.isFinite(kept.figures?.fid)) return kept.figures;
+  }
+  const figures = await compute();
+  writeFileSync(path, JSON.stringify({ round, samples, figures }) + '\n');
+  return figures;
+}
+
+export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; command: string }): Promise<void> {
   const preset = { ...LORA_PRESET, rounds: options.rounds ?? LORA_PRESET.rounds };
   const outDir = options.out ?? join(REPO_ROOT, 'results', 'lora');
   mkdirSync(join(outDir, 'configs'), { recursive: true });
@@ -107,18 +123,20 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
   const about = preset.about(preset.rounds) + (preset.rounds !== LORA_PRESET.rounds ? ` (cut from the preset's ${LORA_PRESET.rounds} rounds)` : '');
   log(`experiment lora: ${about}`);
 
-  const specs = { ...RUNS, ...(options.precisions ? PRECISION_RUNS : {}) };
+  const specs = { ...RUNS, ...(options.sweep ? SWEEP_RUNS : {}) };
   const names = Object.keys(specs);
   const results: Record<string, LoraRunResult> = {};
   await pool(names, options.parallel, async (name) => {
     const t = Date.now();
     const spec = specs[name];
-    const input: RunConfigInput = { ...preset.config, lora: spec.lora, model: { ...preset.config.model, init: spec.init ?? 'random' }, ...(spec.policy ? { policy: spec.policy } : {}) };
+    const input: RunConfigInput = { ...preset.config, lora: spec.lora, model: { ...preset.config.model, init: spec.init ?? 'random' }, ...(spec.policy ? { policy: spec.policy } : {}), ...(spec.learningRate ? { learningRate: spec.learningRate } : {}) };
     const variant = { devices: preset.devices, rounds: preset.rounds, seed: preset.seed, config: input };
     const run = await runVariant(name, variant, outDir);
     const config = resolveRunConfig(JSON.parse(readFileSync(join(outDir, 'configs', `${name}.json`), 'utf8')), name);
     const checkpoint = RunStore.open(join(outDir, 'runs', name)).checkpoint!;
-    const { fid, params, baseBytes } = await fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples, join(outDir, `samples-${name}.png`));
+    const { fid, params, baseBytes } = await cachedFid(join(outDir, 'runs', name), checkpoint.state.round, preset.config.eval.samples, () =>
+      fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples, join(outDir, `samples-${name}.png`)),
+    );
     results[name] = {
       uplinkBytes: run.json.uplinkBytes,
       downlinkBytes: run.json.downlinkBytes + baseBytes * preset.devices,

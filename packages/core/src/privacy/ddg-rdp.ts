@@ -22,7 +22,7 @@
 // Dropouts: the noise in the sum is that of the devices that actually sent, so each round is accounted
 // with n = its senders, who are never fewer than the plan's minSenders (the aggregator abandons the
 // round before unmasking, and each device refuses to reveal, when fewer sent).
-import { RDP_ORDERS } from './rdp';
+import { RDP_ORDERS, logAdd, logBinomial } from './rdp';
 
 export interface DdgRoundParams {
   /** Each device's discrete Gaussian standard deviation, in integer steps. */
@@ -54,19 +54,6 @@ export function ddgRdp(p: DdgRoundParams, alpha: number): number {
   const l2 = p.delta2 / sd;
   const l1 = (p.delta2 * Math.min(Math.sqrt(d), p.delta2)) / sd;
   return Math.min((alpha * l2 * l2) / 2 + tau * d, (alpha * (l2 * l2 + 2 * l1 * tau + tau * tau * d)) / 2, (alpha * (l2 + tau * Math.sqrt(d)) ** 2) / 2);
-}
-
-function logAdd(a: number, b: number): number {
-  if (a === -Infinity) return b;
-  if (b === -Infinity) return a;
-  const hi = Math.max(a, b);
-  return hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
-}
-
-function logBinomial(n: number, k: number): number {
-  let s = 0;
-  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
-  return s;
 }
 
 /** Zhu and Wang's general upper bound on the RDP at integer order alpha of a mechanism with RDP curve `rdp`, Poisson-subsampled at rate q. */

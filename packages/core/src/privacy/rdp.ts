@@ -15,14 +15,16 @@
 /** The Rényi orders the accountant tracks. */
 export const RDP_ORDERS: readonly number[] = [...Array.from({ length: 63 }, (_, i) => i + 2), 80, 96, 128, 192, 256, 512];
 
-function logAdd(a: number, b: number): number {
+/** log(e^a + e^b), stable. */
+export function logAdd(a: number, b: number): number {
   if (a === -Infinity) return b;
   if (b === -Infinity) return a;
   const hi = Math.max(a, b);
   return hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
 }
 
-function logBinomial(n: number, k: number): number {
+/** log of the binomial coefficient (n choose k). */
+export function logBinomial(n: number, k: number): number {
   let s = 0;
   for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
   return s;

@@ -114,7 +114,7 @@ export class Connection {
   /** Joins; resolves with the welcome, checked. Throws with the aggregator's reason if it refused. */
   async join(hello: Hello): Promise<Welcome> {
     const reply = parseAck(WelcomeSchema, `${DeviceEvent.hello} acknowledgement`, await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(DeviceEvent.hello, hello));
-    if (!reply.ok) throw new Error(`the aggregator refused to let this device join: ${reply.reason}`);
+    if (!reply.ok) throw Object.assign(new Error(`the aggregator refused to let this device join: ${reply.reason}`), { code: reply.code });
     const { ok: _, ...welcome } = reply;
     return welcome;
   }

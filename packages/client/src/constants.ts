@@ -26,3 +26,6 @@ export const BACKEND_TRIAL_BATCH_SIZE = 8;
 export const BACKEND_TRIAL_GIVE_UP_FACTOR = 20;
 /** A LoRA run's base is fetched once at join (a few MB at most at 16 bits): this long before the join fails with the reason. */
 export const BASE_FETCH_TIMEOUT_MS = 120_000;
+/** Joins refused 'unavailable' (a cluster between leaders) are tried again this many times in all, waiting 1x, 2x, ... this long between. */
+export const JOIN_ATTEMPTS = 8;
+export const JOIN_RETRY_MS = 1_000;

@@ -27,7 +27,7 @@ import { chooseBackend } from './backend-trial';
 import { Channel } from './channel';
 import type { RuntimeEvent } from './events';
 import { Connection } from './connection';
-import { BACKEND_TRIAL_BATCH_SIZE, BASE_FETCH_TIMEOUT_MS, MIN_TRANSFER_MS, PROGRESS_THROTTLE_MS, TELEMETRY_INTERVAL_MS } from './constants';
+import { BACKEND_TRIAL_BATCH_SIZE, BASE_FETCH_TIMEOUT_MS, JOIN_ATTEMPTS, JOIN_RETRY_MS, MIN_TRANSFER_MS, PROGRESS_THROTTLE_MS, TELEMETRY_INTERVAL_MS } from './constants';
 import { addUpload, costOfUpload } from './energy';
 import { TaskQueue, type PendingTask } from './tasks';
 import type { TelemetrySource } from './telemetry';
@@ -129,7 +129,7 @@ export class DeviceRuntime {
     this.backend = await initBackend(options.backend, options.wasmPath ? { wasmPath: options.wasmPath } : undefined);
     this.events.push({ type: 'status', state: 'connecting' });
     this.connection = new Connection(options, {
-      connected: () => void this.join().catch((error: Error) => this.fail(error.message)),
+      connected: () => void this.joinWhenAble(),
       disconnected: (reason) => {
         if (!this.tasks.isStopped) this.events.push({ type: 'status', state: 'disconnected', message: reason });
       },
@@ -185,6 +185,25 @@ export class DeviceRuntime {
 
   private fail(message: string, code?: string): void {
     this.events.push({ type: 'error', message, code });
+  }
+
+  /**
+   * Joins, and joins again while the aggregator answers 'unavailable': a cluster of aggregator
+   * nodes between two leaders (docs/SCALE.md, section 3) refuses joins until the new one is known,
+   * a matter of seconds. Any other refusal, or the last try, is the device's error.
+   */
+  private async joinWhenAble(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.join();
+      } catch (error) {
+        const { message, code } = error as Error & { code?: string };
+        if (code !== 'unavailable' || attempt >= JOIN_ATTEMPTS || this.tasks.isStopped) return this.fail(message, code);
+        this.events.push({ type: 'status', state: 'connecting', message: `${message}; joining again in ${attempt * JOIN_RETRY_MS / 1000} s` });
+        await new Promise((resolve) => setTimeout(resolve, attempt * JOIN_RETRY_MS));
+        if (this.tasks.isStopped || !this.connection?.connected) return;
+      }
+    }
   }
 
   private async join(): Promise<void> {

@@ -16,34 +16,78 @@ export const CLASSIFIER_INPUT = 28;
 export const CLASSIFIER_FEATURES = 128;
 export const CLASSIFIER_CLASSES = 10;
 
+/**
+ * The weight names and shapes, in file order, of the small conv net both metric classifiers use
+ * (this one and the emoji style classifier, ./style-classifier.ts): three 3x3 conv + relu + avgpool
+ * blocks of 16, 32 and 64 channels, a dense layer of `features` (relu), a dense layer of `classes`.
+ */
+export function smallConvNetShapes(inChannels: number, flat: number, features: number, classes: number): readonly { name: string; shape: number[] }[] {
+  return [
+    { name: 'conv1/kernel', shape: [3, 3, inChannels, 16] },
+    { name: 'conv1/bias', shape: [16] },
+    { name: 'conv2/kernel', shape: [3, 3, 16, 32] },
+    { name: 'conv2/bias', shape: [32] },
+    { name: 'conv3/kernel', shape: [3, 3, 32, 64] },
+    { name: 'conv3/bias', shape: [64] },
+    { name: 'dense1/kernel', shape: [flat, features] },
+    { name: 'dense1/bias', shape: [features] },
+    { name: 'dense2/kernel', shape: [features, classes] },
+    { name: 'dense2/bias', shape: [classes] },
+  ];
+}
+
 /** Weight names and shapes, in file order. */
-export const CLASSIFIER_SHAPES: readonly { name: string; shape: number[] }[] = [
-  { name: 'conv1/kernel', shape: [3, 3, 1, 16] },
-  { name: 'conv1/bias', shape: [16] },
-  { name: 'conv2/kernel', shape: [3, 3, 16, 32] },
-  { name: 'conv2/bias', shape: [32] },
-  { name: 'conv3/kernel', shape: [3, 3, 32, 64] },
-  { name: 'conv3/bias', shape: [64] },
-  { name: 'dense1/kernel', shape: [576, CLASSIFIER_FEATURES] },
-  { name: 'dense1/bias', shape: [CLASSIFIER_FEATURES] },
-  { name: 'dense2/kernel', shape: [CLASSIFIER_FEATURES, CLASSIFIER_CLASSES] },
-  { name: 'dense2/bias', shape: [CLASSIFIER_CLASSES] },
-];
+export const CLASSIFIER_SHAPES = smallConvNetShapes(1, 576, CLASSIFIER_FEATURES, CLASSIFIER_CLASSES);
 
 export type ClassifierWeights = Record<string, tf.Tensor>;
 type Conv = (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D;
 
-/** The network; `conv` is swappable so training can use a conv whose gradient works on wasm. */
-export function classifierForward(w: ClassifierWeights, x: tf.Tensor4D, conv: Conv = (a, f) => tf.conv2d(a, f, 1, 'same')): { features: tf.Tensor2D; logits: tf.Tensor2D } {
+/**
+ * The small conv net's forward pass (smallConvNetShapes): each block's pooling is 'same' or
+ * 'valid' as `pads` says, the last block flattened to `flat` values. `conv` is swappable so
+ * training can use a conv whose gradient works on wasm.
+ */
+export function smallConvNetForward(
+  w: ClassifierWeights, x: tf.Tensor4D, pads: readonly ['same' | 'valid', 'same' | 'valid', 'same' | 'valid'], flat: number, conv: Conv = (a, f) => tf.conv2d(a, f, 1, 'same'),
+): { features: tf.Tensor2D; logits: tf.Tensor2D } {
   const block = (input: tf.Tensor4D, name: string, pad: 'same' | 'valid'): tf.Tensor4D =>
     tf.avgPool(tf.relu(tf.add(conv(input, w[`${name}/kernel`] as tf.Tensor4D), w[`${name}/bias`])) as tf.Tensor4D, 2, 2, pad);
-  const h1 = block(x, 'conv1', 'same');
-  const h2 = block(h1, 'conv2', 'same');
-  const h3 = block(h2, 'conv3', 'valid');
-  const flat = tf.reshape(h3, [h3.shape[0], 576]) as tf.Tensor2D;
-  const features = tf.relu(tf.add(tf.matMul(flat, w['dense1/kernel'] as tf.Tensor2D), w['dense1/bias'])) as tf.Tensor2D;
+  const h = block(block(block(x, 'conv1', pads[0]), 'conv2', pads[1]), 'conv3', pads[2]);
+  const flattened = tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D;
+  const features = tf.relu(tf.add(tf.matMul(flattened, w['dense1/kernel'] as tf.Tensor2D), w['dense1/bias'])) as tf.Tensor2D;
   const logits = tf.add(tf.matMul(features, w['dense2/kernel'] as tf.Tensor2D), w['dense2/bias']) as tf.Tensor2D;
   return { features, logits };
+}
+
+/** The network; `conv` is swappable so training can use a conv whose gradient works on wasm. */
+export function classifierForward(w: ClassifierWeights, x: tf.Tensor4D, conv?: Conv): { features: tf.Tensor2D; logits: tf.Tensor2D } {
+  return smallConvNetForward(w, x, ['same', 'same', 'valid'], 576, conv);
+}
+
+/** Images per forward pass when computing features. */
+const BATCH = 250;
+
+/**
+ * Features and softmax probabilities of `count` images, BATCH at a time: `input(start, n)` makes a
+ * batch's input tensor (inside a tidy), `forward` runs the network on it.
+ */
+export async function runBatched(
+  count: number, featureDim: number, classes: number, input: (start: number, n: number) => tf.Tensor4D, forward: (x: tf.Tensor4D) => { features: tf.Tensor2D; logits: tf.Tensor2D },
+): Promise<ClassifierOutput> {
+  const features = new Float64Array(count * featureDim);
+  const probs = new Float64Array(count * classes);
+  for (let start = 0; start < count; start += BATCH) {
+    const n = Math.min(BATCH, count - start);
+    const [f, p] = tf.tidy(() => {
+      const out = forward(input(start, n));
+      return [out.features, tf.softmax(out.logits)];
+    });
+    features.set(await f.data(), start * featureDim);
+    probs.set(await p.data(), start * classes);
+    f.dispose();
+    p.dispose();
+  }
+  return { count, featureDim, features, probs };
 }
 
 /** `count` NHWC images of size x size x channels in [0, 1] -> [count, 28, 28, 1]. */
@@ -145,7 +189,6 @@ export function createMnistClassifierFromJson(json: unknown): MnistClassifier {
   return new TfMnistClassifier(weights, doc!.testAccuracy);
 }
 
-const BATCH = 250;
 
 class TfMnistClassifier implements MnistClassifier {
   readonly featureDim = CLASSIFIER_FEATURES;
@@ -157,21 +200,7 @@ class TfMnistClassifier implements MnistClassifier {
 
   async features(images: Float32Array, count: number, size: number, channels: number): Promise<ClassifierOutput> {
     const per = size * size * channels;
-    const features = new Float64Array(count * this.featureDim);
-    const probs = new Float64Array(count * this.classes);
-    for (let start = 0; start < count; start += BATCH) {
-      const n = Math.min(BATCH, count - start);
-      const [f, p] = tf.tidy(() => {
-        const x = toClassifierInput(images.subarray(start * per, (start + n) * per), n, size, channels);
-        const out = classifierForward(this.weights, x);
-        return [out.features, tf.softmax(out.logits)];
-      });
-      features.set(await f.data(), start * this.featureDim);
-      probs.set(await p.data(), start * this.classes);
-      f.dispose();
-      p.dispose();
-    }
-    return { count, featureDim: this.featureDim, features, probs };
+    return runBatched(count, this.featureDim, this.classes, (start, n) => toClassifierInput(images.subarray(start * per, (start + n) * per), n, size, channels), (x) => classifierForward(this.weights, x));
   }
 
   async predict(images: Float32Array, count: number, size: number, channels: number): Promise<Int32Array> {

@@ -10,7 +10,7 @@
 //   -> conv 3x3x64 relu -> avgpool 2 (4) -> flatten 1024 -> dense 64 relu (= features) -> dense 36
 import * as tf from '@tensorflow/tfjs-core';
 import { float32ToHalfBits, halfBitsToFloat32 } from '@fedbit/core';
-import { bytesToBase64 } from './classifier';
+import { bytesToBase64, runBatched, smallConvNetForward, smallConvNetShapes } from './classifier';
 import type { ClassifierOutput } from './classifier';
 
 export const STYLE_CLASSIFIER_FORMAT = 'fedbit-emoji-style-classifier';
@@ -24,30 +24,13 @@ export const STYLE_CLASSES = STYLE_VENDORS.length * STYLE_CATEGORIES;
 /** class = vendor * STYLE_CATEGORIES + category. */
 export const styleClassOf = (vendor: number, category: number): number => vendor * STYLE_CATEGORIES + category;
 
-export const STYLE_SHAPES: readonly { name: string; shape: number[] }[] = [
-  { name: 'conv1/kernel', shape: [3, 3, 3, 16] },
-  { name: 'conv1/bias', shape: [16] },
-  { name: 'conv2/kernel', shape: [3, 3, 16, 32] },
-  { name: 'conv2/bias', shape: [32] },
-  { name: 'conv3/kernel', shape: [3, 3, 32, 64] },
-  { name: 'conv3/bias', shape: [64] },
-  { name: 'dense1/kernel', shape: [1024, STYLE_FEATURES] },
-  { name: 'dense1/bias', shape: [STYLE_FEATURES] },
-  { name: 'dense2/kernel', shape: [STYLE_FEATURES, STYLE_CLASSES] },
-  { name: 'dense2/bias', shape: [STYLE_CLASSES] },
-];
+export const STYLE_SHAPES = smallConvNetShapes(3, 1024, STYLE_FEATURES, STYLE_CLASSES);
 
 type Weights = Record<string, tf.Tensor>;
 type Conv = (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D;
 
-export function styleForward(w: Weights, x: tf.Tensor4D, conv: Conv = (a, f) => tf.conv2d(a, f, 1, 'same')): { features: tf.Tensor2D; logits: tf.Tensor2D } {
-  const block = (input: tf.Tensor4D, name: string): tf.Tensor4D =>
-    tf.avgPool(tf.relu(tf.add(conv(input, w[`${name}/kernel`] as tf.Tensor4D), w[`${name}/bias`])) as tf.Tensor4D, 2, 2, 'valid');
-  const h = block(block(block(x, 'conv1'), 'conv2'), 'conv3');
-  const flat = tf.reshape(h, [h.shape[0], 1024]) as tf.Tensor2D;
-  const features = tf.relu(tf.add(tf.matMul(flat, w['dense1/kernel'] as tf.Tensor2D), w['dense1/bias'])) as tf.Tensor2D;
-  const logits = tf.add(tf.matMul(features, w['dense2/kernel'] as tf.Tensor2D), w['dense2/bias']) as tf.Tensor2D;
-  return { features, logits };
+export function styleForward(w: Weights, x: tf.Tensor4D, conv?: Conv): { features: tf.Tensor2D; logits: tf.Tensor2D } {
+  return smallConvNetForward(w, x, ['valid', 'valid', 'valid'], 1024, conv);
 }
 
 export interface StyleClassifierJson {
@@ -118,7 +101,6 @@ export function createStyleClassifierFromJson(json: unknown): StyleClassifier {
   return new TfStyleClassifier(weights, doc!.testAccuracy);
 }
 
-const BATCH = 250;
 
 class TfStyleClassifier implements StyleClassifier {
   readonly featureDim = STYLE_FEATURES;
@@ -133,21 +115,11 @@ class TfStyleClassifier implements StyleClassifier {
     if (!Number.isInteger(count) || count < 1 || images.length < count * per) {
       throw new RangeError(`style classifier: expected ${count} images of 32x32x3 (${count * per} values), got ${images.length} values`);
     }
-    const features = new Float64Array(count * this.featureDim);
-    const probs = new Float64Array(count * this.classes);
-    for (let start = 0; start < count; start += BATCH) {
-      const n = Math.min(BATCH, count - start);
-      const [f, p] = tf.tidy(() => {
-        const x = tf.clipByValue(tf.tensor4d(images.subarray(start * per, (start + n) * per), [n, STYLE_INPUT, STYLE_INPUT, 3]), 0, 1) as tf.Tensor4D;
-        const out = styleForward(this.weights, x);
-        return [out.features, tf.softmax(out.logits)];
-      });
-      features.set(await f.data(), start * this.featureDim);
-      probs.set(await p.data(), start * this.classes);
-      f.dispose();
-      p.dispose();
-    }
-    return { count, featureDim: this.featureDim, features, probs };
+    return runBatched(
+      count, this.featureDim, this.classes,
+      (start, n) => tf.clipByValue(tf.tensor4d(images.subarray(start * per, (start + n) * per), [n, STYLE_INPUT, STYLE_INPUT, 3]), 0, 1) as tf.Tensor4D,
+      (x) => styleForward(this.weights, x),
+    );
   }
 
   dispose(): void {

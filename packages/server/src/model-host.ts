@@ -60,7 +60,7 @@ export class ModelHost {
     readonly groups: number[] | undefined,
   ) {}
   private loraState: LoraState | null = null;
-  /** Full training's starting vector: the seeded init or model.init's base (drawing moves the net's weights, not this). */
+  /** Full training's starting vector, set at create: the seeded init or model.init's base (drawing moves the net's weights, not this); null in a LoRA run. */
   private startVector: Float32Array | null = null;
 
   static async create(runConfig: HostSettings): Promise<ModelHost> {
@@ -117,7 +117,7 @@ export class ModelHost {
     }
     const host = new ModelHost(runConfig, modelConfig, dataset, plan.shards.map((s) => s.length), plan.eval, runConfig.lora ? base : null, groups);
     // Full fine-tuning starts from the base as devices would receive it (its 16-bit copy), the same start a LoRA run has.
-    host.startVector = base && !runConfig.lora ? base.weights.slice() : host.net.getWeights();
+    if (!runConfig.lora) host.startVector = base ? base.weights : host.net.getWeights();
     if (base && runConfig.lora) {
       try {
         host.attach();
@@ -209,7 +209,7 @@ export class ModelHost {
 
   /** The run's starting vector: the model's seeded init, or the adapters' (B = 0, A the shared init). */
   initialWeights(): Float32Array {
-    return this.loraState ? this.loraState.initial.slice() : (this.startVector ??= this.net.getWeights()).slice();
+    return this.loraState ? this.loraState.initial.slice() : this.startVector!.slice();
   }
 
   /** One file of the published model (packages/diffusion/src/export/files.ts), from the run's vector. */

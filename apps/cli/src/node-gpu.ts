@@ -10,13 +10,14 @@ import { installNodeWebGpu, SWIFTSHADER_ICD, SWIFTSHADER_LIB_DIR } from '@fedbit
 const MARK = 'FEDBIT_SWIFTSHADER_CHILD';
 
 /**
- * Makes sure `navigator.gpu` exists in this process. Resolves 'ready' when it does, or never
+ * Makes sure `navigator.gpu` exists in this process (Dawn created with `dawnFlags`, e.g.
+ * 'disable-dawn-features=timestamp_quantization'). Resolves 'ready' when it does, or never
  * resolves when this process has handed the work to a child that runs with SwiftShader (this
  * process then exits with the child's code). Throws, saying what to do, when there is no way.
  */
-export async function ensureNodeWebGpu(log: (line: string) => void): Promise<'ready'> {
+export async function ensureNodeWebGpu(log: (line: string) => void, dawnFlags: string[] = []): Promise<'ready'> {
   try {
-    await installNodeWebGpu();
+    await installNodeWebGpu(dawnFlags);
     return 'ready';
   } catch (error) {
     const canRetry =

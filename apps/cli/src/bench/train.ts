@@ -1,4 +1,4 @@
-// Benchmark (not a test): milliseconds per DDPM training step (batch 8, Adam, epsilon loss) for
+// Benchmark (not a test): milliseconds per DDPM training step (batch 8 or as asked, Adam, epsilon loss) for
 // each tfjs backend asked for (default wasm and cpu; webgpu in Node through the optional `webgpu`
 // package, on the machine's GPU or, where there is none, on Chromium's SwiftShader) and each model
 // size (tiny at 16x16x1, default at 28x28x1). Reports the median after warm-up steps, samples per
@@ -7,8 +7,12 @@
 // commits), and on webgpu what a step asks of the GPU, counted at the WebGPU API
 // (packages/diffusion/src/webgpu/counters.ts): compute dispatches (GPUComputePassEncoder
 // .dispatchWorkgroups), uploads of CPU-side data (buffers created mapped + non-uniform
-// GPUQueue.writeBuffer), uniform writes and submits, per step.
-// `npm run bench:train [-- --backend webgpu,wasm --steps 10 --json]`
+// GPUQueue.writeBuffer), uniform writes and submits, per step. With --kernel-time, one more step
+// runs under tf.time on webgpu: where the adapter offers timestamp queries, the sum of the GPU time
+// of its kernels and the kernels that took most (tfjs then ends a compute pass after every kernel,
+// so that step is not timed with the others). python/time_step.py times the same U-Net's step in
+// PyTorch from this bench's JSON (issue 11's side-by-side comparison on a lent GPU).
+// `npm run bench:train [-- --backend webgpu,wasm --batch 8,64 --steps 10 --json]`
 import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -22,7 +26,9 @@ import {
   resolveModelConfig,
   webGpuCounts,
   type BackendInfo,
+  type ModelConfig,
   type ModelSize,
+  type Trainer,
 } from '@fedbit/diffusion';
 import { nameList, parseFlags, wholeNumber } from '../args';
 import { ensureNodeWebGpu } from '../node-gpu';
@@ -39,6 +45,9 @@ const flags =
       sizes: { type: 'string', default: 'tiny,default', placeholder: 'names', description: `model sizes, comma-separated, from ${SIZE_NAMES.join(', ')}` },
       steps: { type: 'string', placeholder: 'n', description: 'timed steps per case (default: per backend, about two minutes in all on 2 cores)' },
       warmup: { type: 'string', placeholder: 'n', description: 'untimed steps before them (default: per backend)' },
+      batch: { type: 'string', default: '8', placeholder: 'sizes', description: 'batch sizes, comma-separated (default 8)' },
+      'tf-flag': { type: 'string', placeholder: 'name=value,...', description: 'tfjs environment flags to set first, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=100' },
+      'kernel-time': { type: 'boolean', description: 'on webgpu, time one more step\'s kernels on the GPU (timestamp queries, where the adapter has them)' },
       json: { type: 'boolean', description: 'end with one JSON line' },
     },
     z.object({
@@ -46,16 +55,46 @@ const flags =
       sizes: nameList(SIZE_NAMES),
       steps: wholeNumber(1, 1000).optional(),
       warmup: wholeNumber(0, 1000).optional(),
+      batch: z
+        .string()
+        .transform((v, ctx) => {
+          const sizes = v.split(',').map((x) => Number(x.trim()));
+          if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 512)) {
+            ctx.addIssue({ code: 'custom', message: `expected batch sizes from 1 to 512, comma-separated, got '${v}'` });
+            return z.NEVER;
+          }
+          return [...new Set(sizes)];
+        }),
+      'tf-flag': z
+        .string()
+        .optional()
+        .transform((v, ctx) => {
+          const out: [string, number | boolean][] = [];
+          for (const item of v ? v.split(',') : []) {
+            const m = /^([A-Z][A-Z0-9_]*)=(true|false|-?\d+(?:\.\d+)?)$/.exec(item.trim());
+            if (!m) {
+              ctx.addIssue({ code: 'custom', message: `expected NAME=number or NAME=true|false (a tfjs flag), got '${item}'` });
+              return z.NEVER;
+            }
+            out.push([m[1], m[2] === 'true' ? true : m[2] === 'false' ? false : Number(m[2])]);
+          }
+          return out;
+        }),
+      'kernel-time': z.boolean(),
       json: z.boolean(),
     }),
     {
       usage: 'npm run bench:train --',
       summary: 'milliseconds (and on webgpu dispatches and uploads) per training step per backend and model size',
-      examples: ['npm run bench:train', 'npm run bench:train -- --steps 5 --json', 'npm run bench:train -- --backend webgpu,wasm --sizes tiny --json'],
+      examples: [
+        'npm run bench:train',
+        'npm run bench:train -- --steps 5 --json',
+        'npm run bench:train -- --backend webgpu,wasm --sizes tiny --json',
+        'npm run bench:train -- --backend webgpu --batch 8,64 --kernel-time --json',
+      ],
     },
   ) ?? process.exit(0);
 
-const BATCH = 8;
 const SIZES: { size: ModelSize; imageSize: number; channels: number }[] = [
   { size: 'tiny', imageSize: 16, channels: 1 },
   { size: 'small', imageSize: 16, channels: 1 },
@@ -75,12 +114,23 @@ const DEFAULT_STEPS: Record<string, { warmup: number; steps: number }> = {
   'webgpu/default': { warmup: 1, steps: 3 },
 };
 
+interface KernelTime {
+  /** Sum of the step's kernels' GPU time (timestamp queries), ms. */
+  kernelMs: number;
+  kernels: number;
+  /** Kernel programs by total GPU time, most first (at most 8). */
+  top: { name: string; ms: number; count: number }[];
+}
+
 interface Result {
   backend: string;
+  batch: number;
   /** The WebGPU adapter (vendor, architecture) where the backend is webgpu. */
   adapter: string | null;
   size: ModelSize;
   imageSize: number;
+  /** The model config timed (python/time_step.py builds the same U-Net from it). */
+  config: ModelConfig;
   params: number;
   steps: number;
   msPerStep: number;
@@ -93,6 +143,8 @@ interface Result {
   uploadBytesPerStep: number | null;
   uniformWritesPerStep: number | null;
   submitsPerStep: number | null;
+  /** --kernel-time on webgpu: GPU time of one more step's kernels; null elsewhere or without timestamp queries. */
+  kernelTime: KernelTime | null;
   /** Every step's loss, warm-up included (same seed and data on every backend). */
   losses: number[];
 }
@@ -106,7 +158,8 @@ const log = (line: string) => {
 
 if (flags.backend.includes('webgpu')) {
   try {
-    await ensureNodeWebGpu(log);
+    // unquantized timestamps for --kernel-time (Dawn rounds them to 100 us by default)
+    await ensureNodeWebGpu(log, flags['kernel-time'] ? ['disable-dawn-features=timestamp_quantization'] : []);
   } catch (error) {
     log(`webgpu: ${(error as Error).message}`);
   }
@@ -120,60 +173,127 @@ for (const backend of flags.backend) {
     log(`skipping ${backend}: ${(error as Error).message}`);
     continue;
   }
+  // after the backend's import, which registers its own flags; tfjs throws on an unknown name
+  for (const [name, value] of flags['tf-flag']) {
+    try {
+      tf.env().set(name, value);
+    } catch (error) {
+      log(`--tf-flag ${name}: ${(error as Error).message}`);
+      process.exit(2);
+    }
+  }
   const counting = backend === 'webgpu' && countWebGpuCalls();
   for (const s of SIZES.filter((x) => flags.sizes.includes(x.size))) {
-    const plan = DEFAULT_STEPS[`${backend}/${s.size}`];
-    const steps = flags.steps ?? plan.steps;
-    const warmup = flags.warmup ?? plan.warmup;
-    const config = resolveModelConfig(s.size, { imageSize: s.imageSize, channels: s.channels });
-    const model = createModel(config, 0);
-    const trainer = createTrainer(model, { learningRate: 1e-3, batchSize: BATCH, schedule: { kind: 'cosine', steps: 1000 }, seed: 0 });
-    const images = new Float32Array(BATCH * s.imageSize * s.imageSize * s.channels);
-    for (let i = 0; i < images.length; i++) images[i] = ((i * 2654435761) % 997) / 997;
-    const losses: number[] = [];
-    for (let i = 0; i < warmup; i++) losses.push(await trainer.step({ images, count: BATCH }));
-    const tensorsBefore = tf.memory().numTensors;
-    const countsBefore = webGpuCounts();
-    const times: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      losses.push(await trainer.step({ images, count: BATCH }));
-      times.push(performance.now() - t0);
+    for (const batch of flags.batch) {
+      const r = await timeCase(backend, info, s, batch, counting);
+      results.push(r);
+      log(
+        `${backend} ${s.size} batch ${batch}: ${r.msPerStep} ms/step (median of ${r.steps})` +
+          (counting ? `, ${r.dispatchesPerStep} dispatches, ${r.uploadsPerStep} uploads per step` : '') +
+          (r.kernelTime ? `, GPU kernels ${r.kernelTime.kernelMs} ms` : ''),
+      );
     }
-    const counted = diffCounts(webGpuCounts(), countsBefore);
-    const tensorGrowth = tf.memory().numTensors - tensorsBefore;
-    trainer.dispose();
-    model.dispose();
-    times.sort((a, b) => a - b);
-    const msPerStep = times[Math.floor(times.length / 2)];
-    const perStep = (n: number) => (counting ? Math.round((n / steps) * 10) / 10 : null);
-    const r: Result = {
-      backend,
-      adapter: info.adapter ? `${info.adapter.vendor} ${info.adapter.architecture}`.trim() : null,
-      size: s.size,
-      imageSize: s.imageSize,
-      params: model.paramCount,
-      steps,
-      msPerStep: Math.round(msPerStep * 10) / 10,
-      samplesPerS: Math.round((BATCH / (msPerStep / 1000)) * 10) / 10,
-      macsPerStep: macsPerTrainStep(config, BATCH),
-      tensorGrowth,
-      dispatchesPerStep: perStep(counted.dispatches),
-      uploadsPerStep: perStep(counted.uploads),
-      uploadBytesPerStep: perStep(counted.uploadBytes),
-      uniformWritesPerStep: perStep(counted.uniformWrites),
-      submitsPerStep: perStep(counted.submits),
-      losses,
-    };
-    results.push(r);
-    log(`${backend} ${s.size}: ${r.msPerStep} ms/step (median of ${steps})` + (counting ? `, ${r.dispatchesPerStep} dispatches, ${r.uploadsPerStep} uploads per step` : ''));
   }
+}
+
+async function timeCase(backend: string, info: BackendInfo, s: (typeof SIZES)[number], batch: number, counting: boolean): Promise<Result> {
+  const plan = DEFAULT_STEPS[`${backend}/${s.size}`];
+  const steps = flags.steps ?? plan.steps;
+  const warmup = flags.warmup ?? plan.warmup;
+  const config = resolveModelConfig(s.size, { imageSize: s.imageSize, channels: s.channels });
+  const model = createModel(config, 0);
+  const trainer = createTrainer(model, { learningRate: 1e-3, batchSize: batch, schedule: { kind: 'cosine', steps: 1000 }, seed: 0 });
+  const images = new Float32Array(batch * s.imageSize * s.imageSize * s.channels);
+  for (let i = 0; i < images.length; i++) images[i] = ((i * 2654435761) % 997) / 997;
+  const losses: number[] = [];
+  for (let i = 0; i < warmup; i++) losses.push(await trainer.step({ images, count: batch }));
+  const tensorsBefore = tf.memory().numTensors;
+  const countsBefore = webGpuCounts();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    losses.push(await trainer.step({ images, count: batch }));
+    times.push(performance.now() - t0);
+  }
+  const counted = diffCounts(webGpuCounts(), countsBefore);
+  const tensorGrowth = tf.memory().numTensors - tensorsBefore;
+  const kernelTime = flags['kernel-time'] && backend === 'webgpu' ? await timeKernels(trainer, images, batch) : null;
+  trainer.dispose();
+  model.dispose();
+  times.sort((a, b) => a - b);
+  const msPerStep = times[Math.floor(times.length / 2)];
+  const perStep = (n: number) => (counting ? Math.round((n / steps) * 10) / 10 : null);
+  return {
+    backend,
+    batch,
+    adapter: info.adapter ? `${info.adapter.vendor} ${info.adapter.architecture}`.trim() : null,
+    size: s.size,
+    imageSize: s.imageSize,
+    config,
+    params: model.paramCount,
+    steps,
+    msPerStep: Math.round(msPerStep * 10) / 10,
+    samplesPerS: Math.round((batch / (msPerStep / 1000)) * 10) / 10,
+    macsPerStep: macsPerTrainStep(config, batch),
+    tensorGrowth,
+    dispatchesPerStep: perStep(counted.dispatches),
+    uploadsPerStep: perStep(counted.uploads),
+    uploadBytesPerStep: perStep(counted.uploadBytes),
+    uniformWritesPerStep: perStep(counted.uniformWrites),
+    submitsPerStep: perStep(counted.submits),
+    kernelTime,
+    losses,
+  };
+}
+
+/**
+ * One more training step under tf.time: the step's synchronous part (everything up to reading the
+ * loss back) runs inside it, so every kernel of the step is timed. Null where the adapter has no
+ * timestamp queries (tfjs then reports kernelMs as an error object).
+ */
+async function timeKernels(trainer: Trainer, images: Float32Array, batch: number): Promise<KernelTime | null> {
+  // tfjs 4.22's per-kernel breakdown (getExtraProfileInfo: "name: ms, name: ms, ...") flattens the
+  // kernels' names into characters, so only its times are read, in dispatch order, and the names
+  // are recorded here as the backend runs the programs.
+  const backend = tf.backend() as unknown as { runWebGPUProgram: (program: object, ...rest: unknown[]) => unknown };
+  const run = backend.runWebGPUProgram;
+  const names: string[] = [];
+  backend.runWebGPUProgram = function (this: unknown, program: object, ...rest: unknown[]) {
+    names.push(program.constructor.name);
+    return run.call(this, program, ...rest);
+  };
+  let pending: Promise<number> | null = null;
+  let timing: tf.TimingInfo;
+  try {
+    timing = await tf.time(() => {
+      pending = trainer.step({ images, count: batch });
+    });
+    await pending;
+  } finally {
+    backend.runWebGPUProgram = run;
+  }
+  if (typeof timing.kernelMs !== 'number') return null;
+  const info = (timing as { getExtraProfileInfo?: () => string }).getExtraProfileInfo?.() ?? '';
+  const ms = info.split(', ').map((entry) => Number(entry.slice(entry.lastIndexOf(': ') + 2)));
+  const byName = new Map<string, { ms: number; count: number }>();
+  names.forEach((name, i) => {
+    const e = byName.get(name) ?? { ms: 0, count: 0 };
+    e.ms += Number.isFinite(ms[i]) ? ms[i] : 0;
+    e.count++;
+    byName.set(name, e);
+  });
+  const top = [...byName.entries()]
+    .map(([name, e]) => ({ name, ms: Math.round(e.ms * 1000) / 1000, count: e.count }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 8);
+  return { kernelMs: Math.round(timing.kernelMs * 1000) / 1000, kernels: names.length, top };
 }
 
 const dash = (v: number | null) => (v === null ? '-' : String(v));
 const rows = results.map((r) => [
   r.backend,
   `${r.size} ${r.imageSize}x${r.imageSize}`,
+  r.batch,
   r.params.toLocaleString('en'),
   r.msPerStep.toFixed(1),
   r.samplesPerS.toFixed(1),
@@ -181,12 +301,13 @@ const rows = results.map((r) => [
   `${(r.macsPerStep / (r.msPerStep / 1000) / 1e9).toFixed(2)}`,
   dash(r.dispatchesPerStep),
   dash(r.uploadsPerStep),
+  r.kernelTime ? r.kernelTime.kernelMs.toFixed(1) : '-',
   r.tensorGrowth,
 ]);
 const adapters = [...new Set(results.map((r) => r.adapter).filter((a) => a !== null))];
 if (!flags.json) {
-  console.log(`\nDDPM training step, batch ${BATCH}, Adam; ${machine}${adapters.length ? `; WebGPU adapter: ${adapters.join(', ')}` : ''}`);
-  console.log(table(['backend', 'size', 'params', 'ms/step', 'samples/s', 'MACs/step', 'GMAC/s', 'dispatches/step', 'uploads/step', 'tensor growth'], rows));
+  console.log(`\nDDPM training step, Adam; ${machine}${adapters.length ? `; WebGPU adapter: ${adapters.join(', ')}` : ''}`);
+  console.log(table(['backend', 'size', 'batch', 'params', 'ms/step', 'samples/s', 'MACs/step', 'GMAC/s', 'dispatches/step', 'uploads/step', 'GPU kernel ms', 'tensor growth'], rows));
 } else {
-  console.log(JSON.stringify({ machine, batch: BATCH, results }));
+  console.log(JSON.stringify({ machine, batches: flags.batch, results }));
 }

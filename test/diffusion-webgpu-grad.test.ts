@@ -1,7 +1,9 @@
 // Real-browser check of @fedbit/diffusion on WebGPU (SwiftShader in headless Chromium): the
 // forward-convolution gradients of conv2dTrainable and upsample2x agree with tfjs-backend-webgpu's
 // built-in gradients (and, where the page has WebGL, tfjs-backend-webgl's), the fused Adam kernels
-// match the composite Adam and the closed-form GroupNorm gradient matches autodiff on webgpu, and a
+// match the composite Adam, the closed-form GroupNorm gradient matches autodiff on webgpu, the
+// fused GroupNorm + SiLU kernels match the unfused ops (values and the gradients of x, gamma and
+// beta), and a
 // tiny-model training step gives a finite loss with at most 10 uploads (its time is printed). Skipped when there is no
 // Chromium (CHROMIUM_PATH or /usr/bin/chromium), when FEDBIT_SKIP_E2E=1, or when the page gets no
 // WebGPU adapter.
@@ -20,7 +22,7 @@ const PAGE_ENTRY = `
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dTrainable, countWebGpuCalls, createModel, createTrainer, diffCounts, initBackend, resolveModelConfig, upsample2x, webGpuCounts } from '../packages/diffusion/src/index';
 import { Adam } from '../packages/diffusion/src/adam';
-import { groupNorm } from '../packages/diffusion/src/norm';
+import { groupNorm, groupNormSilu } from '../packages/diffusion/src/norm';
 
 function det(shape, seed) {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -100,7 +102,23 @@ window.runChecks = async () => {
   const gnC = gn('custom'), gnB = gn('builtin');
   let norm = 0;
   for (let k = 0; k < 3; k++) norm = Math.max(norm, (await maxDiff(gnC[k], gnB[k])) / (await maxAbs(gnB[k])));
-  tf.dispose([gx, gg, gb, gr, consts.eps, consts.one, ...gnC, ...gnB]);
+  tf.dispose([gx, gg, gb, gr, ...gnC, ...gnB]);
+
+  // GroupNorm + SiLU: the fused kernels against tfjs autodiff of the unfused ops, values and gradients,
+  // on a group larger than one workgroup (8x8 pixels x 3 channels per group) and on the shape above
+  let fusedNorm = 0;
+  for (const [shape, groups] of [[[3, 8, 8, 12], 4], [[2, 4, 4, 8], 4]]) {
+    const c = shape[3];
+    const fx = det(shape, 21), fg = det([c], 22), fb = det([c], 23), fr = det(shape, 24);
+    const fn = (mode) => (a, b, d) => groupNormSilu(a, b, d, groups, consts, mode);
+    const run = (mode) => tf.grads((a, b, d) => tf.sum(tf.mul(fn(mode)(a, b, d), fr)))([fx, fg, fb]);
+    const yF = fn('fused')(fx, fg, fb), yB = fn('builtin')(fx, fg, fb);
+    const gF = run('fused'), gB = run('builtin');
+    fusedNorm = Math.max(fusedNorm, (await maxDiff(yF, yB)) / (await maxAbs(yB)));
+    for (let k = 0; k < 3; k++) fusedNorm = Math.max(fusedNorm, (await maxDiff(gF[k], gB[k])) / (await maxAbs(gB[k])));
+    tf.dispose([fx, fg, fb, fr, yF, yB, ...gF, ...gB]);
+  }
+  tf.dispose([consts.eps, consts.one]);
 
   const model = createModel(resolveModelConfig('tiny', { imageSize: 16, channels: 1 }), 0);
   const trainer = createTrainer(model, { learningRate: 1e-3, batchSize: 2, schedule: { kind: 'cosine', steps: 100 }, seed: 0 });
@@ -121,7 +139,7 @@ window.runChecks = async () => {
   const msPerStep = (stepMs[1] + stepMs[2]) / 2;
   trainer.dispose();
   model.dispose();
-  return { info, convs, upsample, adam, norm, losses, msPerStep, msFirstTwo, dispatchesPerStep: counts.dispatches / 2, uploadsPerStep: counts.uploads / 2 };
+  return { info, convs, upsample, adam, norm, fusedNorm, losses, msPerStep, msFirstTwo, dispatchesPerStep: counts.dispatches / 2, uploadsPerStep: counts.uploads / 2 };
 };
 window.pageReady = true;
 `;
@@ -178,6 +196,7 @@ describe.skipIf(skip)('diffusion on WebGPU in Chromium', () => {
       upsample: number;
       adam: number;
       norm: number;
+      fusedNorm: number;
       losses: number[];
       msPerStep: number;
       msFirstTwo: number;
@@ -192,7 +211,7 @@ describe.skipIf(skip)('diffusion on WebGPU in Chromium', () => {
     }
     console.log(
       `webgpu adapter ${JSON.stringify(out.info.adapter)}; tiny batch-2 step ${out.msFirstTwo.toFixed(0)} ms (first two), ${out.msPerStep.toFixed(0)} ms (after the first), ` +
-        `${out.dispatchesPerStep} dispatches, ${out.uploadsPerStep} uploads; fused Adam vs composite ${out.adam.toExponential(1)}, GroupNorm gradient ${out.norm.toExponential(1)}`,
+        `${out.dispatchesPerStep} dispatches, ${out.uploadsPerStep} uploads; fused Adam vs composite ${out.adam.toExponential(1)}, GroupNorm gradient ${out.norm.toExponential(1)}, fused GroupNorm + SiLU ${out.fusedNorm.toExponential(1)}`,
     );
     expect(out.info.backend).toBe('webgpu');
     console.log(out.convs.map((c) => `${c.case}: |ddx| ${c.dx.toExponential(1)}, |ddw| ${c.dw.toExponential(1)}`).join('\n'));
@@ -204,6 +223,7 @@ describe.skipIf(skip)('diffusion on WebGPU in Chromium', () => {
     expect(out.upsample).toBeLessThan(1e-5);
     expect(out.adam).toBeLessThan(1e-5);
     expect(out.norm).toBeLessThan(1e-5);
+    expect(out.fusedNorm).toBeLessThan(1e-5);
     for (const l of out.losses) expect(Number.isFinite(l)).toBe(true);
     // the page's step keeps its work on the GPU too (writeBuffer uploads, fused Adam, closed-form norm gradients)
     expect(out.uploadsPerStep).toBeLessThanOrEqual(10);

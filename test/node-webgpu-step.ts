@@ -1,12 +1,42 @@
 // Run by test/node-webgpu.test.ts in a plain Node process (tsx, Node's own module resolution: the
 // process where the old isNode() answer made initBackend('webgpu') throw), with SwiftShader's
-// Vulkan driver in its environment. Trains the bench's tiny case and prints one JSON line.
+// Vulkan driver in its environment. Checks the fused GroupNorm + SiLU kernels against the unfused
+// ops (values and gradients), trains the bench's tiny case and prints one JSON line.
 import * as tf from '@tensorflow/tfjs-core';
+import { groupNormSilu } from '../packages/diffusion/src/norm';
 import { countWebGpuCalls, createModel, createTrainer, diffCounts, initBackend, resolveModelConfig, webGpuCounts } from '../packages/diffusion/src/index';
 
 const BATCH = 8;
 const STEPS = Number(process.argv[2] ?? 3);
 const info = await initBackend('webgpu');
+
+// GroupNorm + SiLU fused on webgpu against tfjs autodiff of the unfused ops: the largest relative
+// difference over the values and the gradients of x, gamma and beta (a group larger than one workgroup)
+function det(shape: number[], seed: number): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin((i + 1) * 12.9898 + seed * 78.233) * 0.9), shape);
+}
+async function relDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [d, m] = tf.tidy(() => [tf.max(tf.abs(tf.sub(a, b))), tf.max(tf.abs(b))]);
+  const value = (await d.data())[0] / (await m.data())[0];
+  tf.dispose([d, m]);
+  return value;
+}
+let fusedNorm = 0;
+for (const [shape, groups] of [
+  [[3, 8, 8, 12], 4],
+  [[2, 4, 4, 8], 2],
+] as [number[], number][]) {
+  const consts = { eps: tf.scalar(1e-5), one: tf.scalar(1) };
+  const [x, g, b, r] = [det(shape, 21), det([shape[3]], 22), det([shape[3]], 23), det(shape, 24)];
+  const f = (mode: 'fused' | 'builtin') => (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => groupNormSilu(a as tf.Tensor4D, c, d, groups, consts, mode);
+  const grads = (mode: 'fused' | 'builtin') => tf.grads((a, c, d) => tf.sum(tf.mul(f(mode)(a, c, d), r)))([x, g, b]);
+  const [yF, yB] = [f('fused')(x, g, b), f('builtin')(x, g, b)];
+  const [gF, gB] = [grads('fused'), grads('builtin')];
+  fusedNorm = Math.max(fusedNorm, await relDiff(yF, yB), ...(await Promise.all(gF.map((t, k) => relDiff(t, gB[k])))));
+  tf.dispose([x, g, b, r, yF, yB, ...gF, ...gB, consts.eps, consts.one]);
+}
+
 countWebGpuCalls();
 const model = createModel(resolveModelConfig('tiny', { imageSize: 16, channels: 1 }), 0);
 const trainer = createTrainer(model, { learningRate: 1e-3, batchSize: BATCH, schedule: { kind: 'cosine', steps: 1000 }, seed: 0 });
@@ -21,5 +51,5 @@ const counts = diffCounts(webGpuCounts(), before);
 const tensorGrowth = tf.memory().numTensors - tensors;
 trainer.dispose();
 model.dispose();
-console.log(JSON.stringify({ info, losses, steps: STEPS - 1, counts, tensorGrowth }));
+console.log(JSON.stringify({ info, fusedNorm, losses, steps: STEPS - 1, counts, tensorGrowth }));
 process.exit(0);

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { ensureGradients } from './gradients';
 import { installNodeWebGpu } from './node-webgpu';
 import { registerAdamKernels } from './webgpu/adam-kernels';
+import { registerGroupNormKernels } from './webgpu/group-norm-kernels';
 import { useWriteBufferUploads } from './webgpu/uploads';
 import { gpu, isNode } from './runtime';
 
@@ -37,6 +38,7 @@ async function trySet(name: BackendName, options: BackendOptions): Promise<strin
         if (!gpu()) return 'no navigator.gpu (WebGPU needs a secure context: https or http://localhost)';
         await import('@tensorflow/tfjs-backend-webgpu');
         registerAdamKernels();
+        registerGroupNormKernels();
         break;
       case 'webgl':
         if (isNode() || !hasDocument()) return 'no document or OffscreenCanvas';

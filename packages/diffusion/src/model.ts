@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from './config';
 import { conv2dTrainable, upsample2x } from './conv';
-import { groupNorm, silu, type NormConstants } from './norm';
+import { GROUP_NORM_EPS, groupNorm, groupNormSilu, silu, type NormConstants } from './norm';
 import { buildLayout, type WeightLayout } from './layout';
 import { traceNet, unet, type NetOps, type ParamSpec } from './net';
 import { fakeQuant } from './quant';
@@ -129,6 +129,9 @@ export class TfOps implements NetOps<tf.Tensor> {
   silu(x: tf.Tensor): tf.Tensor {
     return silu(x, this.constants);
   }
+  groupNormSilu(name: string, x: tf.Tensor, groups: number): tf.Tensor {
+    return groupNormSilu(x as tf.Tensor4D, this.p(`${name}.gamma`), this.p(`${name}.beta`), groups, this.constants);
+  }
   add(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     return tf.add(a, b);
   }
@@ -157,7 +160,7 @@ export function createModel(configIn: ModelConfig, seed: number): DiffusionModel
   const variables = layout.entries.map((e, i) => tf.tidy(() => tf.variable(tf.tensor(initValues(specs[i], e.size, gen), e.shape), true)));
   let disposed = false;
   // Made with the variables and disposed with them (like them, used from any backend).
-  const constants: ModelConstants = { eps: tf.scalar(1e-5), one: tf.scalar(1), four: tf.scalar(4) };
+  const constants: ModelConstants = { eps: tf.scalar(GROUP_NORM_EPS), one: tf.scalar(1), four: tf.scalar(4) };
   const alive = () => {
     if (disposed) throw new Error('this DiffusionModel was disposed');
   };

@@ -21,6 +21,8 @@ export interface NetOps<T> {
   embed(name: string, oneHot: T, out: number): T;
   groupNorm(name: string, x: T, groups: number): T;
   silu(x: T): T;
+  /** silu(groupNorm(x)): one op so that a backend can fuse it (every norm of the net is followed by SiLU). */
+  groupNormSilu(name: string, x: T, groups: number): T;
   add(a: T, b: T): T;
   /** x [n,h,w,c] + v [n,c] broadcast over space. */
   addChannels(x: T, v: T): T;
@@ -30,10 +32,10 @@ export interface NetOps<T> {
 
 function resBlock<T>(ops: NetOps<T>, cfg: ModelConfig, name: string, x: T, emb: T, outCh: number): T {
   const inCh = ops.shape(x)[3];
-  let h = ops.conv(`${name}.conv1`, ops.silu(ops.groupNorm(`${name}.norm1`, x, cfg.groups)), outCh, 3, 1);
+  let h = ops.conv(`${name}.conv1`, ops.groupNormSilu(`${name}.norm1`, x, cfg.groups), outCh, 3, 1);
   h = ops.addChannels(h, ops.dense(`${name}.emb`, emb, outCh));
   // zero-initialised last conv: each block starts as the identity (DDPM's init)
-  h = ops.conv(`${name}.conv2`, ops.silu(ops.groupNorm(`${name}.norm2`, h, cfg.groups)), outCh, 3, 1, 'zero');
+  h = ops.conv(`${name}.conv2`, ops.groupNormSilu(`${name}.norm2`, h, cfg.groups), outCh, 3, 1, 'zero');
   const skip = inCh === outCh ? x : ops.conv(`${name}.skip`, x, outCh, 1, 1);
   return ops.add(skip, h);
 }
@@ -111,7 +113,7 @@ export function unetBack<T>(ops: NetOps<T>, cfg: ModelConfig, front: FrontOutput
       h = ops.conv(`up${i}.up`, ops.upsample(h, target[1], target[2]), ch, 3, 1);
     }
   }
-  h = ops.silu(ops.groupNorm('out.norm', h, cfg.groups));
+  h = ops.groupNormSilu('out.norm', h, cfg.groups);
   return ops.conv('out.conv', h, cfg.channels, 3, 1, 'zero');
 }
 
@@ -178,6 +180,9 @@ export class ShapeOps implements NetOps<number[]> {
   }
   silu(x: number[]): number[] {
     return x;
+  }
+  groupNormSilu(name: string, x: number[], groups: number): number[] {
+    return this.groupNorm(name, x, groups);
   }
   add(a: number[]): number[] {
     return a;

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import { buildLayout, type LayoutEntry } from './layout';
 import { labelOneHot, timeFeatures, TfOps, type ModelConstants } from './model';
+import { GROUP_NORM_EPS } from './norm';
 import { downStageCount, ShapeOps, traceNet, unetBack, unetFront, type FrontOutputs } from './net';
 
 export interface SplitPlan {
@@ -100,7 +101,7 @@ function makePart(config: ModelConfig, plan: SplitPlan, side: 'device' | 'server
   const size = side === 'device' ? plan.deviceSize : plan.serverSize;
   if (!(weights instanceof Float32Array) || weights.length !== size) throw new Error(`the ${side} part of cut ${plan.cut} has ${size} weights, got ${weights?.length ?? 'none'}`);
   const variables = entries.map((e) => tf.tidy(() => tf.variable(tf.tensor(weights.subarray(e.offset - base, e.offset - base + e.size), e.shape), true)));
-  const constants: ModelConstants = { eps: tf.scalar(1e-5), one: tf.scalar(1), four: tf.scalar(4) };
+  const constants: ModelConstants = { eps: tf.scalar(GROUP_NORM_EPS), one: tf.scalar(1), four: tf.scalar(4) };
   const ops = () =>
     new TfOps(
       new Map(entries.map((e, i) => [e.name, variables[i] as tf.Tensor])),

@@ -193,6 +193,9 @@ class GraphOps implements NetOps<Sym> {
     const scaled = this.op(`${name}/mul_gamma`, 'Mul', [normed, this.param(`${name}.gamma`)], x.shape);
     return this.op(`${name}/add_beta`, 'AddV2', [scaled, this.param(`${name}.beta`)], x.shape);
   }
+  groupNormSilu(name: string, x: Sym, groups: number): Sym {
+    return this.silu(this.groupNorm(name, x, groups));
+  }
   silu(x: Sym): Sym {
     return this.op(`${x.node}/silu`, 'Mul', [x, this.op(`${x.node}/Sigmoid`, 'Sigmoid', [x], x.shape)], x.shape);
   }

@@ -3,6 +3,7 @@
 // Vulkan driver in its environment. Checks the fused GroupNorm + SiLU kernels against the unfused
 // ops (values and gradients), trains the bench's tiny case and prints one JSON line.
 import * as tf from '@tensorflow/tfjs-core';
+import { addBias, addChannels } from '../packages/diffusion/src/bias';
 import { groupNormSilu } from '../packages/diffusion/src/norm';
 import { countWebGpuCalls, createModel, createTrainer, diffCounts, initBackend, resolveModelConfig, webGpuCounts } from '../packages/diffusion/src/index';
 
@@ -37,6 +38,24 @@ for (const [shape, groups] of [
   tf.dispose([x, g, b, r, yF, yB, ...gF, ...gB, consts.eps, consts.one]);
 }
 
+// bias adds with the one-kernel gradient against tf.add's own: a conv's bias (rows over n*h*w,
+// more than one workgroup) and the per-image vector added to every pixel
+let fusedBias = 0;
+{
+  const [x, bias, v, r] = [det([3, 8, 8, 12], 31), det([12], 32), det([3, 12], 33), det([3, 8, 8, 12], 34)];
+  const cases: [(a: tf.Tensor, b: tf.Tensor, fused: boolean) => tf.Tensor, tf.Tensor][] = [
+    [addBias, bias],
+    [addChannels, v],
+  ];
+  for (const [op, vec] of cases) {
+    const grads = (fused: boolean) => tf.grads((a, c) => tf.sum(tf.mul(op(a, c, fused), r)))([x, vec]);
+    const [gF, gB] = [grads(true), grads(false)];
+    fusedBias = Math.max(fusedBias, ...(await Promise.all(gF.map((t, k) => relDiff(t, gB[k])))));
+    tf.dispose([...gF, ...gB]);
+  }
+  tf.dispose([x, bias, v, r]);
+}
+
 countWebGpuCalls();
 const model = createModel(resolveModelConfig('tiny', { imageSize: 16, channels: 1 }), 0);
 const trainer = createTrainer(model, { learningRate: 1e-3, batchSize: BATCH, schedule: { kind: 'cosine', steps: 1000 }, seed: 0 });
@@ -51,5 +70,5 @@ const counts = diffCounts(webGpuCounts(), before);
 const tensorGrowth = tf.memory().numTensors - tensors;
 trainer.dispose();
 model.dispose();
-console.log(JSON.stringify({ info, fusedNorm, losses, steps: STEPS - 1, counts, tensorGrowth }));
+console.log(JSON.stringify({ info, fusedNorm, fusedBias, losses, steps: STEPS - 1, counts, tensorGrowth }));
 process.exit(0);

@@ -8,6 +8,7 @@ import { ensureGradients } from './gradients';
 import { installNodeWebGpu } from './node-webgpu';
 import { registerAdamKernels } from './webgpu/adam-kernels';
 import { registerGroupNormKernels } from './webgpu/group-norm-kernels';
+import { registerSumRowsKernel } from './webgpu/sum-rows-kernel';
 import { useWriteBufferUploads } from './webgpu/uploads';
 import { gpu, isNode } from './runtime';
 
@@ -39,6 +40,7 @@ async function trySet(name: BackendName, options: BackendOptions): Promise<strin
         await import('@tensorflow/tfjs-backend-webgpu');
         registerAdamKernels();
         registerGroupNormKernels();
+        registerSumRowsKernel();
         break;
       case 'webgl':
         if (isNode() || !hasDocument()) return 'no document or OffscreenCanvas';

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from './config';
 import { conv2dTrainable, upsample2x } from './conv';
+import { addBias, addChannels } from './bias';
 import { GROUP_NORM_EPS, groupNorm, groupNormSilu, silu, type NormConstants } from './norm';
 import { buildLayout, type WeightLayout } from './layout';
 import { traceNet, unet, type NetOps, type ParamSpec } from './net';
@@ -115,10 +116,10 @@ export class TfOps implements NetOps<tf.Tensor> {
   conv(name: string, x: tf.Tensor, _out: number, _k: number, stride: 1 | 2): tf.Tensor {
     const input = this.actBits < 32 ? fakeQuant(x, this.actBits) : x;
     const y = conv2dTrainable(input as tf.Tensor4D, this.p(`${name}.kernel`) as tf.Tensor4D, stride);
-    return tf.add(y, this.p(`${name}.bias`));
+    return addBias(y, this.p(`${name}.bias`));
   }
   dense(name: string, x: tf.Tensor): tf.Tensor {
-    return tf.add(tf.matMul(x as tf.Tensor2D, this.p(`${name}.kernel`) as tf.Tensor2D), this.p(`${name}.bias`));
+    return addBias(tf.matMul(x as tf.Tensor2D, this.p(`${name}.kernel`) as tf.Tensor2D), this.p(`${name}.bias`));
   }
   embed(name: string, oneHot: tf.Tensor): tf.Tensor {
     return tf.matMul(oneHot as tf.Tensor2D, this.p(`${name}.table`) as tf.Tensor2D);
@@ -136,8 +137,7 @@ export class TfOps implements NetOps<tf.Tensor> {
     return tf.add(a, b);
   }
   addChannels(x: tf.Tensor, v: tf.Tensor): tf.Tensor {
-    const [n, c] = v.shape;
-    return tf.add(x, tf.reshape(v, [n, 1, 1, c]));
+    return addChannels(x, v);
   }
   concat(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     return tf.concat([a, b], 3);

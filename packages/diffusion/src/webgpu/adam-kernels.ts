@@ -5,58 +5,17 @@
 // composite path in ../adam.ts is the oracle that the tests compare these kernels with.
 //   FedbitAdamMoments: [m | v] (2n), g (n) -> [beta1 m + (1-beta1) g | beta2 v + (1-beta2) g^2]
 //   FedbitAdamApply:   w (n), [m | v] -> w + (m / (1-beta1^t)) / (sqrt(v / (1-beta2^t)) + eps) * (-lr)
-// A tfjs-backend-webgpu 4.22 program is an object the backend compiles with its own prelude
-// (tfjs-backend-webgpu/src/webgpu_program.ts): inputs bind as `array<f32>` named after
-// variableNames, `uniforms` holds the shapes, `size` and the fields declared in `uniforms`, and
-// `fn main(index : i32)` runs once per output element.
+// ./program.ts says what a tfjs-backend-webgpu 4.22 program is.
 import * as tf from '@tensorflow/tfjs-core';
+import { flatProgram, uniformFields, type UniformData, type WebGpuBackendLike } from './program';
 
 export const ADAM_MOMENTS = 'FedbitAdamMoments';
 export const ADAM_APPLY = 'FedbitAdamApply';
 
-interface WebGpuProgramLike {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  uniforms: string;
-  workgroupSize: [number, number, number];
-  size: boolean;
-  getUserCode(): string;
-}
-
-/** The part of tfjs-backend-webgpu's WebGPUBackend these kernels call. */
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: WebGpuProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType, programUniforms?: { type: 'float32'; data: number[] }[]): tf.TensorInfo;
-}
-
-const WORKGROUP = 64;
-
-function flatProgram(name: string, outputShape: number[], variableNames: string[], uniformNames: string[], body: string): WebGpuProgramLike {
-  const size = outputShape.reduce((a, b) => a * b, 1);
-  return {
-    outputShape,
-    shaderKey: name,
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
-    variableNames,
-    uniforms: uniformNames.map((u) => `${u} : f32,`).join(' '),
-    workgroupSize: [WORKGROUP, 1, 1],
-    size: true,
-    getUserCode: () => `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${body}
-        }
-      }`,
-  };
-}
-
 const MOMENT_UNIFORMS = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2'] as const;
 const APPLY_UNIFORMS = ['oneMinusAcc1', 'oneMinusAcc2', 'epsilon', 'negLr'] as const;
 
-function uniformData(attrs: tf.NamedAttrMap, names: readonly string[]): { type: 'float32'; data: number[] }[] {
+function uniformData(attrs: tf.NamedAttrMap, names: readonly string[]): UniformData[] {
   return names.map((name) => {
     const value = attrs[name];
     if (typeof value !== 'number') throw new Error(`${ADAM_MOMENTS}/${ADAM_APPLY}: attribute ${name} must be a number`);
@@ -72,7 +31,7 @@ function adamMoments({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap
     'fedbit_adam_moments',
     packed.shape,
     ['P', 'G'],
-    [...MOMENT_UNIFORMS],
+    uniformFields(MOMENT_UNIFORMS.map((u) => [u, 'f32'] as const)),
     `let n = uniforms.size / 2;
           if (index < n) {
             setOutputAtIndex(index, P[index] * uniforms.beta1 + G[index] * uniforms.oneMinusBeta1);
@@ -90,7 +49,7 @@ function adamApply({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
     'fedbit_adam_apply',
     w.shape,
     ['W', 'P'],
-    [...APPLY_UNIFORMS],
+    uniformFields(APPLY_UNIFORMS.map((u) => [u, 'f32'] as const)),
     `let mHat = P[index] / uniforms.oneMinusAcc1;
           let vHat = P[index + uniforms.size] / uniforms.oneMinusAcc2;
           setOutputAtIndex(index, (mHat / (sqrt(vHat) + uniforms.epsilon)) * uniforms.negLr + W[index]);`,

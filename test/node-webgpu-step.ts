@@ -1,8 +1,9 @@
 // Run by test/node-webgpu.test.ts in a plain Node process (tsx, Node's own module resolution: the
 // process where the old isNode() answer made initBackend('webgpu') throw), with SwiftShader's
-// Vulkan driver in its environment. Checks the fused GroupNorm + SiLU kernels against the unfused
-// ops (values and gradients), trains the bench's tiny case and prints one JSON line.
+// Vulkan driver in its environment. Checks the fused GroupNorm + SiLU kernels, the bias gradients
+// and the fused Adam against the unfused ops, trains the bench's tiny case and prints one JSON line.
 import * as tf from '@tensorflow/tfjs-core';
+import { Adam } from '../packages/diffusion/src/adam';
 import { addBias, addChannels } from '../packages/diffusion/src/bias';
 import { groupNormSilu } from '../packages/diffusion/src/norm';
 import { countWebGpuCalls, createModel, createTrainer, diffCounts, initBackend, resolveModelConfig, webGpuCounts } from '../packages/diffusion/src/index';
@@ -56,6 +57,40 @@ let fusedBias = 0;
   tf.dispose([x, bias, v, r]);
 }
 
+// Adam fused (moments of all variables in one state, 7 per dispatch, in place) against the
+// composite of tfjs ops: 10 variables (two dispatch groups), one without a gradient in every other
+// step, a learning rate per step, and the weights read back between steps
+let fusedAdam = 0;
+{
+  const shapes = [[3, 3, 2, 4], [5], [70, 3], [1], [4, 4], [129], [2, 2, 2, 2], [17, 3], [8], [3, 3, 4, 4]];
+  const make = (tag: string) => shapes.map((shape, k) => tf.variable(det(shape, k + 1), true, `${tag}${k}`));
+  const [fusedVars, compositeVars] = [make('fusedAdam'), make('compositeAdam')];
+  const [fused, composite] = [new Adam(fusedVars), new Adam(compositeVars, { fused: false })];
+  const targets = shapes.map((shape, k) => det(shape, 40 + k));
+  for (let step = 0; step < 6; step++) {
+    for (const [opt, vars] of [
+      [fused, fusedVars],
+      [composite, compositeVars],
+    ] as [Adam, tf.Variable[]][]) {
+      const grads = tf.tidy(() => {
+        const out: tf.NamedTensorMap = {};
+        vars.forEach((v, k) => {
+          if (k === 3 && step % 2 === 1) return;
+          out[v.name] = tf.mul(tf.sub(v, targets[k]), k + 1);
+        });
+        return out;
+      });
+      opt.applyGradients(grads, 0.02 / (step + 1));
+      tf.dispose(Object.values(grads));
+    }
+    await fusedVars[9].data();
+  }
+  for (let k = 0; k < shapes.length; k++) fusedAdam = Math.max(fusedAdam, await relDiff(fusedVars[k], compositeVars[k]));
+  fused.dispose();
+  composite.dispose();
+  tf.dispose([...fusedVars, ...compositeVars, ...targets]);
+}
+
 countWebGpuCalls();
 const model = createModel(resolveModelConfig('tiny', { imageSize: 16, channels: 1 }), 0);
 const trainer = createTrainer(model, { learningRate: 1e-3, batchSize: BATCH, schedule: { kind: 'cosine', steps: 1000 }, seed: 0 });
@@ -70,5 +105,5 @@ const counts = diffCounts(webGpuCounts(), before);
 const tensorGrowth = tf.memory().numTensors - tensors;
 trainer.dispose();
 model.dispose();
-console.log(JSON.stringify({ info, fusedNorm, fusedBias, losses, steps: STEPS - 1, counts, tensorGrowth }));
+console.log(JSON.stringify({ info, fusedNorm, fusedBias, fusedAdam, losses, steps: STEPS - 1, counts, tensorGrowth }));
 process.exit(0);

@@ -3,8 +3,8 @@
 // training step of the tiny model asks little of the GPU: at most 10 uploads of CPU-side data
 // (from 711 with tf.train.adam and per-call constants) and at most half the dispatches (from
 // 2,324), counted at the WebGPU API, with the losses of main's code before the change to 1e-5
-// relative; the fused GroupNorm + SiLU kernels and the one-kernel bias gradients agree with the
-// unfused ops to 1e-5. Skipped without the `webgpu` package or Chromium's SwiftShader, or with FEDBIT_SKIP_E2E=1.
+// relative; the fused GroupNorm + SiLU kernels, the one-kernel bias gradients and the fused Adam
+// agree with the unfused ops to 1e-5. Skipped without the `webgpu` package or Chromium's SwiftShader, or with FEDBIT_SKIP_E2E=1.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +32,7 @@ const BEFORE = { losses: [1.0006078481674194, 0.9521283507347107, 1.019581794738
 interface ChildResult {
   fusedNorm: number;
   fusedBias: number;
+  fusedAdam: number;
   info: { backend: string; adapter?: { vendor: string; architecture: string } };
   losses: number[];
   steps: number;
@@ -57,10 +58,11 @@ function runChild(steps: number): Promise<ChildResult> {
 describe.skipIf(skip)('WebGPU in Node (Dawn on SwiftShader)', () => {
   it('trains with at most 10 uploads and half the dispatches per step, and the losses of before', async () => {
     const out = await runChild(3);
-    console.log(`node webgpu ${JSON.stringify(out.info.adapter)}: losses ${out.losses.join(', ')}; per step ${out.counts.dispatches / out.steps} dispatches, ${out.counts.uploads / out.steps} uploads; fused GroupNorm + SiLU vs unfused ${out.fusedNorm.toExponential(1)}, bias gradients ${out.fusedBias.toExponential(1)}`);
+    console.log(`node webgpu ${JSON.stringify(out.info.adapter)}: losses ${out.losses.join(', ')}; per step ${out.counts.dispatches / out.steps} dispatches, ${out.counts.uploads / out.steps} uploads; fused GroupNorm + SiLU vs unfused ${out.fusedNorm.toExponential(1)}, bias gradients ${out.fusedBias.toExponential(1)}, fused Adam ${out.fusedAdam.toExponential(1)}`);
     expect(out.info.backend).toBe('webgpu');
     expect(out.fusedNorm).toBeLessThan(1e-5);
     expect(out.fusedBias).toBeLessThan(1e-5);
+    expect(out.fusedAdam).toBeLessThan(1e-5);
     expect(out.losses).toHaveLength(BEFORE.losses.length);
     out.losses.forEach((l, i) => expect(Math.abs(l - BEFORE.losses[i]) / BEFORE.losses[i]).toBeLessThan(1e-5));
     expect(out.counts.uploads / out.steps).toBeLessThanOrEqual(10);

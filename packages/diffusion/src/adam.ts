@@ -11,10 +11,11 @@
 // step: on WebGPU that is about 6 uploads of 4 bytes per variable per step (570 for the U-Net).
 // Here they are tensors made once and kept on the device; the learning rate is an argument of each
 // step (a schedule may change it every step: one 4-byte upload when it changes). On webgpu the
-// whole update of one variable is two fused kernels (./webgpu/adam-kernels.ts) instead of about 14
-// element-wise dispatches; elsewhere it is the same composite of tfjs ops as tfjs's.
+// moments of all variables are one state tensor updated in place, 7 variables per dispatch, and
+// each variable's new weights one kernel (./webgpu/adam-kernels.ts), instead of about 14
+// element-wise dispatches per variable; elsewhere it is the same composite of tfjs ops as tfjs's.
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM_APPLY, ADAM_MOMENTS } from './webgpu/adam-kernels';
+import { ADAM_APPLY, adamMomentsInPlace, type MomentsItem } from './webgpu/adam-kernels';
 
 export interface AdamOptions {
   beta1?: number;
@@ -25,8 +26,15 @@ export interface AdamOptions {
   fused?: boolean;
 }
 
-/** Optimizer state of one variable: separate moments (composite path) or [m | v] packed (fused path). */
-type Moments = { m: tf.Tensor; v: tf.Tensor } | { packed: tf.Tensor };
+/** Optimizer state of one variable on the composite path. */
+type Moments = { m: tf.Tensor; v: tf.Tensor };
+
+/** The fused path's state: [m of every variable | v of every variable], each variable at its offset. */
+interface FusedState {
+  tensor: tf.Tensor;
+  offsets: number[];
+  total: number;
+}
 
 /** Float32 arithmetic, as the device does it: JavaScript's double product of two floats is exact, then rounded once. */
 const f32 = Math.fround;
@@ -36,6 +44,7 @@ export class Adam {
   readonly beta2: number;
   readonly epsilon: number;
   private moments: (Moments | null)[];
+  private fusedState: FusedState | null = null;
   private constants: Record<'beta1' | 'oneMinusBeta1' | 'beta2' | 'oneMinusBeta2' | 'epsilon', tf.Scalar> | null = null;
   private negLr: { value: number; tensor: tf.Scalar } | null = null;
   /** beta^t as float32, as tfjs keeps them in a variable: 1 - accBeta is the bias correction. */
@@ -87,7 +96,7 @@ export class Adam {
   applyGradients(grads: tf.NamedTensorMap, learningRate: number): void {
     this.alive();
     if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new Error(`learningRate must be a finite number > 0, got ${learningRate}`);
-    this.fused ??= this.allowFused && tf.getKernel(ADAM_MOMENTS, tf.getBackend()) !== undefined;
+    this.fused ??= this.allowFused && tf.getKernel(ADAM_APPLY, tf.getBackend()) !== undefined;
     const oneMinusAcc1 = f32(1 - this.accBeta1);
     const oneMinusAcc2 = f32(1 - this.accBeta2);
     if (this.fused) this.applyFused(grads, learningRate, oneMinusAcc1, oneMinusAcc2);
@@ -122,8 +131,10 @@ export class Adam {
   }
 
   private disposeMoments(): void {
-    for (const s of this.moments) if (s) tf.dispose('packed' in s ? [s.packed] : [s.m, s.v]);
+    for (const s of this.moments) if (s) tf.dispose([s.m, s.v]);
     this.moments = this.variables.map(() => null);
+    this.fusedState?.tensor.dispose();
+    this.fusedState = null;
   }
 
   private applyFused(grads: tf.NamedTensorMap, learningRate: number, oneMinusAcc1: number, oneMinusAcc2: number): void {
@@ -137,18 +148,28 @@ export class Adam {
       oneMinusAcc1,
       oneMinusAcc2,
     };
+    if (!this.fusedState) {
+      const offsets: number[] = [];
+      let total = 0;
+      for (const v of this.variables) {
+        offsets.push(total);
+        total += v.size;
+      }
+      // tf.fill runs on the device (tf.zeros would upload a CPU array)
+      this.fusedState = { tensor: tf.keep(tf.fill([2 * total], 0)), offsets, total };
+    }
+    const { tensor, offsets, total } = this.fusedState;
+    const items: MomentsItem[] = [];
     this.variables.forEach((variable, i) => {
       const g = grads[variable.name];
-      if (!g) return;
-      const prev = this.moments[i];
-      // tf.fill runs on the device (tf.zeros would upload a CPU array)
-      const packed = prev && 'packed' in prev ? prev.packed : tf.fill([2 * variable.size], 0);
-      const next = tf.engine().runKernel(ADAM_MOMENTS, { packed, g }, attrs) as tf.Tensor;
-      const updated = tf.engine().runKernel(ADAM_APPLY, { w: variable, packed: next }, attrs) as tf.Tensor;
+      if (g) items.push({ g, offset: offsets[i] });
+    });
+    adamMomentsInPlace(tensor, items, total, attrs);
+    this.variables.forEach((variable, i) => {
+      if (!grads[variable.name]) return;
+      const updated = tf.engine().runKernel(ADAM_APPLY, { w: variable, state: tensor }, { ...attrs, offset: offsets[i], total }) as tf.Tensor;
       variable.assign(updated);
       updated.dispose();
-      packed.dispose();
-      this.moments[i] = { packed: tf.keep(next) };
     });
   }
 
@@ -163,7 +184,7 @@ export class Adam {
         const g = grads[variable.name];
         if (!g) return;
         let s = this.moments[i];
-        if (!s || 'packed' in s) {
+        if (!s) {
           s = { m: tf.keep(tf.zerosLike(variable)), v: tf.keep(tf.zerosLike(variable)) };
           this.moments[i] = s;
         }

@@ -22,7 +22,8 @@ export type UniformData = { type: 'float32' | 'int32'; data: number[] };
 
 /** The part of tfjs-backend-webgpu's WebGPUBackend these kernels call. */
 export interface WebGpuBackendLike {
-  runWebGPUProgram(program: WebGpuProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType, programUniforms?: UniformData[]): tf.TensorInfo;
+  /** With `output`, the program writes into that existing tensor (bound read-write) instead of a new one. */
+  runWebGPUProgram(program: WebGpuProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType, programUniforms?: UniformData[], output?: tf.TensorInfo): tf.TensorInfo;
 }
 
 export const WORKGROUP = 64;

@@ -259,7 +259,9 @@ async function timeKernels(trainer: Trainer, images: Float32Array, batch: number
   const run = backend.runWebGPUProgram;
   const names: string[] = [];
   backend.runWebGPUProgram = function (this: unknown, program: object, ...rest: unknown[]) {
-    names.push(program.constructor.name);
+    // tfjs's programs are classes; the project's own (./webgpu/program.ts) are objects named by shaderKey
+    const key = (program as { shaderKey?: string }).shaderKey;
+    names.push(program.constructor.name === 'Object' && key ? key : program.constructor.name);
     return run.call(this, program, ...rest);
   };
   let pending: Promise<number> | null = null;

@@ -28,6 +28,7 @@ import type { DevicePort } from '../transport/socket-io';
 import { Bus } from './bus';
 import type { LeaderMessage, NodeRequest, PlannedSlot } from './messages';
 import { decodePartial, encodePartial } from './partial';
+import { recordJoin, takeOverLeaderState } from './leader-state';
 import { RedisStore, type Leader } from './redis-store';
 
 export interface ClusterOptions {
@@ -253,8 +254,11 @@ export class ClusterNode implements ClusterHooks {
     this.current = null;
     this.remote.clear();
     if (committed) this.coordinator.adopt(committed.checkpoint, committed.summaries);
+    // The devices that joined since that commit, and the run paused (or started) by hand, as the last leader left them.
+    const carried = await takeOverLeaderState(this.store, this.coordinator, this.log);
+    if (this.lease !== lease) return;
     this.leading = lease;
-    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0 }, 'this node leads the cluster');
+    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0, devicesSinceCommit: carried.devices, control: carried.control }, 'this node leads the cluster');
     await this.registerAll(lease.term);
     await this.bus.toAll({ kind: 'leader', from: this.nodeId, term: lease.term });
     // A moment for the other nodes to register their devices before the first round picks among them.
@@ -419,9 +423,14 @@ export class ClusterNode implements ClusterHooks {
       return answer(refusal('unavailable', `node ${this.nodeId} does not lead the cluster in term ${message.term}; try again when the new leader is known`));
     }
     if (message.kind === 'join') {
+      const lease = this.leading;
       const joined = this.api.join(message.hello, message.connectionId);
       this.remote.set(joined.device.id, message.from);
-      return answer({ ok: true, deviceId: joined.device.id, welcome: joined.welcome, claimRefused: joined.claimRefused });
+      // The welcome goes out once the join is in Redis (one connection keeps the writes in order; the inbox does not wait).
+      void recordJoin(this.store, lease, joined.device)
+        .then((ok) => answer(ok ? { ok: true, deviceId: joined.device.id, welcome: joined.welcome, claimRefused: joined.claimRefused } : notLeading(this.nodeId)))
+        .catch((error: unknown) => answer(refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`)));
+      return;
     }
     if (message.kind === 'partial-ready') {
       let nodes = this.ready.get(message.round);
@@ -576,7 +585,10 @@ export class ClusterNode implements ClusterHooks {
   private async join(hello: Hello, connectionId: string): Promise<{ deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal> {
     let joined: { deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal;
     if (this.leading) {
+      const lease = this.leading;
       const local = this.api.join(hello, connectionId);
+      // Recorded in Redis before the device hears its welcome, so a next leader knows it.
+      if (!(await recordJoin(this.store, lease, local.device))) return notLeading(this.nodeId);
       joined = { deviceId: local.device.id, welcome: local.welcome, claimRefused: local.claimRefused };
     } else {
       const reply = JoinReplySchema.parse(await this.ask({ kind: 'join', connectionId, hello }));
@@ -674,6 +686,10 @@ export class ClusterNode implements ClusterHooks {
     this.loopDelay.disable();
     for (const client of [this.redis, this.sub, ...this.adapterClients, this.leaseClient]) client.disconnect();
   }
+}
+
+function notLeading(nodeId: string): Refusal {
+  return refusal('unavailable', `node ${nodeId} lost the lead while this device joined; say hello again in a few seconds`);
 }
 
 function notJoined(deviceId: string): Refusal {

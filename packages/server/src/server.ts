@@ -189,11 +189,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   if (cluster) {
     const node = cluster;
-    attachSockets(io, { coordinator, devices: node.port, joinCode, log, metrics, admission, rateLimit, broadcastsStatus: () => node.isLeader });
+    attachSockets(io, { coordinator, devices: node.port, joinCode, log, metrics, admission, rateLimit, broadcastsStatus: () => node.isLeader, status: () => node.status() });
   } else {
     attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, admission, rateLimit });
   }
-  httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir }));
+  const clusterHttp = cluster ? { control: (action: 'start' | 'pause') => cluster!.control(action), status: () => cluster!.status() } : {};
+  httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir, ...clusterHttp }));
 
   const requestedPort = options.port ?? 8080;
   try {

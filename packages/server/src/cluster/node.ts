@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { FrameError, RefusalSchema, ServerEvent, WelcomeSchema, createAggregator, deviceSummary, inspectFrame, readFrameHeader, type Ack, type Aggregator, type Hello, type Refusal, type UpdateMeta, type Welcome } from '@fedbit/core';
+import { FrameError, RefusalSchema, RunPhaseSchema, ServerEvent, WelcomeSchema, createAggregator, deviceSummary, inspectFrame, readFrameHeader, type Ack, type Aggregator, type Hello, type Refusal, type RunPhase, type RunStatus, type UpdateMeta, type Welcome } from '@fedbit/core';
 import { z } from 'zod';
 import type { RunConfig } from '../config';
 import type { MergeKernel } from '@fedbit/core';
@@ -30,6 +30,7 @@ import type { LeaderMessage, NodeRequest, PlannedSlot } from './messages';
 import { decodePartial, encodePartial } from './partial';
 import { recordJoin, takeOverLeaderState } from './leader-state';
 import { RedisStore, type Leader } from './redis-store';
+import { StatusBoard } from './status';
 
 export interface ClusterOptions {
   /** The Redis the nodes share, e.g. redis://127.0.0.1:6379. */
@@ -81,6 +82,7 @@ interface NodeRound {
 const JoinReplySchema = z.union([z.object({ ok: z.literal(true), deviceId: z.string(), welcome: WelcomeSchema, claimRefused: z.boolean() }), RefusalSchema]);
 const AckReplySchema = z.union([z.object({ ok: z.literal(true) }), RefusalSchema]);
 const RefusalOrNullSchema = z.union([RefusalSchema, z.null()]);
+const ControlReplySchema = z.union([z.object({ ok: z.literal(true), phase: RunPhaseSchema }), RefusalSchema]);
 
 export class ClusterNode implements ClusterHooks {
   readonly nodeId: string;
@@ -123,6 +125,8 @@ export class ClusterNode implements ClusterHooks {
   private stale = 0;
   private draining: Promise<void> | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** The cluster's view of the run: the leader publishes it, the others answer with it. */
+  private board: StatusBoard | null = null;
   private ticking = false;
   private closed = false;
 
@@ -199,6 +203,13 @@ export class ClusterNode implements ClusterHooks {
     coordinator.onCommitted((summary) => {
       if (this.leading) void this.bus.toAll({ kind: 'committed', from: this.nodeId, term: this.leading.term, round: summary.round }).catch((error: unknown) => this.log.error({ err: (error as Error).message }, 'commit announcement failed'));
     });
+    this.board = new StatusBoard(
+      { nodeId: this.nodeId, leaseMs: this.leaseMs, leading: () => this.leading, known: () => this.known, nodeDevices: () => this.nodeDevices() },
+      this.store,
+      coordinator,
+      this.log,
+    );
+    this.board.start();
     await this.bus.start();
     await this.tick();
     this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.leaseMs / 5)));
@@ -263,7 +274,23 @@ export class ClusterNode implements ClusterHooks {
     await this.bus.toAll({ kind: 'leader', from: this.nodeId, term: lease.term });
     // A moment for the other nodes to register their devices before the first round picks among them.
     await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.floor(this.leaseMs / 3))));
-    if (this.leading === lease) this.coordinator.lead();
+    if (this.leading === lease) {
+      this.coordinator.lead();
+      this.board?.changed();
+    }
+  }
+
+  /** The cluster's view of the run (GET /api/status, a new dashboard), whichever node answers. */
+  async status(): Promise<RunStatus> {
+    if (!this.board) throw new Error(`node ${this.nodeId} has not started`);
+    return this.board.view();
+  }
+
+  /** Leader: the devices connected to each node, this one's included. */
+  private nodeDevices(): Array<{ node: string; devices: number }> {
+    const counts = new Map<string, number>([[this.nodeId, this.local.size]]);
+    for (const node of this.remote.values()) counts.set(node, (counts.get(node) ?? 0) + 1);
+    return [...counts].map(([node, devices]) => ({ node, devices }));
   }
 
   private lostLease(): void {
@@ -432,6 +459,12 @@ export class ClusterNode implements ClusterHooks {
         .catch((error: unknown) => answer(refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`)));
       return;
     }
+    if (message.kind === 'control') {
+      void this.control(message.action)
+        .then(answer)
+        .catch((error: unknown) => answer(refusal('unavailable', `the run's state could not be recorded in Redis (${(error as Error).message}); try again`)));
+      return;
+    }
     if (message.kind === 'partial-ready') {
       let nodes = this.ready.get(message.round);
       if (!nodes) this.ready.set(message.round, (nodes = new Set()));
@@ -544,6 +577,21 @@ export class ClusterNode implements ClusterHooks {
     return this.leading;
   }
 
+  /**
+   * The admin starts or pauses the run (POST /api/control on any node): the leader records it in
+   * Redis, fenced by its lease, then acts on it, so a next leader does as this one was told; a node
+   * that follows hands it to the leader.
+   */
+  async control(action: 'start' | 'pause'): Promise<{ ok: true; phase: RunPhase } | Refusal> {
+    const lease = this.leading;
+    if (!lease) return ControlReplySchema.parse(await this.ask({ kind: 'control', action })) as { ok: true; phase: RunPhase } | Refusal;
+    if (!(await this.store.putControl(lease, action))) return refusal('unavailable', `node ${this.nodeId} lost the lead before the ${action} was recorded; try again in a few seconds`);
+    if (action === 'start') this.coordinator.start();
+    else this.coordinator.pause();
+    this.log.info({ action, node: this.nodeId }, 'run control recorded in Redis');
+    return { ok: true, phase: this.coordinator.phase };
+  }
+
   // ---- the devices connected to this node (the DevicePort socket-io.ts calls) ----
 
   readonly port: DevicePort<DeviceRef> = {
@@ -652,7 +700,7 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /** A request to the leader, answered (or refused 'unavailable' when there is none). */
-  private async ask(message: Record<string, unknown> & { kind: 'join' | 'telemetry' | 'update' }): Promise<unknown> {
+  private async ask(message: Record<string, unknown> & { kind: 'join' | 'telemetry' | 'update' | 'control' }): Promise<unknown> {
     const leader = this.known;
     if (!leader) return refusal('unavailable', 'the cluster has no leader right now (one is taking over); try again in a few seconds');
     return this.bus.request(leader.nodeId, { ...message, from: this.nodeId, term: leader.term } as never, REQUEST_TIMEOUT_MS).catch((error: unknown) => refusal('unavailable', `the leader did not answer: ${(error as Error).message}; try again in a few seconds`));
@@ -672,6 +720,7 @@ export class ClusterNode implements ClusterHooks {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.board?.close();
     await this.transition;
     await this.draining;
     this.bus.close();

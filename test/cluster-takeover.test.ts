@@ -134,6 +134,14 @@ describe.skipIf(skip)('a new leader of a cluster', () => {
     await waitFor('round 2 opens after the start', () => devices.d2.tasks.length + devices.d4.tasks.length + devices.d1.tasks.length > before, 30_000);
   });
 
+  it('keeps the policy\'s planning and solve time in each committed round\'s summary', async () => {
+    const committed = await store.committed(welcomes.d0.paramCount);
+    const summary = committed!.summaries[0];
+    expect(summary.solveS).toBeGreaterThan(0);
+    expect(summary.planS).toBeGreaterThanOrEqual(summary.solveS!);
+    expect(summary.planS).toBeLessThan(summary.wallS);
+  });
+
   it('answers /api/status on a follower with the cluster\'s view, naming the node that answered and the leader', async () => {
     const seen = await waitFor('the follower shows the open round', async () => {
       const body = await status(follower);

@@ -25,7 +25,8 @@ import { attachSockets, socketTransport } from './transport/socket-io';
 import { RunStore } from './store';
 import { lanAddress, selfSignedCertificate } from './tls';
 import { loadMergeKernel, type MergeKernelChoice } from './merge/index';
-import { ClusterNode, clusterConfigProblem, type ClusterOptions } from './cluster/node';
+import { clusterConfigProblem } from './cluster/config-fit';
+import { ClusterNode, type ClusterOptions } from './cluster/node';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

@@ -4,31 +4,34 @@
 // control messages to it (bus.ts, messages.ts), and the leader reaches every device through
 // Socket.IO's Redis adapter. An update's frame never leaves the node its device is connected to:
 // that node checks it against the round's plan, asks the leader to admit it, and merges it into its
-// own partial sum (core's aggregator seam, PartialSum); when the round closes every node hands its
+// own partial sum (node-round.ts; core's aggregator seam, PartialSum); when the round closes every node hands its
 // partial to the leader through Redis (partial.ts), and the leader adds the partials of the nodes
 // that answered to its own, commits, writes the checkpoint to Redis (fenced by its lease) and to its
 // run directory, then announces it. A node that dies loses its devices' updates of that round; a
 // leader that dies is replaced by the next node to take the lease, which resumes from the last
-// version committed in Redis, as --resume does from disk.
+// version committed in Redis, as --resume does from disk, and from the devices' join records and the
+// run's paused state the leaders keep there (leader-state.ts). Any node answers /api/status with the
+// leader's view of the run (status.ts).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { FrameError, RefusalSchema, RunPhaseSchema, ServerEvent, WelcomeSchema, createAggregator, deviceSummary, inspectFrame, readFrameHeader, type Ack, type Aggregator, type Hello, type Refusal, type RunPhase, type RunStatus, type UpdateMeta, type Welcome } from '@fedbit/core';
+import { RefusalSchema, RunPhaseSchema, ServerEvent, WelcomeSchema, deviceSummary, type Ack, type Hello, type Refusal, type RunPhase, type RunStatus, type UpdateMeta, type Welcome } from '@fedbit/core';
 import { z } from 'zod';
 import type { RunConfig } from '../config';
 import type { MergeKernel } from '@fedbit/core';
 import type { Coordinator } from '../round/coordinator';
 import type { ClusterHooks, ClusterRound } from '../round/context';
 import type { DeviceApi } from '../round/device-api';
-import { frameErrorCode, refusal } from '../round/refusals';
+import { refusal } from '../round/refusals';
 import type { CheckpointState } from '../store';
 import type { DevicePort } from '../transport/socket-io';
 import { Bus } from './bus';
-import type { LeaderMessage, NodeRequest, PlannedSlot } from './messages';
-import { decodePartial, encodePartial } from './partial';
+import type { LeaderMessage, NodeRequest } from './messages';
+import { decodePartial } from './partial';
 import { recordJoin, takeOverLeaderState } from './leader-state';
+import { NodeRound } from './node-round';
 import { RedisStore, type Leader } from './redis-store';
 import { StatusBoard } from './status';
 
@@ -66,17 +69,6 @@ interface LocalDevice {
   hello: Hello;
   deviceId: string;
   resumeToken: string | undefined;
-}
-
-/** A round as a node that does not lead sees it: the plan for its own devices and its partial sum. */
-interface NodeRound {
-  round: number;
-  term: number;
-  slots: Map<string, PlannedSlot & { accepted: boolean }>;
-  aggregator: Aggregator;
-  merged: string[];
-  inflight: Set<Promise<unknown>>;
-  closed: boolean;
 }
 
 const JoinReplySchema = z.union([z.object({ ok: z.literal(true), deviceId: z.string(), welcome: WelcomeSchema, claimRefused: z.boolean() }), RefusalSchema]);
@@ -398,15 +390,7 @@ export class ClusterNode implements ClusterHooks {
         if (message.term > this.registeredTerm) await this.registerAll(message.term);
         return;
       case 'round-open': {
-        this.current = {
-          round: message.round,
-          term: message.term,
-          slots: new Map(message.slots.map((slot) => [slot.deviceId, { ...slot, accepted: false }])),
-          aggregator: createAggregator(this.config.aggregation, { length: message.length, clipNorm: message.clipNorm, kernel: this.kernel }),
-          merged: [],
-          inflight: new Set(),
-          closed: false,
-        };
+        this.current = new NodeRound(message, this.config.aggregation, this.kernel);
         await this.coordinator.models.find(message.model.version);
         return;
       }
@@ -416,13 +400,10 @@ export class ClusterNode implements ClusterHooks {
           if (message.nodes.includes(this.nodeId)) this.log.warn({ round: message.round }, 'asked for the partial sum of a round this node does not hold');
           return;
         }
-        await Promise.allSettled([...open.inflight]);
-        open.closed = true;
+        await open.close();
         this.current = null;
         if (!message.nodes.includes(this.nodeId)) return;
-        const partial = open.aggregator.partial?.();
-        if (!partial) throw new Error(`the ${open.aggregator.rule} rule has no partial sum`);
-        await this.store.putPartial(open.round, this.nodeId, encodePartial({ round: open.round, term: open.term, nodeId: this.nodeId, devices: open.merged }, partial));
+        await this.store.putPartial(open.round, this.nodeId, open.partialBytes(this.nodeId));
         await this.bus.toNode(message.from, { kind: 'partial-ready', from: this.nodeId, term: open.term, round: open.round });
         return;
       }
@@ -657,36 +638,10 @@ export class ClusterNode implements ClusterHooks {
     const at = { round: meta.round };
     const open = await this.roundFor(meta.round);
     if (!open || open.round !== meta.round) return refusal('stale-round', `round ${meta.round} is not open on this node${open ? `; the open round is ${open.round}` : ''}`, at);
-    if (open.closed) return refusal('late', `round ${open.round} closed before this update arrived`, at);
-    const slot = open.slots.get(device.id);
-    if (!slot) return refusal('not-selected', `this device was not selected for round ${open.round}`, at);
-    if (slot.accepted) return refusal('duplicate', `an update from this device for round ${open.round} was already accepted`, at);
-    // The frame's own checks here, where it stays; the round's at the leader.
-    let checked;
-    try {
-      const header = readFrameHeader(frame);
-      if (header.bits !== slot.bits) return refusal('bad-value', `frame is at ${header.bits} bits; this device was assigned ${slot.bits}`, { field: 'bits', ...at });
-      checked = inspectFrame(frame, { length: open.aggregator.length, round: meta.round });
-    } catch (error) {
-      if (error instanceof FrameError) return refusal(frameErrorCode(error), error.message, { field: error.field, ...at });
-      throw error;
-    }
-    if (meta.steps > slot.steps) return refusal('bad-value', `update says ${meta.steps} local steps; this task asked for at most ${slot.steps}`, { field: 'steps', ...at });
-    slot.accepted = true; // held while the leader answers: a second copy is a duplicate
-    const asked = this.ask({ kind: 'update', deviceId: device.id, connectionId, meta, bytes: checked.frame.byteLength });
-    open.inflight.add(asked);
-    try {
-      const reply = AckReplySchema.parse(await asked.catch((error: unknown) => refusal('unavailable', (error as Error).message, at)));
-      if (!reply.ok) {
-        slot.accepted = false;
-        return reply;
-      }
-      open.aggregator.add(frame, slot.weight, { steps: meta.steps });
-      open.merged.push(device.id);
-      return { ok: true };
-    } finally {
-      open.inflight.delete(asked);
-    }
+    // Checked and merged on this node; the leader admits it (round open, selected, not a duplicate, steps, size) and accounts for it.
+    return open.update(device.id, meta, frame, async (bytes) =>
+      AckReplySchema.parse(await this.ask({ kind: 'update', deviceId: device.id, connectionId, meta, bytes }).catch((error: unknown) => refusal('unavailable', (error as Error).message, at))),
+    );
   }
 
   /**
@@ -743,18 +698,4 @@ function notLeading(nodeId: string): Refusal {
 
 function notJoined(deviceId: string): Refusal {
   return refusal('not-joined', `device ${deviceId} is not joined on this connection; send device:hello again`);
-}
-
-/** Why a run config cannot run on a cluster (what the first step of issue 17, item 3 covers), or null. */
-export function clusterConfigProblem(config: RunConfig): string | null {
-  const problems: string[] = [];
-  if (config.mode !== 'sync') problems.push(`"mode": "${config.mode}" (buffered async rounds)`);
-  if (config.split) problems.push('"split" (split learning)');
-  if (config.lora) problems.push('"lora" (LoRA fine-tuning)');
-  if (config.secureAggregation) problems.push('"secureAggregation"');
-  if (config.privacy) problems.push('"privacy" (differential privacy)');
-  if (config.reproducible) problems.push('"reproducible": true (a fixed-order sum needs every frame on one node)');
-  if (config.aggregation.rule !== 'fedavg' && config.aggregation.rule !== 'fednova') problems.push(`the ${config.aggregation.rule} rule (only sums split into partial sums)`);
-  if (problems.length === 0) return null;
-  return `a cluster of aggregator nodes runs synchronous rounds of the whole model merged with fedavg or fednova; this config asks for ${problems.join(', ')}: run it on one node (without --redis), or change the config`;
 }

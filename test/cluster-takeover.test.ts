@@ -86,8 +86,11 @@ describe.skipIf(skip)('a new leader of a cluster', () => {
     }, 20_000);
     leader = nodes[next];
     follower = nodes[next === 'b' ? 'c' : 'b'];
-    // A moment for the new leader to read the committed state and for every node to register its devices with it again.
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // The new leader has read the committed state and the surviving nodes have registered their devices with it again.
+    await waitFor('d1 and d2 registered with the new leader', async () => {
+      const names = (await status(leader)).devices.filter((d: { state: string }) => d.state !== 'offline' && d.state !== 'left').map((d: { name: string }) => d.name);
+      return names.includes('d1') && names.includes('d2');
+    }, 30_000);
   }, 240_000);
 
   afterAll(async () => {

@@ -617,7 +617,13 @@ export class ClusterNode implements ClusterHooks {
       const lease = this.leading;
       const local = this.api.join(hello, connectionId);
       // Recorded in Redis before the device hears its welcome, so a next leader knows it.
-      if (!(await recordJoin(this.store, lease, local.device))) return notLeading(this.nodeId);
+      let recorded: boolean;
+      try {
+        recorded = await recordJoin(this.store, lease, local.device);
+      } catch (error) {
+        return refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`);
+      }
+      if (!recorded) return notLeading(this.nodeId);
       joined = { deviceId: local.device.id, welcome: local.welcome, claimRefused: local.claimRefused };
     } else {
       const reply = JoinReplySchema.parse(await this.ask({ kind: 'join', connectionId, hello }));

@@ -26,10 +26,10 @@ async function run(seed: number) {
   return { weights: checkpoint.weights, json, summaries: result.summaries.map(comparable) };
 }
 
-/** A summary without what legitimately differs between reruns: wall-clock times and the random device ids (names stand in). */
+/** A summary without what legitimately differs between reruns: wall-clock times (the round's, its planning's) and the random device ids (names stand in). */
 function comparable(summary: RoundSummary) {
   const name = new Map(summary.devices.map((d) => [d.deviceId, d.name]));
-  const { startedAt: _s, wallS: _w, ...rest } = summary;
+  const { startedAt: _s, wallS: _w, planS: _p, solveS: _v, ...rest } = summary;
   return {
     ...rest,
     bits: Object.fromEntries(Object.entries(summary.bits).map(([id, bits]) => [name.get(id) ?? id, bits])),

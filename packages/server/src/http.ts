@@ -44,6 +44,10 @@ export interface HttpOptions {
   wasmDir: string | null;
   joinUrl: () => string;
   runDir: string;
+  /** A cluster node: start and pause go to the cluster (recorded in Redis, acted on by the leader), not to this node's engine alone. */
+  control?: (action: 'start' | 'pause') => Promise<{ ok: true; phase: string } | { ok: false; code: string; reason: string }>;
+  /** A cluster node: the cluster's view of the run (GET /api/status), in place of this node's own. */
+  status?: () => Promise<unknown>;
 }
 
 class HttpError extends Error {
@@ -134,7 +138,7 @@ export function createHttpHandler(options: HttpOptions) {
     const path = url.pathname;
     const method = req.method ?? 'GET';
 
-    if (method === 'GET' && path === '/api/status') return sendJson(res, 200, statusOf(coordinator));
+    if (method === 'GET' && path === '/api/status') return sendJson(res, 200, options.status ? await options.status() : statusOf(coordinator));
     if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true });
     if (method === 'GET' && path === '/api/rounds') {
       if (url.searchParams.get('format') === 'csv') {
@@ -192,6 +196,12 @@ export function createHttpHandler(options: HttpOptions) {
     if (method === 'POST' && path === '/api/control') {
       requireAdmin(req);
       const { action } = parseBody(ControlSchema, await readJson(req));
+      if (options.control && action !== 'stop') {
+        const done = await options.control(action);
+        if (!done.ok) throw new HttpError(503, done.reason);
+        log.info({ action }, 'admin control');
+        return sendJson(res, 200, { ok: true, phase: done.phase });
+      }
       if (action === 'start') coordinator.start();
       else if (action === 'pause') coordinator.pause();
       else await coordinator.stop();

@@ -14,6 +14,7 @@ export { lanAddress } from './tls';
 export { ModelHost, type HostSettings } from './model-host';
 export { KNOWN_BASES, resolveBase, type ResolvedBase } from './lora-base';
 export { SplitServer, type SplitSlot, type SplitReply, type SplitTraffic } from './split/split-server';
-export { ClusterNode, clusterConfigProblem, type ClusterOptions } from './cluster/node';
+export { ClusterNode, type ClusterOptions } from './cluster/node';
+export { clusterConfigProblem } from './cluster/config-fit';
 export { RedisStore, parseLeader, type Leader } from './cluster/redis-store';
 export { decodePartial, encodePartial } from './cluster/partial';

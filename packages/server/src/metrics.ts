@@ -29,6 +29,14 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** The precision policy's solve alone (its share of planSeconds). */
+  private readonly solveSeconds = new Histogram({
+    name: 'fedbit_policy_solve_seconds',
+    help: 'Wall time of the precision policy choosing a round\'s precisions (the solve, without the devices\' demands)',
+    buckets: [1e-5, 1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'fedbit_' });
   }
@@ -48,8 +56,9 @@ export class ServerMetrics {
     for (const d of summary.devices) if (d.status === 'accepted' && d.trainingMode) this.trainingModes.inc({ mode: d.trainingMode });
     if (summary.epsilon !== undefined) this.epsilon.set(summary.epsilon);
   }
-  planned(seconds: number): void {
+  planned(seconds: number, solveSeconds: number): void {
     this.planSeconds.observe(seconds);
+    this.solveSeconds.observe(solveSeconds);
   }
   updateAccepted(bytes: number, bits: number): void {
     this.updates.inc({ bits: String(bits) });

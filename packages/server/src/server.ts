@@ -25,7 +25,8 @@ import { attachSockets, socketTransport } from './transport/socket-io';
 import { RunStore } from './store';
 import { lanAddress, selfSignedCertificate } from './tls';
 import { loadMergeKernel, type MergeKernelChoice } from './merge/index';
-import { ClusterNode, clusterConfigProblem, type ClusterOptions } from './cluster/node';
+import { clusterConfigProblem } from './cluster/config-fit';
+import { ClusterNode, type ClusterOptions } from './cluster/node';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -189,11 +190,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   if (cluster) {
     const node = cluster;
-    attachSockets(io, { coordinator, devices: node.port, joinCode, log, metrics, admission, rateLimit, broadcastsStatus: () => node.isLeader });
+    attachSockets(io, { coordinator, devices: node.port, joinCode, log, metrics, admission, rateLimit, broadcastsStatus: () => node.isLeader, status: () => node.status() });
   } else {
     attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, admission, rateLimit });
   }
-  httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir }));
+  const clusterHttp = cluster ? { control: (action: 'start' | 'pause') => cluster!.control(action), status: () => cluster!.status() } : {};
+  httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir, ...clusterHttp }));
 
   const requestedPort = options.port ?? 8080;
   try {

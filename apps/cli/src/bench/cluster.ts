@@ -193,10 +193,12 @@ try {
     s.round,
     `${s.accepted} / ${s.participants}`,
     s.wallS.toFixed(2),
+    ms(s.planS),
+    ms(s.solveS),
     s.round === killNonLeader.round ? `follower killed mid-round; committed ${killNonLeader.commitS.toFixed(1)} s later` : s.round === killLeader.round ? `leader killed mid-round; ${killLeader.leader} led after ${killLeader.newLeaderS?.toFixed(1) ?? '?'} s, committed ${killLeader.commitS.toFixed(1)} s later` : '',
   ]);
   process.stdout.write(
-    table(['round', 'accepted / picked', 'round wall s', 'event'], rows) +
+    table(['round', 'accepted / picked', 'round wall s', 'planning ms', 'policy solve ms', 'event'], rows) +
       `\n\n3 nodes, ${connections} Socket.IO connections (${flags.devices} replaying devices, ${perRound} picked per round, ${flags.policy === 'fixed' ? `${flags.bits}-bit` : `${meanBits(final).toFixed(2)}-bit (on-demand, mean)`} updates of the ${flags.model} model), ${final.length} rounds committed in ${runS.toFixed(1)} s; ` +
       `${rejoins} joins again on another node after a kill; follower kill: round ${killNonLeader.round} committed, ${killNonLeader.lostCommitted} committed rounds lost; leader kill: round ${killLeader.round} committed, ${killLeader.lostCommitted} lost (${cpus().length} x ${cpus()[0]?.model ?? 'cpu'})\n`,
   );
@@ -210,6 +212,9 @@ try {
     policy: flags.policy,
     leaseMs: flags['lease-ms'],
     meanBits: meanBits(final),
+    // The leader's planning of each committed round (every picked device's demand, then the policy's solve) and the solve alone, from the summaries in Redis.
+    planMsPerRound: final.map((s) => (s.planS === undefined ? null : s.planS * 1000)),
+    solveMsPerRound: final.map((s) => (s.solveS === undefined ? null : s.solveS * 1000)),
     roundsPerMinute: final.length / (runS / 60),
     takeoverS: killLeader.newLeaderS,
     commitAfterFollowerKillS: killNonLeader.commitS,
@@ -234,6 +239,10 @@ async function paramCount(): Promise<number> {
   const count = host.paramCount;
   host.dispose();
   return count;
+}
+
+function ms(seconds: number | undefined): string {
+  return seconds === undefined ? '-' : (seconds * 1000).toFixed(1);
 }
 
 /** The mean precision of the accepted updates over the rounds. */

@@ -126,7 +126,7 @@ async function planTotals(): Promise<{ sum: number; count: number }> {
   return { sum: read('fedbit_plan_seconds_sum'), count: read('fedbit_plan_seconds_count') };
 }
 
-const perRound: Array<{ round: number; wallS: number; cpuS: number; uplinkBytes: number; modelBytes: number; sentBytes: number; meanBits: number }> = [];
+const perRound: Array<{ round: number; wallS: number; cpuS: number; uplinkBytes: number; modelBytes: number; sentBytes: number; meanBits: number; planMs: number | null; solveMs: number | null }> = [];
 let cpu = process.cpuUsage();
 let sent = bytesSent();
 let t = performance.now();
@@ -139,7 +139,7 @@ const done = new Promise<void>((resolve) => {
     const sentNow = bytesSent();
     const accepted = summary.devices.filter((d) => d.status === 'accepted');
     const meanBits = accepted.reduce((a, d) => a + d.bits, 0) / Math.max(1, accepted.length);
-    const row = { round: summary.round, wallS: (now - t) / 1000, cpuS: (used.user + used.system) / 1e6, uplinkBytes: summary.uplinkBytes, modelBytes: summary.downlinkBytes, sentBytes: sentNow - sent, meanBits };
+    const row = { round: summary.round, wallS: (now - t) / 1000, cpuS: (used.user + used.system) / 1e6, uplinkBytes: summary.uplinkBytes, modelBytes: summary.downlinkBytes, sentBytes: sentNow - sent, meanBits, planMs: summary.planS === undefined ? null : summary.planS * 1000, solveMs: summary.solveS === undefined ? null : summary.solveS * 1000 };
     perRound.push(row);
     sent = sentNow;
     cpu = process.cpuUsage();
@@ -192,6 +192,8 @@ const result = {
   modelBytesToDevicesPerRound: perRound[0]?.modelBytes ?? 0,
   /** Planning one round (every picked device's demand, then the policy's solve), mean over the rounds planned. */
   planMsPerRound: (plans.sum / Math.max(1, plans.count)) * 1000,
+  /** The policy's solve alone (its share of planning), per committed round, from the round summaries. */
+  solveMsPerRound: perRound.map((r) => r.solveMs),
   meanBits: perRound.reduce((a, r) => a + r.meanBits, 0) / Math.max(1, perRound.length),
   /** Growth of the aggregator's heap and resident memory from before the devices joined to after, per connection. */
   heapBytesPerConnection: Math.round((memoryJoined.heapUsed - memoryBefore.heapUsed) / flags.devices),
@@ -199,8 +201,8 @@ const result = {
 };
 process.stdout.write(
   table(
-    ['round', 'wall s', 'server CPU s', 'mean bits', 'uplink MB', 'model to devices MB', 'server sent MB'],
-    perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), r.meanBits.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.modelBytes / 1e6).toFixed(1), (r.sentBytes / 1e6).toFixed(1)]),
+    ['round', 'wall s', 'server CPU s', 'planning ms', 'policy solve ms', 'mean bits', 'uplink MB', 'model to devices MB', 'server sent MB'],
+    perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), r.planMs?.toFixed(1) ?? '-', r.solveMs?.toFixed(1) ?? '-', r.meanBits.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.modelBytes / 1e6).toFixed(1), (r.sentBytes / 1e6).toFixed(1)]),
   ) +
     `\n\n${flags.devices} devices, ${picked} per round, policy ${flags.policy} (model cache: ${flags['model-cache']}, downlink ${flags['downlink-bits']} bits), ${params} parameters at ${flags.policy === 'fixed' ? `${flags.bits} bits` : `${result.meanBits.toFixed(2)} bits on average`}: ${result.roundsPerMinute.toFixed(2)} rounds/min, planning ${result.planMsPerRound.toFixed(1)} ms per round, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round, ` +
     `${(result.downlinkBytesPerRound / 1e6).toFixed(1)} MB sent by the server per round, ${(result.heapBytesPerConnection / 1024).toFixed(1)} KiB heap (${(result.rssBytesPerConnection / 1024).toFixed(1)} KiB RSS) per connection (${result.machine})\n`,

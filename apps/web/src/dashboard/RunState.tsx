@@ -1,6 +1,7 @@
 // Every wait explained on the dashboard: what the run waits for, the open round against its
 // deadline and quorum, how the last round ended, dropped rounds, and in async mode the versions
-// per minute and how stale the merged updates were.
+// per minute and how stale the merged updates were; on a cluster of aggregator nodes, which node
+// leads and which answered.
 import { useEffect, useState } from 'react';
 import type { RunStatus } from '@fedbit/core';
 
@@ -58,6 +59,14 @@ export function RunState({ status }: { status: RunStatus }) {
             <strong>{status.secureAggregation.note}</strong>
             {status.secureAggregation.lastRound &&
               ` · round ${status.secureAggregation.lastRound.round} ${status.secureAggregation.lastRound.outcome}: ${status.secureAggregation.lastRound.survivors} of ${status.secureAggregation.lastRound.roster} in the sum, ${status.secureAggregation.lastRound.dropped} dropped`}
+          </span>
+        )}
+        {status.cluster && (
+          <span data-testid="cluster">
+            cluster: leader <strong>{status.cluster.leader ?? 'none right now'}</strong>
+            {status.cluster.term !== null && ` (term ${status.cluster.term})`}, answered by node <strong>{status.cluster.node}</strong>
+            {status.cluster.nodes.length > 0 && ` · devices ${status.cluster.nodes.map((n) => `${n.node} ${n.devices}`).join(', ')}`}
+            {status.cluster.note && <span className="muted"> · {status.cluster.note}</span>}
           </span>
         )}
         <span>

@@ -176,6 +176,9 @@ export const RoundSummarySchema = z.object({
   learningRate: z.number().optional(),
   /** Differential privacy: epsilon spent by the run up to and including this round, at the run's delta. */
   epsilon: z.number().optional(),
+  /** Sync rounds: seconds the aggregator spent planning the round (every picked device's demand, then the policy's solve), and the solve alone. */
+  planS: z.number().nonnegative().optional(),
+  solveS: z.number().nonnegative().optional(),
 });
 
 /** What every device hears when the run changes: enough to explain any wait in plain words. */

@@ -118,6 +118,19 @@ export interface SecureRoundStatus {
   message: string;
 }
 
+/** A cluster of aggregator nodes (docs/SCALE.md, section 3): who answered, who leads. */
+export interface ClusterStatus {
+  /** The node that answered this status. */
+  node: string;
+  /** The node that leads the cluster (null between leaders) and its term. */
+  leader: string | null;
+  term: number | null;
+  /** The devices connected to each node, as the leader knows them (empty when the leader's view is not at hand). */
+  nodes: Array<{ node: string; devices: number }>;
+  /** Set when the answer is the answering node's own view, not the leader's: why. */
+  note?: string;
+}
+
 export interface RunStatus {
   run: string;
   round: number;
@@ -170,4 +183,6 @@ export interface RunStatus {
   devices: DeviceStatus[];
   totals: RunTotals;
   energyUnit: 'modelled joules';
+  /** A node of a cluster: the cluster's view, with the node that answered and the leader; absent for one process. */
+  cluster?: ClusterStatus;
 }

@@ -24,6 +24,8 @@ export const NodeRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('probe'), ...fromNode, ...aboutDevice, bytes: z.number().int().positive() }).strict(),
   z.object({ kind: z.literal('progress'), ...fromNode, ...aboutDevice, progress: ProgressSchema }).strict(),
   z.object({ kind: z.literal('gone'), ...fromNode, ...aboutDevice, left: z.boolean() }).strict(),
+  /** The admin started or paused the run on a node that does not lead: the leader records it in Redis and acts on it. */
+  z.object({ kind: z.literal('control'), id: requestId, ...fromNode, action: z.enum(['start', 'pause']) }).strict(),
   /** Answer to round-close: the node's partial sum of `round` is in Redis (partial:<round>:<node>). */
   z.object({ kind: z.literal('partial-ready'), ...fromNode, round }).strict(),
 ]);

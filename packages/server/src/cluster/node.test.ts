@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { resolveRunConfig } from '../config';
-import { ClusterNode, clusterConfigProblem } from './node';
+import { clusterConfigProblem } from './config-fit';
+import { ClusterNode } from './node';
 
 const log = pino({ level: 'silent' });
 

@@ -4,31 +4,36 @@
 // control messages to it (bus.ts, messages.ts), and the leader reaches every device through
 // Socket.IO's Redis adapter. An update's frame never leaves the node its device is connected to:
 // that node checks it against the round's plan, asks the leader to admit it, and merges it into its
-// own partial sum (core's aggregator seam, PartialSum); when the round closes every node hands its
+// own partial sum (node-round.ts; core's aggregator seam, PartialSum); when the round closes every node hands its
 // partial to the leader through Redis (partial.ts), and the leader adds the partials of the nodes
 // that answered to its own, commits, writes the checkpoint to Redis (fenced by its lease) and to its
 // run directory, then announces it. A node that dies loses its devices' updates of that round; a
 // leader that dies is replaced by the next node to take the lease, which resumes from the last
-// version committed in Redis, as --resume does from disk.
+// version committed in Redis, as --resume does from disk, and from the devices' join records and the
+// run's paused state the leaders keep there (leader-state.ts). Any node answers /api/status with the
+// leader's view of the run (status.ts).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { FrameError, RefusalSchema, ServerEvent, WelcomeSchema, createAggregator, deviceSummary, inspectFrame, readFrameHeader, type Ack, type Aggregator, type Hello, type Refusal, type UpdateMeta, type Welcome } from '@fedbit/core';
+import { RefusalSchema, RunPhaseSchema, ServerEvent, WelcomeSchema, deviceSummary, type Ack, type Hello, type Refusal, type RunPhase, type RunStatus, type UpdateMeta, type Welcome } from '@fedbit/core';
 import { z } from 'zod';
 import type { RunConfig } from '../config';
 import type { MergeKernel } from '@fedbit/core';
 import type { Coordinator } from '../round/coordinator';
 import type { ClusterHooks, ClusterRound } from '../round/context';
 import type { DeviceApi } from '../round/device-api';
-import { frameErrorCode, refusal } from '../round/refusals';
+import { refusal } from '../round/refusals';
 import type { CheckpointState } from '../store';
 import type { DevicePort } from '../transport/socket-io';
 import { Bus } from './bus';
-import type { LeaderMessage, NodeRequest, PlannedSlot } from './messages';
-import { decodePartial, encodePartial } from './partial';
+import type { LeaderMessage, NodeRequest } from './messages';
+import { decodePartial } from './partial';
+import { recordJoin, takeOverLeaderState } from './leader-state';
+import { NodeRound } from './node-round';
 import { RedisStore, type Leader } from './redis-store';
+import { StatusBoard } from './status';
 
 export interface ClusterOptions {
   /** The Redis the nodes share, e.g. redis://127.0.0.1:6379. */
@@ -66,20 +71,10 @@ interface LocalDevice {
   resumeToken: string | undefined;
 }
 
-/** A round as a node that does not lead sees it: the plan for its own devices and its partial sum. */
-interface NodeRound {
-  round: number;
-  term: number;
-  slots: Map<string, PlannedSlot & { accepted: boolean }>;
-  aggregator: Aggregator;
-  merged: string[];
-  inflight: Set<Promise<unknown>>;
-  closed: boolean;
-}
-
 const JoinReplySchema = z.union([z.object({ ok: z.literal(true), deviceId: z.string(), welcome: WelcomeSchema, claimRefused: z.boolean() }), RefusalSchema]);
 const AckReplySchema = z.union([z.object({ ok: z.literal(true) }), RefusalSchema]);
 const RefusalOrNullSchema = z.union([RefusalSchema, z.null()]);
+const ControlReplySchema = z.union([z.object({ ok: z.literal(true), phase: RunPhaseSchema }), RefusalSchema]);
 
 export class ClusterNode implements ClusterHooks {
   readonly nodeId: string;
@@ -122,6 +117,8 @@ export class ClusterNode implements ClusterHooks {
   private stale = 0;
   private draining: Promise<void> | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** The cluster's view of the run: the leader publishes it, the others answer with it. */
+  private board: StatusBoard | null = null;
   private ticking = false;
   private closed = false;
 
@@ -198,6 +195,13 @@ export class ClusterNode implements ClusterHooks {
     coordinator.onCommitted((summary) => {
       if (this.leading) void this.bus.toAll({ kind: 'committed', from: this.nodeId, term: this.leading.term, round: summary.round }).catch((error: unknown) => this.log.error({ err: (error as Error).message }, 'commit announcement failed'));
     });
+    this.board = new StatusBoard(
+      { nodeId: this.nodeId, leaseMs: this.leaseMs, leading: () => this.leading, known: () => this.known, nodeDevices: () => this.nodeDevices() },
+      this.store,
+      coordinator,
+      this.log,
+    );
+    this.board.start();
     await this.bus.start();
     await this.tick();
     this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.leaseMs / 5)));
@@ -253,13 +257,32 @@ export class ClusterNode implements ClusterHooks {
     this.current = null;
     this.remote.clear();
     if (committed) this.coordinator.adopt(committed.checkpoint, committed.summaries);
+    // The devices that joined since that commit, and the run paused (or started) by hand, as the last leader left them.
+    const carried = await takeOverLeaderState(this.store, this.coordinator, this.log);
+    if (this.lease !== lease) return;
     this.leading = lease;
-    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0 }, 'this node leads the cluster');
+    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0, devicesSinceCommit: carried.devices, control: carried.control }, 'this node leads the cluster');
     await this.registerAll(lease.term);
     await this.bus.toAll({ kind: 'leader', from: this.nodeId, term: lease.term });
     // A moment for the other nodes to register their devices before the first round picks among them.
     await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.floor(this.leaseMs / 3))));
-    if (this.leading === lease) this.coordinator.lead();
+    if (this.leading === lease) {
+      this.coordinator.lead();
+      this.board?.changed();
+    }
+  }
+
+  /** The cluster's view of the run (GET /api/status, a new dashboard), whichever node answers. */
+  async status(): Promise<RunStatus> {
+    if (!this.board) throw new Error(`node ${this.nodeId} has not started`);
+    return this.board.view();
+  }
+
+  /** Leader: the devices connected to each node, this one's included. */
+  private nodeDevices(): Array<{ node: string; devices: number }> {
+    const counts = new Map<string, number>([[this.nodeId, this.local.size]]);
+    for (const node of this.remote.values()) counts.set(node, (counts.get(node) ?? 0) + 1);
+    return [...counts].map(([node, devices]) => ({ node, devices }));
   }
 
   private lostLease(): void {
@@ -367,15 +390,7 @@ export class ClusterNode implements ClusterHooks {
         if (message.term > this.registeredTerm) await this.registerAll(message.term);
         return;
       case 'round-open': {
-        this.current = {
-          round: message.round,
-          term: message.term,
-          slots: new Map(message.slots.map((slot) => [slot.deviceId, { ...slot, accepted: false }])),
-          aggregator: createAggregator(this.config.aggregation, { length: message.length, clipNorm: message.clipNorm, kernel: this.kernel }),
-          merged: [],
-          inflight: new Set(),
-          closed: false,
-        };
+        this.current = new NodeRound(message, this.config.aggregation, this.kernel);
         await this.coordinator.models.find(message.model.version);
         return;
       }
@@ -385,13 +400,10 @@ export class ClusterNode implements ClusterHooks {
           if (message.nodes.includes(this.nodeId)) this.log.warn({ round: message.round }, 'asked for the partial sum of a round this node does not hold');
           return;
         }
-        await Promise.allSettled([...open.inflight]);
-        open.closed = true;
+        await open.close();
         this.current = null;
         if (!message.nodes.includes(this.nodeId)) return;
-        const partial = open.aggregator.partial?.();
-        if (!partial) throw new Error(`the ${open.aggregator.rule} rule has no partial sum`);
-        await this.store.putPartial(open.round, this.nodeId, encodePartial({ round: open.round, term: open.term, nodeId: this.nodeId, devices: open.merged }, partial));
+        await this.store.putPartial(open.round, this.nodeId, open.partialBytes(this.nodeId));
         await this.bus.toNode(message.from, { kind: 'partial-ready', from: this.nodeId, term: open.term, round: open.round });
         return;
       }
@@ -419,9 +431,20 @@ export class ClusterNode implements ClusterHooks {
       return answer(refusal('unavailable', `node ${this.nodeId} does not lead the cluster in term ${message.term}; try again when the new leader is known`));
     }
     if (message.kind === 'join') {
+      const lease = this.leading;
       const joined = this.api.join(message.hello, message.connectionId);
       this.remote.set(joined.device.id, message.from);
-      return answer({ ok: true, deviceId: joined.device.id, welcome: joined.welcome, claimRefused: joined.claimRefused });
+      // The welcome goes out once the join is in Redis (one connection keeps the writes in order; the inbox does not wait).
+      void recordJoin(this.store, lease, joined.device)
+        .then((ok) => answer(ok ? { ok: true, deviceId: joined.device.id, welcome: joined.welcome, claimRefused: joined.claimRefused } : notLeading(this.nodeId)))
+        .catch((error: unknown) => answer(refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`)));
+      return;
+    }
+    if (message.kind === 'control') {
+      void this.control(message.action)
+        .then(answer)
+        .catch((error: unknown) => answer(refusal('unavailable', `the run's state could not be recorded in Redis (${(error as Error).message}); try again`)));
+      return;
     }
     if (message.kind === 'partial-ready') {
       let nodes = this.ready.get(message.round);
@@ -535,6 +558,21 @@ export class ClusterNode implements ClusterHooks {
     return this.leading;
   }
 
+  /**
+   * The admin starts or pauses the run (POST /api/control on any node): the leader records it in
+   * Redis, fenced by its lease, then acts on it, so a next leader does as this one was told; a node
+   * that follows hands it to the leader.
+   */
+  async control(action: 'start' | 'pause'): Promise<{ ok: true; phase: RunPhase } | Refusal> {
+    const lease = this.leading;
+    if (!lease) return ControlReplySchema.parse(await this.ask({ kind: 'control', action })) as { ok: true; phase: RunPhase } | Refusal;
+    if (!(await this.store.putControl(lease, action))) return refusal('unavailable', `node ${this.nodeId} lost the lead before the ${action} was recorded; try again in a few seconds`);
+    if (action === 'start') this.coordinator.start();
+    else this.coordinator.pause();
+    this.log.info({ action, node: this.nodeId }, 'run control recorded in Redis');
+    return { ok: true, phase: this.coordinator.phase };
+  }
+
   // ---- the devices connected to this node (the DevicePort socket-io.ts calls) ----
 
   readonly port: DevicePort<DeviceRef> = {
@@ -576,7 +614,16 @@ export class ClusterNode implements ClusterHooks {
   private async join(hello: Hello, connectionId: string): Promise<{ deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal> {
     let joined: { deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal;
     if (this.leading) {
+      const lease = this.leading;
       const local = this.api.join(hello, connectionId);
+      // Recorded in Redis before the device hears its welcome, so a next leader knows it.
+      let recorded: boolean;
+      try {
+        recorded = await recordJoin(this.store, lease, local.device);
+      } catch (error) {
+        return refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`);
+      }
+      if (!recorded) return notLeading(this.nodeId);
       joined = { deviceId: local.device.id, welcome: local.welcome, claimRefused: local.claimRefused };
     } else {
       const reply = JoinReplySchema.parse(await this.ask({ kind: 'join', connectionId, hello }));
@@ -597,36 +644,10 @@ export class ClusterNode implements ClusterHooks {
     const at = { round: meta.round };
     const open = await this.roundFor(meta.round);
     if (!open || open.round !== meta.round) return refusal('stale-round', `round ${meta.round} is not open on this node${open ? `; the open round is ${open.round}` : ''}`, at);
-    if (open.closed) return refusal('late', `round ${open.round} closed before this update arrived`, at);
-    const slot = open.slots.get(device.id);
-    if (!slot) return refusal('not-selected', `this device was not selected for round ${open.round}`, at);
-    if (slot.accepted) return refusal('duplicate', `an update from this device for round ${open.round} was already accepted`, at);
-    // The frame's own checks here, where it stays; the round's at the leader.
-    let checked;
-    try {
-      const header = readFrameHeader(frame);
-      if (header.bits !== slot.bits) return refusal('bad-value', `frame is at ${header.bits} bits; this device was assigned ${slot.bits}`, { field: 'bits', ...at });
-      checked = inspectFrame(frame, { length: open.aggregator.length, round: meta.round });
-    } catch (error) {
-      if (error instanceof FrameError) return refusal(frameErrorCode(error), error.message, { field: error.field, ...at });
-      throw error;
-    }
-    if (meta.steps > slot.steps) return refusal('bad-value', `update says ${meta.steps} local steps; this task asked for at most ${slot.steps}`, { field: 'steps', ...at });
-    slot.accepted = true; // held while the leader answers: a second copy is a duplicate
-    const asked = this.ask({ kind: 'update', deviceId: device.id, connectionId, meta, bytes: checked.frame.byteLength });
-    open.inflight.add(asked);
-    try {
-      const reply = AckReplySchema.parse(await asked.catch((error: unknown) => refusal('unavailable', (error as Error).message, at)));
-      if (!reply.ok) {
-        slot.accepted = false;
-        return reply;
-      }
-      open.aggregator.add(frame, slot.weight, { steps: meta.steps });
-      open.merged.push(device.id);
-      return { ok: true };
-    } finally {
-      open.inflight.delete(asked);
-    }
+    // Checked and merged on this node; the leader admits it (round open, selected, not a duplicate, steps, size) and accounts for it.
+    return open.update(device.id, meta, frame, async (bytes) =>
+      AckReplySchema.parse(await this.ask({ kind: 'update', deviceId: device.id, connectionId, meta, bytes }).catch((error: unknown) => refusal('unavailable', (error as Error).message, at))),
+    );
   }
 
   /**
@@ -640,7 +661,7 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /** A request to the leader, answered (or refused 'unavailable' when there is none). */
-  private async ask(message: Record<string, unknown> & { kind: 'join' | 'telemetry' | 'update' }): Promise<unknown> {
+  private async ask(message: Record<string, unknown> & { kind: 'join' | 'telemetry' | 'update' | 'control' }): Promise<unknown> {
     const leader = this.known;
     if (!leader) return refusal('unavailable', 'the cluster has no leader right now (one is taking over); try again in a few seconds');
     return this.bus.request(leader.nodeId, { ...message, from: this.nodeId, term: leader.term } as never, REQUEST_TIMEOUT_MS).catch((error: unknown) => refusal('unavailable', `the leader did not answer: ${(error as Error).message}; try again in a few seconds`));
@@ -660,6 +681,7 @@ export class ClusterNode implements ClusterHooks {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.board?.close();
     await this.transition;
     await this.draining;
     this.bus.close();
@@ -676,20 +698,10 @@ export class ClusterNode implements ClusterHooks {
   }
 }
 
-function notJoined(deviceId: string): Refusal {
-  return refusal('not-joined', `device ${deviceId} is not joined on this connection; send device:hello again`);
+function notLeading(nodeId: string): Refusal {
+  return refusal('unavailable', `node ${nodeId} lost the lead while this device joined; say hello again in a few seconds`);
 }
 
-/** Why a run config cannot run on a cluster (what the first step of issue 17, item 3 covers), or null. */
-export function clusterConfigProblem(config: RunConfig): string | null {
-  const problems: string[] = [];
-  if (config.mode !== 'sync') problems.push(`"mode": "${config.mode}" (buffered async rounds)`);
-  if (config.split) problems.push('"split" (split learning)');
-  if (config.lora) problems.push('"lora" (LoRA fine-tuning)');
-  if (config.secureAggregation) problems.push('"secureAggregation"');
-  if (config.privacy) problems.push('"privacy" (differential privacy)');
-  if (config.reproducible) problems.push('"reproducible": true (a fixed-order sum needs every frame on one node)');
-  if (config.aggregation.rule !== 'fedavg' && config.aggregation.rule !== 'fednova') problems.push(`the ${config.aggregation.rule} rule (only sums split into partial sums)`);
-  if (problems.length === 0) return null;
-  return `a cluster of aggregator nodes runs synchronous rounds of the whole model merged with fedavg or fednova; this config asks for ${problems.join(', ')}: run it on one node (without --redis), or change the config`;
+function notJoined(deviceId: string): Refusal {
+  return refusal('not-joined', `device ${deviceId} is not joined on this connection; send device:hello again`);
 }

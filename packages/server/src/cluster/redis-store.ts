@@ -10,6 +10,11 @@
 //   committed      the number of the last committed round
 //   model:<v>      the encoded model version v that tasks name, for nodes that must serve it
 //   partial:<r>:<id>  a node's partial sum of round r (partial.ts)
+//   devices        a hash: device id -> what its join recorded (registry.ts: the SHA-256 of its resume
+//                  token, never the token; its seat and shard; its profile), so a new leader knows
+//                  the devices that joined after the last commit
+//   control        'pause' or 'start': the admin's last word on the run, which a new leader honours
+//   status         the leader's view of the run (GET /api/status), for the nodes that follow (PX)
 //
 // The commit is fenced: one Lua script writes checkpoint, summary and round only if the caller still
 // holds the lease and the round is the next one, so a leader that lost its lease (a long pause, a
@@ -39,6 +44,17 @@ if tonumber(ARGV[4]) ~= current + 1 then return -1 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('SET', KEYS[4], ARGV[4])
+return 1`;
+
+/** A write that only the lease holder makes: KEYS[1] the lease, ARGV[1] its holder; then SET or HSET with the rest. */
+const FENCED_SET = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) else redis.call('SET', KEYS[2], ARGV[2]) end
+return 1`;
+
+const FENCED_HSET = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 1`;
 
 /** Model versions and partial sums are kept this long: a round's life, with room. */
@@ -139,6 +155,36 @@ export class RedisStore {
     const parsed = summaries.map((text) => JSON.parse(text) as RoundSummary);
     if (parsed.length !== checkpoint.state.round) throw new Error(`Redis ${this.key('summaries')} holds ${parsed.length} summaries for ${checkpoint.state.round} committed rounds`);
     return { checkpoint, summaries: parsed };
+  }
+
+  // ---- what a new leader needs besides the commit (fenced as the commit is) ----
+
+  /** Records a device's join (registry.ts); false when `leader` no longer leads. */
+  async putDevice(leader: Leader, deviceId: string, record: string): Promise<boolean> {
+    return Number(await this.redis.eval(FENCED_HSET, 2, this.key('leader'), this.key('devices'), `${leader.nodeId}:${leader.term}`, deviceId, record)) === 1;
+  }
+
+  /** Every device's join record, by id (unchecked text: registry.ts parses it). */
+  async devices(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.key('devices'));
+  }
+
+  /** The admin's last start or pause of the run; false when `leader` no longer leads. */
+  async putControl(leader: Leader, action: 'start' | 'pause'): Promise<boolean> {
+    return Number(await this.redis.eval(FENCED_SET, 2, this.key('leader'), this.key('control'), `${leader.nodeId}:${leader.term}`, action)) === 1;
+  }
+
+  async control(): Promise<string | null> {
+    return this.redis.get(this.key('control'));
+  }
+
+  /** The leader's view of the run for the nodes that follow, kept ttlMs; false when `leader` no longer leads. */
+  async putStatus(leader: Leader, json: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.redis.eval(FENCED_SET, 2, this.key('leader'), this.key('status'), `${leader.nodeId}:${leader.term}`, json, ttlMs)) === 1;
+  }
+
+  async status(): Promise<string | null> {
+    return this.redis.get(this.key('status'));
   }
 
   // ---- scratch: model versions and partial sums ----

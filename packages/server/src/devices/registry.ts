@@ -74,6 +74,20 @@ function blankDevice(id: string, name: string, seat: number, shard: number): Dev
   };
 }
 
+/** What a device's join established and a new cluster leader needs to know it again (cluster/registry.ts). */
+export interface JoinRecord {
+  /** SHA-256 (hex) of its resume token. */
+  tokenHash: string;
+  seat: number;
+  shard: number;
+  name: string;
+  platform: Platform;
+  backend: Backend;
+  adapter?: Hello['adapter'];
+  userAgent?: string;
+  telemetry: Telemetry;
+}
+
 /** The registry as readers see it (status, tests): lookups only; the engine alone changes devices. */
 export interface DeviceDirectory {
   readonly size: number;
@@ -123,6 +137,20 @@ export class DeviceRegistry implements DeviceDirectory {
     device.updateScaleSq = saved.updateScaleSq ?? null;
     device.energyJ = saved.energyJ;
     this.byId.set(id, device);
+  }
+
+  /** A device a join recorded elsewhere (a cluster's earlier leader), unless this registry knows it already. */
+  remember(id: string, record: JoinRecord): boolean {
+    if (this.byId.has(id)) return false;
+    const device = blankDevice(id, record.name, record.seat, record.shard);
+    device.tokenHash = record.tokenHash;
+    device.platform = record.platform;
+    device.backend = record.backend;
+    device.adapter = record.adapter;
+    device.userAgent = record.userAgent;
+    device.telemetry = record.telemetry;
+    this.byId.set(id, device);
+    return true;
   }
 
   /**

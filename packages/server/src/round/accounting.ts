@@ -6,7 +6,7 @@ import type { Device } from '../devices/registry';
 import type { CheckpointState } from '../store';
 import type { RoundContext } from './context';
 import type { ClosedBy, Slot } from './open-round';
-import { roundLearningRate, uplinkOf } from './plan';
+import { roundLearningRate, uplinkOf, type PlanTiming } from './plan';
 
 /** Accounts an accepted update: the device's record (modelled energy of the steps it trained) and its memory for the next plan. */
 /** `meta` without the update's norms in a secure round (they would leak): the device's last known ones stay. */
@@ -91,6 +91,8 @@ export interface SummaryInput {
   downlinkBytes: number;
   closedBy: ClosedBy;
   staleness?: number[];
+  /** How long planning the round took (sync rounds). */
+  plan?: PlanTiming;
 }
 
 export function roundSummary(ctx: RoundContext, input: SummaryInput): RoundSummary {
@@ -121,6 +123,7 @@ export function roundSummary(ctx: RoundContext, input: SummaryInput): RoundSumma
     closedBy: input.closedBy,
     learningRate: roundLearningRate(ctx.config, input.round),
     ...(input.staleness ? { staleness: input.staleness } : {}),
+    ...(input.plan ? { planS: input.plan.planS, solveS: input.plan.solveS } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import { WeightEma, createPolicy, frameBytes, jsMergeKernel, type MergeKernel, t
 import type { Logger } from 'pino';
 import type { ConfigPatch, RunConfig } from '../config';
 import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS, MODEL_VERSIONS_KEPT_MAX, MODEL_VERSIONS_KEPT_SYNC } from '../constants';
-import { DeviceRegistry, type DeviceDirectory } from '../devices/registry';
+import { DeviceRegistry, type DeviceDirectory, type JoinRecord } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
 import { ModelVersions } from '../model-versions';
@@ -154,6 +154,21 @@ export class Coordinator {
     if (this.run.completed >= this.liveConfig.rounds) this.run.phase = 'done';
     else if (this.run.phase === 'done') this.run.phase = 'waiting';
     this.notify();
+  }
+
+  /**
+   * Cluster: the devices whose joins an earlier leader recorded (in Redis) that the adopted
+   * checkpoint does not name: they keep their ids, tokens and seats, and no new device takes a seat
+   * one of them holds. Returns how many were new to this registry.
+   */
+  remember(records: ReadonlyMap<string, JoinRecord>): number {
+    let added = 0;
+    for (const [id, record] of records) {
+      if (this.registry.remember(id, record)) added++;
+      this.run.nextSeat = Math.max(this.run.nextSeat, record.seat + 1);
+    }
+    if (added > 0) this.notify();
+    return added;
   }
 
   /** Cluster: this node leads now; its round loop starts (from the state adopted just before). */

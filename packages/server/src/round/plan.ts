@@ -177,7 +177,13 @@ export function planMode(ctx: RoundContext, device: Device, deadlineMs: number):
  * other (the default); an async task planned alone is averaged with a buffer of K, so its weight
  * in the policy's error bound is about 1/K, not 1.
  */
-export function planTasks(ctx: RoundContext, picked: Device[], round: number, deadlineMs: number, mergedWith = picked.length): PlannedTask[] {
+/** How long planning a round took: all of it (the devices' demands and the solve), and the policy's solve alone. */
+export interface PlanTiming {
+  planS: number;
+  solveS: number;
+}
+
+export function planTasks(ctx: RoundContext, picked: Device[], round: number, deadlineMs: number, mergedWith = picked.length, timing?: PlanTiming): PlannedTask[] {
   const { config, host } = ctx;
   const sizes = picked.map((d) => host.shardSizes[d.shard] ?? 1);
   const totalSize = (sizes.reduce((a, b) => a + b, 0) * mergedWith) / picked.length;
@@ -202,6 +208,7 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
       { paramCount: lengths[i], blockSize: config.codec.blockSize, allowedBits: config.allowedBits as Bits[], qat: config.qat, energy: config.energy },
     ),
   );
+  const solveStarted = performance.now();
   const plan = ctx.policy.assign(demands, {
     round,
     totalRounds: config.rounds,
@@ -211,7 +218,11 @@ export function planTasks(ctx: RoundContext, picked: Device[], round: number, de
     learningRateScale: roundLearningRate(config, round) / config.learningRate,
     lowBatteryThreshold: config.lowBatteryThreshold,
   });
-  ctx.metrics.planned((performance.now() - planStarted) / 1000);
+  const planEnded = performance.now();
+  const planS = (planEnded - planStarted) / 1000;
+  const solveS = (planEnded - solveStarted) / 1000;
+  ctx.metrics.planned(planS, solveS);
+  if (timing) Object.assign(timing, { planS, solveS });
   return picked.map((device, i) => {
     const assignment = plan.get(device.id);
     if (!assignment) throw new Error(`policy ${ctx.policy.name} gave no precision to device ${device.id}`);

@@ -11,7 +11,7 @@ import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
 import { mergeProblem, roundAggregator, roundClipNorm } from './merge-guard';
 import { OpenRound, refusal, type ClosedBy, type ExpandUpdate } from './open-round';
-import { planTasks, roundLearningRate, type PlannedTask } from './plan';
+import { planTasks, roundLearningRate, type PlanTiming, type PlannedTask } from './plan';
 import { selectDevices } from './selection';
 
 export async function runRound(ctx: RoundContext, round: number, eligible: Device[], setOpen: (open: OpenRound | null) => void): Promise<RoundSummary | null> {
@@ -22,7 +22,8 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   const picked = selectDevices(eligible, config.devicesPerRound, config.seed, round);
 
   // ---- plan: local work and precision per device ----
-  const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000);
+  const plan: PlanTiming = { planS: 0, solveS: 0 };
+  const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000, picked.length, plan);
   for (const task of tasks) {
     task.device.lastBits = task.assignment.bits;
     task.device.lastMode = ctx.split ? { mode: task.mode, keepRatio: task.keepRatio } : null;
@@ -102,7 +103,7 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
   }
   const records = [...open.slots.values()].map((slot) => slot.record ?? missedRecord(ctx, slot));
   const gradientBytes = ctx.split?.traffic.gradientBytes ?? 0;
-  const summary = roundSummary(ctx, { round, startedAt, records, accepted: accepted.length, downlinkBytes: downlinkBytes + gradientBytes, closedBy });
+  const summary = roundSummary(ctx, { round, startedAt, records, accepted: accepted.length, downlinkBytes: downlinkBytes + gradientBytes, closedBy, plan });
   run.lastRound = outcome(round, 'committed', accepted.length, open.slots.size, config.quorum, closedBy, config.deadlineS, config.localWork);
   await commitVersion(ctx, summary, mean, picked.length / eligible.length);
   return summary;

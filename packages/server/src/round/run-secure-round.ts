@@ -17,7 +17,7 @@ import type { RoundContext } from './context';
 import { sendTask } from './dispatch';
 import { mergeProblem, updateNormBound } from './merge-guard';
 import { OpenRound } from './open-round';
-import { planTasks, roundLearningRate } from './plan';
+import { planTasks, roundLearningRate, type PlanTiming } from './plan';
 import { outcome } from './run-round';
 import { SecureSteps } from './secure-steps';
 import { selectDevices } from './selection';
@@ -34,7 +34,8 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
 
   // ---- select and plan: precisions, then the round's common grid ----
   const picked = selectDevices(eligible, config.devicesPerRound, config.seed, round);
-  const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000);
+  const plan: PlanTiming = { planS: 0, solveS: 0 };
+  const tasks = planTasks(ctx, picked, round, config.deadlineS * 1000, picked.length, plan);
   for (const task of tasks) task.device.lastBits = task.assignment.bits;
   const bound = secure.bound ?? roundLearningRate(config, round) * config.localSteps;
   const grid: Grid = { bits: gridBitsOf(tasks.map((t) => t.assignment.bits)), blockSize: config.codec.blockSize, scales: gridScales(host.paramCount, config.codec.blockSize, bound, run.lastMeanUpdate, secure.headroom) };
@@ -123,7 +124,7 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
     const { samples, steps: trained, trainMs, loss } = member.meta;
     return acceptUpdate(ctx, slot, { round, samples, steps: trained, trainMs, loss }, member.bytes);
   });
-  const summary = roundSummary(ctx, { round, startedAt, records, accepted: senders.length, downlinkBytes, closedBy: open.closedBy ?? 'deadline' });
+  const summary = roundSummary(ctx, { round, startedAt, records, accepted: senders.length, downlinkBytes, closedBy: open.closedBy ?? 'deadline', plan });
   const message = `round ${round}: the sum of ${senders.length} masked updates was committed (${advertised - senders.length} of ${advertised} dropped)`;
   run.lastRound = { ...outcome(round, 'committed', senders.length, open.slots.size, config.quorum, open.closedBy ?? 'deadline', config.deadlineS, config.localWork), message };
   const samplingRate = picked.length / eligible.length;

@@ -43,7 +43,7 @@ import type { ServerMetrics } from '../metrics';
 import type { Coordinator } from '../round/coordinator';
 import type { SplitReply } from '../split/split-server';
 import { refusal } from '../round/open-round';
-import { briefOf, statusOf } from '../status';
+import { briefOf, statusOf, type RunStatus } from '../status';
 import { normalizeAddress, type Admission } from './admission';
 import { TokenBucket, secretEquals } from './rate-guard';
 import type { Transport } from './transport';
@@ -115,6 +115,8 @@ export interface SocketOptions<D extends { id: string }> {
   admission: Admission;
   /** Whether this process pushes the run's status to the dashboard and the devices (in a cluster, only the leader does). Default always. */
   broadcastsStatus?: () => boolean;
+  /** The run's status as this process shows it (a cluster node: the cluster's view); default statusOf(coordinator). */
+  status?: () => Promise<RunStatus>;
   /** Events per second per connection, and the burst allowed. */
   rateLimit?: { perSecond: number; burst: number; disconnectAfterStrikes: number };
 }
@@ -165,16 +167,27 @@ export function attachSockets<D extends { id: string }>(io: Server, options: Soc
     next();
   });
 
+  // One process: its own status, at once. A cluster node: the cluster's view (cluster/status.ts), or its own if that fails.
+  const clusterStatus = options.status;
+  const sendStatus = (to: { emit(event: string, status: RunStatus): unknown }) => {
+    if (!clusterStatus) return void to.emit(ServerEvent.status, statusOf(coordinator));
+    void clusterStatus()
+      .catch((error: unknown) => {
+        log.warn({ err: (error as Error).message }, 'cluster status unavailable: this node\'s own view is shown');
+        return statusOf(coordinator);
+      })
+      .then((status) => to.emit(ServerEvent.status, status));
+  };
   let statusTimer: ReturnType<typeof setTimeout> | null = null;
   coordinator.onChange(() => {
     if (options.broadcastsStatus && !options.broadcastsStatus()) return;
     statusTimer ??= setTimeout(() => {
       statusTimer = null;
-      watch.emit(ServerEvent.status, statusOf(coordinator));
+      sendStatus(watch);
       io.emit(ServerEvent.brief, briefOf(coordinator));
     }, STATUS_DEBOUNCE_MS);
   });
-  watch.on('connection', (socket) => socket.emit(ServerEvent.status, statusOf(coordinator)));
+  watch.on('connection', (socket) => sendStatus(socket));
 
   io.on('connection', (socket: Socket) => {
     const bucket = new TokenBucket(limit.perSecond, limit.burst);

@@ -2,7 +2,7 @@
 // that take the four steps with the device runtime's own driver (packages/client/src/secure-round.ts)
 // and put known updates on the round's grid, so the committed model can be checked exactly.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceEvent, Rng, ddgRoundRdp, decodeDdgMean, decodeGridMean, decodeUpdate, encodeDdg, encodeOnGrid, epsilonOf, signedSum, type Ack, type DdgPlan, type Grid, type Task } from '@fedbit/core';
+import { DeviceEvent, Rng, ddgRoundRdp, decodeDdgMean, decodeGridMean, decodeUpdate, encodeDdg, encodeOnGrid, epsilonOf, type Ack, type DdgPlan, type Grid, type Task } from '@fedbit/core';
 import { SecureInbox, listenSecure, runSecureRound, type DeviceProfile, type SecureLink, type SecureRoundResult, type SecureStepName } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
 import { unpackMasked } from '@fedbit/secagg';

@@ -126,7 +126,7 @@ export function planDdg(input: DdgPlanInput): DdgPlan {
     let lo = Math.log(chosen.gamma) - 40;
     let hi = Math.log(C) + 40;
     if (at(Math.exp(hi)).modulusBits > budget) {
-      throw new RangeError(`${budget}-bit masks cannot hold the sum of ${maxSenders} devices at any granularity (rounding alone moves it by up to ${maxSenders} steps): at least ${Math.ceil(Math.log2(2 * at(Math.exp(hi)).bound + 1))} bits`);
+      throw new RangeError(`${budget}-bit masks cannot hold the sum of ${maxSenders} devices at any granularity (even the coarsest leaves rounding's share): at least ${at(Math.exp(hi)).modulusBits} bits`);
     }
     for (let i = 0; i < 100; i++) {
       const mid = (lo + hi) / 2;

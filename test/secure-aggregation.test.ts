@@ -2,7 +2,7 @@
 // that take the four steps with the device runtime's own driver (packages/client/src/secure-round.ts)
 // and put known updates on the round's grid, so the committed model can be checked exactly.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceEvent, Rng, ddgRoundRdp, decodeGridMean, decodeUpdate, encodeDdg, encodeOnGrid, epsilonOf, signedSum, type Ack, type DdgPlan, type Grid, type Task } from '@fedbit/core';
+import { DeviceEvent, Rng, ddgRoundRdp, decodeDdgMean, decodeGridMean, decodeUpdate, encodeDdg, encodeOnGrid, epsilonOf, type Ack, type DdgPlan, type Grid, type Task } from '@fedbit/core';
 import { SecureInbox, listenSecure, runSecureRound, type DeviceProfile, type SecureLink, type SecureRoundResult, type SecureStepName } from '@fedbit/client';
 import { simulatedDevice } from '@fedbit/client/node';
 import { unpackMasked } from '@fedbit/secagg';
@@ -271,6 +271,9 @@ describe('secure aggregation with distributed discrete Gaussian noise (privacy o
     // Planned for max(quorum 3, ceil(0.7 x 5) = 4) senders; the grid's scales are not sent.
     expect(dp.minSenders).toBe(4);
     expect(got[0].task.secureAggregation!.scales).toEqual([]);
+    // The round's rotation (privacy.rotation, on by default): one seed for every device of the round.
+    expect(Number.isInteger(dp.rotationSeed)).toBe(true);
+    expect(got.every((g) => g.task.secureAggregation!.dp!.rotationSeed === dp.rotationSeed)).toBe(true);
     const plan = planOf(got[0].task, d);
     // Updates of norm about 1.6, so every one is clipped to C = 1.
     const updates = got.map((_, k) => updateOf(d, 50 + k, 0.01));
@@ -282,12 +285,12 @@ describe('secure aggregation with distributed discrete Gaussian noise (privacy o
     for (const r of results) expect(r.status, String((r as PromiseRejectedResult).reason)).toBe('fulfilled');
     await waitFor('round 1', () => server.coordinator.completed === 1, 60_000);
 
-    // Exactly global + gamma x (the signed sum of the noisy inputs) / 5.
+    // Exactly global + the rotation undone on gamma x (the signed sum of the noisy inputs) / 5.
     const committed = await globalWeights(server);
     const sum = new Uint32Array(d);
     for (const q of inputs) for (let i = 0; i < d; i++) sum[i] = (sum[i] + q[i]) % 2 ** plan.modulusBits;
-    const signed = signedSum(sum, plan.modulusBits);
-    expect(Array.from(committed).every((v, i) => v === Math.fround(global[i] + Math.fround((signed[i] * plan.gamma) / 5)))).toBe(true);
+    const decoded = decodeDdgMean(sum, 5, plan);
+    expect(Array.from(committed).every((v, i) => v === Math.fround(global[i] + decoded[i]))).toBe(true);
     // Against the plaintext clipped mean: the difference is the summed noise, variance 5 localSigma^2 gamma^2 / 25 (rounding adds under 1e-5 of it).
     let bias = 0;
     let sq = 0;
@@ -325,7 +328,7 @@ describe('secure aggregation with distributed discrete Gaussian noise (privacy o
     const want = epsilonOf(ddgRoundRdp(1, { localSigma: plan.localSigma, delta2: plan.delta2, length: d, senders: 5 }), 1e-5).epsilon;
     expect(server.coordinator.summaries[0].epsilon).toBeCloseTo(want, 9);
     const status = await getJson(`${server.url}/api/status`);
-    expect(status.body.privacy).toMatchObject({ mechanism: 'distributed', survival: 0.7, noiseMultiplier: 0.5, clipNorm: 1 });
+    expect(status.body.privacy).toMatchObject({ mechanism: 'distributed', survival: 0.7, rotation: true, noiseMultiplier: 0.5, clipNorm: 1 });
     expect(status.body.privacy.epsilon).toBeCloseTo(want, 9);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(Number(/^fedbit_privacy_epsilon (\S+)$/m.exec(metrics)?.[1])).toBeCloseTo(want, 6);
@@ -362,6 +365,8 @@ describe('secure aggregation with distributed discrete Gaussian noise (privacy o
 
   it('refuses privacy settings that cannot combine, naming them', () => {
     expect(() => resolveRunConfig({ privacy: { ...privacy, survival: 0.8 } })).toThrow(/privacy.survival .* under secureAggregation only/);
+    expect(() => resolveRunConfig({ privacy: { ...privacy, rotation: false } })).toThrow(/privacy.rotation .* under secureAggregation only/);
+    expect(() => resolveRunConfig({ secureAggregation: {}, allowedBits: [4, 8], quorum: 2, privacy: { ...privacy, rotation: 'yes' } })).toThrow(/rotation/);
     expect(() => resolveRunConfig({ secureAggregation: {}, allowedBits: [4, 8], quorum: 2, clipNorm: 1, privacy })).toThrow(/"clipNorm"/);
     expect(() => resolveRunConfig({ secureAggregation: {}, allowedBits: [4, 8], quorum: 2, privacy: { ...privacy, survival: 1.5 } })).toThrow(/survival/);
   });

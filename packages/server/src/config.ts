@@ -141,6 +141,13 @@ export const RunConfigSchema = z
         clipNorm: z.number().positive().max(1e6),
         delta: z.number().positive().lt(1).default(1e-5),
         survival: z.number().gt(0).max(1).optional(),
+        /**
+         * Under secureAggregation: each round's devices flatten their updates by a shared random
+         * rotation before rounding (the DDG paper's Algorithm 1, core/privacy/rotation.ts), so the
+         * masks are sized for flat coordinates, not for one carrying a device's whole norm: fewer bits
+         * a value at the same noise and epsilon (docs/RESULTS.md). Default on; false turns it off.
+         */
+        rotation: z.boolean().optional(),
       })
       .strict()
       .nullable()
@@ -299,6 +306,9 @@ export function resolveRunConfig(input: unknown, source = 'config'): RunConfig {
     throw new ConfigError(`${source}: split needs "mode": "sync" (the server trains its part from each round's devices and folds it in at the round's commit); this config has mode ${config.mode}`, 'split');
   }
   if (config.secureAggregation) refuseWithSecureAggregation(config, source);
+  if (config.privacy?.rotation !== undefined && !config.secureAggregation) {
+    throw new ConfigError(`${source}: privacy.rotation flattens the devices' updates before the distributed noise, under secureAggregation only; central privacy adds Gaussian noise to the float sum, with nothing to flatten: remove it, or add "secureAggregation": {}`, 'privacy.rotation');
+  }
   if (config.privacy?.survival !== undefined && !config.secureAggregation) {
     throw new ConfigError(`${source}: privacy.survival is the share of a round's devices the distributed noise is planned for, under secureAggregation only; central privacy adds all its noise on the aggregator: remove it, or add "secureAggregation": {}`, 'privacy.survival');
   }

@@ -147,7 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (config.secureAggregation && config.privacy) {
     // The distributed noise's modulus depends on the model's size: refuse now, not at the first round.
     try {
-      ddgPlanOf(config.privacy, host.paramCount, config.devicesPerRound, Math.max(config.quorum, 2));
+      ddgPlanOf(config.privacy, host.paramCount, config.devicesPerRound, Math.max(config.quorum, 2), 0);
     } catch (error) {
       host.dispose();
       throw new ConfigError(`privacy with secureAggregation: ${(error as Error).message} (the model has ${host.paramCount} parameters)`, 'privacy');

@@ -47,7 +47,7 @@ export function statusOf(coordinator: Coordinator): RunStatus {
       ...config.privacy,
       epsilon: run.rdp.length ? epsilonOf(run.rdp, config.privacy.delta).epsilon : null,
       mechanism: config.secureAggregation ? ('distributed' as const) : ('central' as const),
-      ...(config.secureAggregation ? { survival: config.privacy.survival ?? DEFAULT_SURVIVAL } : {}),
+      ...(config.secureAggregation ? { survival: config.privacy.survival ?? DEFAULT_SURVIVAL, rotation: config.privacy.rotation ?? true } : {}),
     },
     secureAggregation: config.secureAggregation && { note: SECURE_NOTE, lastRound: run.secure },
     maxUpdateNormRatio: config.maxUpdateNormRatio,

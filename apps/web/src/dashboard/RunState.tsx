@@ -51,7 +51,7 @@ export function RunState({ status }: { status: RunStatus }) {
         {status.privacy && (
           <span data-testid="privacy">
             differential privacy <strong>ε = {status.privacy.epsilon == null ? '0' : status.privacy.epsilon.toFixed(2)}</strong> at δ = {status.privacy.delta} (noise {status.privacy.noiseMultiplier} x clip {status.privacy.clipNorm}
-            {status.privacy.mechanism === 'distributed' ? `, discrete Gaussian added on the devices, planned for ${Math.round((status.privacy.survival ?? 0.7) * 100)}% of each round's devices` : ', added on the aggregator'})
+            {status.privacy.mechanism === 'distributed' ? `, discrete Gaussian added on the devices, planned for ${Math.round((status.privacy.survival ?? 0.7) * 100)}% of each round's devices${status.privacy.rotation === false ? ', no rotation' : ', after a random rotation'}` : ', added on the aggregator'})
           </span>
         )}
         {status.secureAggregation && (

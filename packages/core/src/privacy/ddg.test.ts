@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../random/xoshiro';
-import { decodeDdgMean, encodeDdg, planDdg, roundedNormBound, signedSum } from './ddg';
+import { countWraps, ddgIntegers, ddgSumBound, decodeDdgMean, encodeDdg, planDdg, roundedNormBound, signedSum } from './ddg';
 import { ddgRdp, ddgRoundRdp, ddgTau, poissonSubsampledRdp } from './ddg-rdp';
 import { cryptoUniform, sampleDiscreteGaussian } from './discrete-gaussian';
 import { RDP_ORDERS, epsilonOf, sampledGaussianRdp } from './rdp';
@@ -112,28 +112,102 @@ describe('the distributed discrete Gaussian mechanism (Kairouz, Liu, Steinke)', 
     expect(variance / plan.localSigma ** 2).toBeLessThan(1.05);
   });
 
-  it('clips, rounds within delta2, and the decoded sum of 7 devices is the clipped mean plus noise of sd z C / 7', () => {
-    const plan = planDdg(input);
-    const uniform = seeded(11);
-    const updates = Array.from({ length: 7 }, (_, k) => Float32Array.from({ length: d }, (_, i) => Math.sin(i * (k + 1) * 0.01) * (k + 1) * 0.05)); // norms 2.3 to 16: all clipped
-    const sum = new Uint32Array(d);
-    for (const u of updates) {
-      const sent = encodeDdg(u, plan, uniform);
-      for (let i = 0; i < d; i++) sum[i] = (sum[i] + sent[i]) % 2 ** plan.modulusBits;
+  for (const rotationSeed of [undefined, 12345]) {
+    it(`clips, rounds within delta2, and the decoded sum of 7 devices is the clipped mean plus noise of sd z C / 7 (${rotationSeed === undefined ? 'no rotation' : 'with the rotation'})`, () => {
+      const plan = planDdg({ ...input, ...(rotationSeed !== undefined ? { rotationSeed } : {}) });
+      expect(plan.rotationSeed).toBe(rotationSeed);
+      const uniform = seeded(11);
+      const updates = Array.from({ length: 7 }, (_, k) => Float32Array.from({ length: d }, (_, i) => Math.sin(i * (k + 1) * 0.01) * (k + 1) * 0.05)); // norms 2.3 to 16: all clipped
+      const sum = new Uint32Array(d);
+      for (const u of updates) {
+        const sent = encodeDdg(u, plan, uniform);
+        for (let i = 0; i < d; i++) sum[i] = (sum[i] + sent[i]) % 2 ** plan.modulusBits;
+      }
+      const mean = decodeDdgMean(sum, 7, plan);
+      const clipped = new Float64Array(d);
+      for (const u of updates) {
+        const norm = Math.hypot(...u);
+        for (let i = 0; i < d; i++) clipped[i] += (u[i] * Math.min(1, 1 / norm)) / 7;
+      }
+      const error = Array.from(mean, (v, i) => v - clipped[i]);
+      const { mean: bias, variance } = moments(error);
+      // Noise of the sum: variance (z C)^2 with 7 = minSenders senders, plus rounding (at most 7 gamma^2 / 4), over 7^2; the rotation is orthonormal, so the same either way.
+      const expected = (0.5 ** 2 + (7 * plan.gamma ** 2) / 4) / 49;
+      expect(Math.abs(bias)).toBeLessThan(5 * Math.sqrt(expected / d));
+      expect(variance / expected).toBeGreaterThan(0.9);
+      expect(variance / expected).toBeLessThan(1.1);
+      // Without the noise, what comes back is the clipped mean to the rounding (rms at most sqrt(7) gamma / 2 / 7), not a scrambled one.
+      const quiet = { ...plan, localSigma: 1e-9 };
+      const clean = new Uint32Array(d);
+      for (const u of updates) {
+        const sent = encodeDdg(u, quiet, uniform);
+        for (let i = 0; i < d; i++) clean[i] = (clean[i] + sent[i]) % 2 ** plan.modulusBits;
+      }
+      const rms = Math.sqrt(decodeDdgMean(clean, 7, quiet).reduce((a, v, i) => a + (v - clipped[i]) ** 2, 0) / d);
+      expect(rms).toBeLessThan(0.2 * plan.gamma);
+      expect(Math.hypot(...clipped) / Math.sqrt(d)).toBeGreaterThan(plan.gamma);
+    });
+  }
+
+  it('the rotation sizes the modulus for flat coordinates: the same gamma, noise and delta2 (so the same epsilon) in fewer bits', () => {
+    const plain = planDdg(input);
+    const rotated = planDdg({ ...input, rotationSeed: 1 });
+    expect(rotated.gamma).toBe(plain.gamma);
+    expect(rotated.localSigma).toBe(plain.localSigma);
+    expect(rotated.delta2).toBe(plain.delta2);
+    // Here the noise dominates the range: 13 bits become 12.
+    expect(rotated.modulusBits).toBe(12);
+    // 1,000 devices at little noise: the worst case (one coordinate carrying every device's norm) dominates without the rotation.
+    const many = { ...input, length: 75_589, noiseMultiplier: 0.1, maxSenders: 1000, minSenders: 700 };
+    expect(planDdg(many).modulusBits - planDdg({ ...many, rotationSeed: 1 }).modulusBits).toBeGreaterThanOrEqual(4);
+    // The rotated bound is never above the worst case.
+    expect(ddgSumBound(rotated, 10, true)).toBeLessThanOrEqual(ddgSumBound(rotated, 10, false));
+  });
+
+  it('a budget of m bits: gamma is the finest that fits, coarser with fewer bits; refused when rounding alone cannot fit', () => {
+    const at = (m: number, rotationSeed?: number) => planDdg({ ...input, modulusBits: m, ...(rotationSeed !== undefined ? { rotationSeed } : {}) });
+    for (const m of [10, 12, 16]) {
+      const plan = at(m, 5);
+      expect(plan.modulusBits).toBe(m);
+      expect(2 * ddgSumBound(plan, 10, true) + 1).toBeLessThanOrEqual(2 ** m);
+      // 1% finer would not fit.
+      const finer = { ...plan, gamma: plan.gamma * 0.99, localSigma: plan.localSigma / 0.99, delta2: roundedNormBound(1 / (plan.gamma * 0.99), d) };
+      expect(2 * ddgSumBound(finer, 10, true) + 1).toBeGreaterThan(2 ** m);
     }
-    const mean = decodeDdgMean(sum, 7, plan);
-    const clipped = new Float64Array(d);
-    for (const u of updates) {
-      const norm = Math.hypot(...u);
-      for (let i = 0; i < d; i++) clipped[i] += (u[i] * Math.min(1, 1 / norm)) / 7;
-    }
-    const error = Array.from(mean, (v, i) => v - clipped[i]);
-    const { mean: bias, variance } = moments(error);
-    // Noise of the sum: variance (z C)^2 with 7 = minSenders senders, plus rounding (at most 7 gamma^2 / 4), over 7^2.
-    const expected = (0.5 ** 2 + (7 * plan.gamma ** 2) / 4) / 49;
-    expect(Math.abs(bias)).toBeLessThan(5 * Math.sqrt(expected / d));
-    expect(variance / expected).toBeGreaterThan(0.9);
-    expect(variance / expected).toBeLessThan(1.1);
+    expect(at(10, 5).gamma).toBeGreaterThan(at(12, 5).gamma);
+    // Without the rotation the same bits need a coarser gamma (the worst case must fit).
+    expect(at(12).gamma).toBeGreaterThan(at(12, 5).gamma);
+    expect(() => at(4)).toThrow(/4-bit masks cannot hold the sum of 10 devices at any granularity.*at least \d+ bits/);
+  });
+
+  it('wrap-around: 10 devices whose updates are one spike each wrap the unrotated sum at a 12-bit budget, and do not with the rotation', () => {
+    // The rotated plan's gamma, used with and without the rotation: sized for flat coordinates.
+    const rotated = planDdg({ ...input, modulusBits: 12, rotationSeed: 77 });
+    const unrotated = { ...rotated, rotationSeed: undefined };
+    const spike = new Float32Array(d);
+    spike[100] = 3; // clipped to 1: the spike is C / gamma steps in one value
+    spike[2000] = 0.01;
+    const uniform = seeded(5);
+    const wraps = (plan: typeof rotated) => {
+      const sum = new Float64Array(d);
+      const masked = new Uint32Array(d);
+      for (let k = 0; k < 10; k++) {
+        const z = ddgIntegers(spike, plan, uniform);
+        for (let i = 0; i < d; i++) sum[i] += z[i];
+        const sent = encodeDdg(spike, plan, uniform);
+        for (let i = 0; i < d; i++) masked[i] = (masked[i] + sent[i]) % 2 ** plan.modulusBits;
+      }
+      return { count: countWraps(sum, plan.modulusBits), mean: decodeDdgMean(masked, 10, plan) };
+    };
+    const off = wraps(unrotated);
+    const on = wraps(rotated);
+    expect(off.count).toBeGreaterThanOrEqual(1);
+    expect(on.count).toBe(0);
+    // What the wrap does to the decoded mean: the spike (about 1) comes back wrong without the rotation, right (to the noise) with it.
+    const noiseSd = (0.5 * Math.sqrt(10 / 7)) / 10;
+    expect(Math.abs(on.mean[100] - 1)).toBeLessThan(6 * noiseSd);
+    expect(Math.abs(off.mean[100] - 1)).toBeGreaterThan(0.5);
+    expect(countWraps([-2048, 2047, 2048, -2049], 12)).toBe(2);
   });
 });
 

@@ -86,7 +86,8 @@ export const SecAggTaskSchema = z.object({
   /**
    * Differential privacy under secure aggregation (core/privacy/ddg.ts): the device clips its update
    * to clipNorm, rounds it to integers of gamma, adds discrete Gaussian noise of localSigma integer
-   * steps and sends it modulo 2^modulusBits instead of putting it on the grid; it reveals nothing
+   * steps and sends it modulo 2^modulusBits instead of putting it on the grid (rotated first by the
+   * round's rotation when rotationSeed is given); it reveals nothing
    * when fewer than minSenders devices sent (the noise is planned for at least that many).
    */
   dp: z
@@ -97,6 +98,8 @@ export const SecAggTaskSchema = z.object({
       delta2: z.number().positive().refine(Number.isFinite, 'must be finite'),
       minSenders: z.number().int().min(2),
       modulusBits: z.number().int().min(2).max(32),
+      /** The round's rotation (core/privacy/rotation.ts): the device flattens its update with it before rounding. Absent: no rotation. */
+      rotationSeed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
     })
     .optional(),
 });

@@ -173,6 +173,8 @@ export interface RunStatus {
     /** Where the noise is added: 'central' on the aggregator, 'distributed' by the devices under secure aggregation (the discrete Gaussian, planned for `survival` of a round's devices). */
     mechanism?: 'central' | 'distributed';
     survival?: number;
+    /** Distributed only: whether the devices flatten their updates by the round's random rotation before rounding (core/privacy/rotation.ts). */
+    rotation?: boolean;
   } | null;
   /** Secure aggregation: what the aggregator sees, and the last secure round's roster, survivors (masked inputs summed) and dropped; null when off. */
   secureAggregation?: { note: string; lastRound: SecureRoundStatus | null } | null;

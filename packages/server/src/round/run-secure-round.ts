@@ -6,7 +6,8 @@
 // than max(quorum, 2) devices are left after any step, or too few shares come back to unmask, the
 // round is abandoned: the model is unchanged and the next round runs.
 // With privacy on, the grid gives way to the distributed discrete Gaussian (core/privacy/ddg.ts):
-// each device clips, rounds and adds its share of the noise, planned for minSenders devices; fewer
+// each device clips, rotates (privacy.rotation, default on), rounds and adds its share of the noise,
+// planned for minSenders devices; fewer
 // senders than that and the round is abandoned before unmasking (the sum would carry too little
 // noise), and the accountant charges each round with the noise of the devices that actually sent.
 import { createAggregator, ddgRoundRdp, decodeDdgMean, decodeGridMean, gridBitsOf, gridScales, hash32, planDdg, type DdgPlan, type Grid, type RoundSummary, type SecAggTask } from '@fedbit/core';
@@ -41,13 +42,13 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
   const grid: Grid = { bits: gridBitsOf(tasks.map((t) => t.assignment.bits)), blockSize: config.codec.blockSize, scales: gridScales(host.paramCount, config.codec.blockSize, bound, run.lastMeanUpdate, secure.headroom) };
   // The run's norm bound (maxUpdateNormRatio x the model's norm), applied by each device before the grid.
   const clipNorm = updateNormBound(run.global, null, config.maxUpdateNormRatio);
-  const dp = config.privacy ? ddgPlanOf(config.privacy, host.paramCount, tasks.length, need) : null;
+  const dp = config.privacy ? ddgPlanOf(config.privacy, host.paramCount, tasks.length, need, hash32(`${config.seed}:ddg-rotation:${round}`)) : null;
   const task: SecAggTask = {
     gridBits: grid.bits,
     scales: dp ? [] : Array.from(grid.scales),
     stepDeadlineS: secure.stepDeadlineS,
     ...(clipNorm !== null ? { clipNorm } : {}),
-    ...(dp ? { dp: { clipNorm: dp.clipNorm, gamma: dp.gamma, localSigma: dp.localSigma, delta2: dp.delta2, minSenders: dp.minSenders, modulusBits: dp.modulusBits } } : {}),
+    ...(dp ? { dp: { clipNorm: dp.clipNorm, gamma: dp.gamma, localSigma: dp.localSigma, delta2: dp.delta2, minSenders: dp.minSenders, modulusBits: dp.modulusBits, ...(dp.rotationSeed !== undefined ? { rotationSeed: dp.rotationSeed } : {}) } } : {}),
   };
 
   // ---- open and send ----
@@ -138,11 +139,13 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
 /**
  * The round's noise plan: minSenders = the larger of the round's minimum and privacy.survival of the
  * selected devices; the modulus is sized for all of them sending (checked at start for
- * devicesPerRound, so it fits here).
+ * devicesPerRound, so it fits here). With privacy.rotation (default on) the round's rotation seed
+ * goes in the plan: public, and chosen by the aggregator, which cannot use it against privacy (the
+ * rotation is orthonormal: the sensitivity is the same for any seed), only to make values wrap.
  */
-export function ddgPlanOf(privacy: { noiseMultiplier: number; clipNorm: number; survival?: number }, length: number, selected: number, need: number): DdgPlan {
+export function ddgPlanOf(privacy: { noiseMultiplier: number; clipNorm: number; survival?: number; rotation?: boolean }, length: number, selected: number, need: number, rotationSeed: number): DdgPlan {
   const minSenders = Math.max(need, Math.ceil((privacy.survival ?? DEFAULT_SURVIVAL) * selected));
-  return planDdg({ clipNorm: privacy.clipNorm, noiseMultiplier: privacy.noiseMultiplier, length, maxSenders: Math.max(selected, minSenders), minSenders });
+  return planDdg({ clipNorm: privacy.clipNorm, noiseMultiplier: privacy.noiseMultiplier, length, maxSenders: Math.max(selected, minSenders), minSenders, ...(privacy.rotation !== false ? { rotationSeed } : {}) });
 }
 
 /** The share of a round's selected devices the noise is planned for by default: the secure mode's design point of 30% dropping. */

@@ -88,6 +88,15 @@ export interface JoinRecord {
   telemetry: Telemetry;
 }
 
+/** What a device says of itself at a join, copied from the hello or from a cluster's join record. */
+function describeDevice(device: Device, from: Pick<JoinRecord, 'platform' | 'backend' | 'adapter' | 'userAgent' | 'telemetry'>): void {
+  device.platform = from.platform;
+  device.backend = from.backend;
+  device.adapter = from.adapter;
+  device.userAgent = from.userAgent;
+  device.telemetry = from.telemetry;
+}
+
 /** The registry as readers see it (status, tests): lookups only; the engine alone changes devices. */
 export interface DeviceDirectory {
   readonly size: number;
@@ -116,11 +125,7 @@ export class DeviceRegistry implements DeviceDirectory {
   upsert(id: string, hello: Hello, socketId: string, seat: number, shard: number): Device {
     const device = this.byId.get(id) ?? blankDevice(id, hello.name, seat, shard);
     device.name = hello.name;
-    device.platform = hello.platform;
-    device.backend = hello.backend;
-    device.adapter = hello.adapter;
-    device.userAgent = hello.userAgent;
-    device.telemetry = hello.telemetry;
+    describeDevice(device, hello);
     device.socketId = socketId;
     device.state = 'idle';
     this.byId.set(id, device);
@@ -144,11 +149,7 @@ export class DeviceRegistry implements DeviceDirectory {
     if (this.byId.has(id)) return false;
     const device = blankDevice(id, record.name, record.seat, record.shard);
     device.tokenHash = record.tokenHash;
-    device.platform = record.platform;
-    device.backend = record.backend;
-    device.adapter = record.adapter;
-    device.userAgent = record.userAgent;
-    device.telemetry = record.telemetry;
+    describeDevice(device, record);
     this.byId.set(id, device);
     return true;
   }

@@ -33,7 +33,7 @@ describe('the command line', () => {
       [['simulate', '--rounds', 'abc'], /--rounds: expected a whole number from 1 to 100000, got "abc"/],
       [['simulate', '--bogus'], /unknown option '--bogus'/],
       [['simulate', '--devices', '0', '--policy', 'nope'], /--devices: .*got 0\n\s+--policy: expected one of fedavg-32/],
-      [['experiment', '--preset', 'huge'], /--preset: expected smoke, paper, robust, privacy, lora or split/],
+      [['experiment', '--preset', 'huge'], /--preset: expected smoke, paper, paper-short, robust, privacy, lora or split/],
       [['experiment', '--preset', 'split', '--rounds', '0'], /--rounds: expected a whole number from 1 to 10000, got 0/],
       [['experiment', '--preset', 'split', '--runs', 'fl,nope'], /--runs: unknown nope; expected names from fl, split, split-light, mixed, split-light-v1/],
       [['experiment', '--preset', 'smoke', '--seeds', '1,1'], /--seeds: expected distinct seeds/],

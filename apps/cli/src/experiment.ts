@@ -90,7 +90,7 @@ export async function experiment(argv: string[]): Promise<void> {
   const flags = parseFlags(
     argv,
     {
-      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table), robust (attackers against each rule), privacy (FID against epsilon), lora (full fine-tuning against FFA-LoRA and FedIT adapters) or split (whole-model FL against split learning)' },
+      preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table, a few hours on 2 cores), paper-short (its 30-round setting of 2026-11-23), robust (attackers against each rule), privacy (FID against epsilon), lora (full fine-tuning against FFA-LoRA and FedIT adapters) or split (whole-model FL against split learning)' },
       runs: { type: 'string', placeholder: 'list', description: 'split: the runs to do, from fl, split, split-light, mixed, split-light-v1 (default: all)' },
       sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead; lora: also FFA-LoRA\'s adapters at fixed 32, fixed 4 and on-demand precision, and at 5x the learning rate' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
@@ -101,7 +101,7 @@ export async function experiment(argv: string[]): Promise<void> {
       seeds: { type: 'string', placeholder: 'list', description: 'smoke and paper: the seeds to run every policy with (default: the preset\'s); figures are means over them, with spreads and a paired comparison against fedavg-32' },
     },
     z.object({
-      preset: z.enum(['smoke', 'paper', 'robust', 'privacy', 'lora', 'split'], { message: 'expected smoke, paper, robust, privacy, lora or split' }),
+      preset: z.enum(['smoke', 'paper', 'paper-short', 'robust', 'privacy', 'lora', 'split'], { message: 'expected smoke, paper, paper-short, robust, privacy, lora or split' }),
       rounds: wholeNumber(1, 10_000).optional(),
       sweep: z.boolean(),
       runs: z.string().transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean)).optional(),

@@ -30,7 +30,7 @@ function newestMtime(path: string): number {
 /** Builds dist/web with the top-level vite.config.ts unless it is newer than every source it bundles. */
 export async function buildWebIfStale(): Promise<void> {
   const index = join(WEB_ROOT, 'index.html');
-  const sources = [join(REPO, 'apps/web'), join(REPO, 'public'), join(REPO, 'vite.config.ts'), ...['core', 'client', 'diffusion', 'datasets'].map((p) => join(REPO, 'packages', p, 'src'))];
+  const sources = [join(REPO, 'apps/web'), join(REPO, 'public'), join(REPO, 'vite.config.ts'), ...readdirSync(join(REPO, 'packages')).map((p) => join(REPO, 'packages', p, 'src'))];
   if (existsSync(index) && statSync(index).mtimeMs > Math.max(...sources.filter(existsSync).map(newestMtime))) return;
   const { build } = await import('vite');
   // vitest sets NODE_ENV=test, which would bundle React's development build: build as `npm start` does.

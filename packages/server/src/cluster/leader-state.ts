@@ -10,6 +10,7 @@
 import { HelloSchema } from '@fedbit/core';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { TokenHashSchema } from '../devices/join';
 import type { Device, JoinRecord } from '../devices/registry';
 import type { Coordinator } from '../round/coordinator';
 import type { Leader, RedisStore } from './redis-store';
@@ -18,7 +19,7 @@ const DeviceIdSchema = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
 
 export const JoinRecordSchema = HelloSchema.pick({ name: true, platform: true, backend: true, adapter: true, userAgent: true, telemetry: true })
   .extend({
-    tokenHash: z.string().regex(/^[0-9a-f]{64}$/, 'the hex SHA-256 of a resume token'),
+    tokenHash: TokenHashSchema,
     seat: z.number().int().nonnegative(),
     shard: z.number().int().nonnegative(),
   })

@@ -30,6 +30,7 @@ import type { DevicePort } from '../transport/socket-io';
 import { Bus } from './bus';
 import type { LeaderMessage, NodeRequest } from './messages';
 import { decodePartial } from './partial';
+import { credentialsOf, type JoinCredentials } from '../devices/join';
 import { recordJoin, takeOverLeaderState } from './leader-state';
 import { NodeRound } from './node-round';
 import { RedisStore, type Leader } from './redis-store';
@@ -64,14 +65,18 @@ export interface DeviceRef {
   connectionId: string;
 }
 
-/** A device connected to this node: enough to register it again with a new leader. */
+/** A device connected to this node: enough to register it again with a new leader (its token's hash, never the token). */
 interface LocalDevice {
-  hello: Hello;
+  hello: BareHello;
   deviceId: string;
-  resumeToken: string | undefined;
+  tokenHash: string | null;
 }
 
-const JoinReplySchema = z.union([z.object({ ok: z.literal(true), deviceId: z.string(), welcome: WelcomeSchema, claimRefused: z.boolean() }), RefusalSchema]);
+/** A hello as it crosses Redis: without its resume token (messages.ts). */
+type BareHello = Omit<Hello, 'resumeToken'>;
+
+/** The leader's answer to a forwarded join; `tokenIssued`: the device joined as new and gets the token whose hash the node sent. */
+const JoinReplySchema = z.union([z.object({ ok: z.literal(true), deviceId: z.string(), welcome: WelcomeSchema, claimRefused: z.boolean(), tokenIssued: z.boolean() }), RefusalSchema]);
 const AckReplySchema = z.union([z.object({ ok: z.literal(true) }), RefusalSchema]);
 const RefusalOrNullSchema = z.union([RefusalSchema, z.null()]);
 const ControlReplySchema = z.union([z.object({ ok: z.literal(true), phase: RunPhaseSchema }), RefusalSchema]);
@@ -326,8 +331,8 @@ export class ClusterNode implements ClusterHooks {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve)); // let the lease's timer run between batches
       await Promise.all(
         entries.slice(i, i + REJOIN_BATCH).map(async ([connectionId, known]) => {
-          const hello: Hello = { ...known.hello, deviceId: known.deviceId, ...(known.resumeToken ? { resumeToken: known.resumeToken } : {}) };
-          const joined = await this.join(hello, connectionId).catch((error: unknown) => refusal('unavailable', (error as Error).message));
+          const hello: BareHello = { ...known.hello, deviceId: known.deviceId };
+          const joined = await this.join(hello, connectionId, { presented: known.tokenHash, fresh: credentialsOf({}).fresh }).catch((error: unknown) => refusal('unavailable', (error as Error).message));
           if ('code' in joined) this.log.warn({ connectionId, reason: joined.reason }, 'device not registered with the new leader');
         }),
       );
@@ -432,11 +437,12 @@ export class ClusterNode implements ClusterHooks {
     }
     if (message.kind === 'join') {
       const lease = this.leading;
-      const joined = this.api.join(message.hello, message.connectionId);
+      // The hashes only: the node that forwarded it holds the new token, if one is issued.
+      const joined = this.api.join(message.hello, message.connectionId, { presented: message.presented, fresh: { token: null, hash: message.fresh } });
       this.remote.set(joined.device.id, message.from);
       // The welcome goes out once the join is in Redis (one connection keeps the writes in order; the inbox does not wait).
       void recordJoin(this.store, lease, joined.device)
-        .then((ok) => answer(ok ? { ok: true, deviceId: joined.device.id, welcome: joined.welcome, claimRefused: joined.claimRefused } : notLeading(this.nodeId)))
+        .then((ok) => answer(ok ? { ok: true, deviceId: joined.device.id, welcome: joined.welcome, claimRefused: joined.claimRefused, tokenIssued: !joined.rejoin } : notLeading(this.nodeId)))
         .catch((error: unknown) => answer(refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`)));
       return;
     }
@@ -577,7 +583,8 @@ export class ClusterNode implements ClusterHooks {
 
   readonly port: DevicePort<DeviceRef> = {
     join: async (hello, connectionId) => {
-      const joined = await this.join(hello, connectionId);
+      const { resumeToken: _token, ...bare } = hello;
+      const joined = await this.join(bare, connectionId, credentialsOf(hello));
       if ('code' in joined) return joined;
       return { device: { id: joined.deviceId, connectionId }, welcome: joined.welcome, claimRefused: joined.claimRefused };
     },
@@ -610,12 +617,16 @@ export class ClusterNode implements ClusterHooks {
     return this.local.get(device.connectionId)?.deviceId ?? device.id;
   }
 
-  /** Joins (or registers again) a device of this node with the leader, wherever it is. */
-  private async join(hello: Hello, connectionId: string): Promise<{ deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal> {
-    let joined: { deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal;
+  /**
+   * Joins (or registers again) a device of this node with the leader, wherever it is. The token is
+   * hashed here: the leader gets the hashes (`credentials`), and a device that joins as new gets
+   * its token from this node.
+   */
+  private async join(hello: BareHello, connectionId: string, credentials: JoinCredentials): Promise<{ deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal> {
+    let joined: { deviceId: string; welcome: Welcome; claimRefused: boolean; tokenIssued: boolean } | Refusal;
     if (this.leading) {
       const lease = this.leading;
-      const local = this.api.join(hello, connectionId);
+      const local = this.api.join(hello, connectionId, { ...credentials, fresh: { token: null, hash: credentials.fresh.hash } });
       // Recorded in Redis before the device hears its welcome, so a next leader knows it.
       let recorded: boolean;
       try {
@@ -624,13 +635,17 @@ export class ClusterNode implements ClusterHooks {
         return refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`);
       }
       if (!recorded) return notLeading(this.nodeId);
-      joined = { deviceId: local.device.id, welcome: local.welcome, claimRefused: local.claimRefused };
+      joined = { deviceId: local.device.id, welcome: local.welcome, claimRefused: local.claimRefused, tokenIssued: !local.rejoin };
     } else {
-      const reply = JoinReplySchema.parse(await this.ask({ kind: 'join', connectionId, hello }));
-      joined = 'code' in reply ? reply : { deviceId: reply.deviceId, welcome: reply.welcome as Welcome, claimRefused: reply.claimRefused };
+      const reply = JoinReplySchema.parse(await this.ask({ kind: 'join', connectionId, hello, presented: credentials.presented, fresh: credentials.fresh.hash }));
+      joined = 'code' in reply ? reply : { deviceId: reply.deviceId, welcome: reply.welcome as Welcome, claimRefused: reply.claimRefused, tokenIssued: reply.tokenIssued };
     }
-    if (!('code' in joined)) this.local.set(connectionId, { hello, deviceId: joined.deviceId, resumeToken: joined.welcome.resumeToken ?? hello.resumeToken });
-    return joined;
+    if ('code' in joined) return joined;
+    const { tokenIssued, ...rest } = joined;
+    this.local.set(connectionId, { hello, deviceId: joined.deviceId, tokenHash: tokenIssued ? credentials.fresh.hash : credentials.presented });
+    // A new device's token, drawn on this node, goes to it alone (registering again, none is given: the device keeps the one it holds).
+    if (!tokenIssued || credentials.fresh.token === null) return rest;
+    return { ...rest, welcome: { ...rest.welcome, resumeToken: credentials.fresh.token } };
   }
 
   /** An update of a device on this node: merged here, admitted by the leader. */

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '@fedbit/server';
-import { readControl, readJoinRecords } from '../packages/server/src/cluster/leader-state';
+import { readConfigPatch, readControl, readJoinRecords } from '../packages/server/src/cluster/leader-state';
 import { startRedis, type RedisProcess } from '../apps/cli/src/bench/cluster-processes';
 
 const skip = process.env.FEDBIT_SKIP_REDIS === '1';
@@ -71,5 +71,23 @@ describe.skipIf(skip)('the join records and run control a new leader reads from 
     const { log, lines } = recorder();
     expect(await readControl(store, log)).toBeNull();
     expect(lines[0]?.value).toBe('stop-everything');
+  });
+
+  it('reads the config patch a leader recorded, writes it only under the lease, and leaves out one that is not a patch', async () => {
+    const term = Number(await client.get(store.key('term')));
+    expect(await store.putConfigPatch({ nodeId: 'b', term }, JSON.stringify({ rounds: 3 }))).toBe(false);
+    expect(await store.configPatch()).toBeNull();
+    expect(await store.putConfigPatch({ nodeId: 'a', term }, JSON.stringify({ rounds: 3, deadlineS: 9 }))).toBe(true);
+    expect(await readConfigPatch(store, pino({ level: 'silent' }))).toEqual({ rounds: 3, deadlineS: 9 });
+    for (const [text, reason] of [
+      ['{"rounds":', 'not JSON'],
+      [JSON.stringify({ rounds: 0 }), 'rounds'],
+      [JSON.stringify({ seed: 4 }), 'seed'],
+    ]) {
+      await client.set(store.key('config-patch'), text);
+      const { log, lines } = recorder();
+      expect(await readConfigPatch(store, log)).toBeNull();
+      expect(String(lines[0]?.reason)).toContain(reason);
+    }
   });
 });

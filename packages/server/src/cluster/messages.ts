@@ -7,6 +7,7 @@
 // commits, and when it takes over. Update frames never cross nodes.
 import { z } from 'zod';
 import { HelloSchema, ModelRefSchema, ProgressSchema, TelemetrySchema, UpdateMetaSchema } from '@fedbit/core';
+import { ConfigPatchSchema } from '../config';
 import { TokenHashSchema } from '../devices/join';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, 1 to 64 long');
@@ -28,8 +29,10 @@ export const NodeRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('probe'), ...fromNode, ...aboutDevice, bytes: z.number().int().positive() }).strict(),
   z.object({ kind: z.literal('progress'), ...fromNode, ...aboutDevice, progress: ProgressSchema }).strict(),
   z.object({ kind: z.literal('gone'), ...fromNode, ...aboutDevice, left: z.boolean() }).strict(),
-  /** The admin started or paused the run on a node that does not lead: the leader records it in Redis and acts on it. */
-  z.object({ kind: z.literal('control'), id: requestId, ...fromNode, action: z.enum(['start', 'pause']) }).strict(),
+  /** The admin started, paused or stopped the run on a node that does not lead: the leader records it in Redis and acts on it. */
+  z.object({ kind: z.literal('control'), id: requestId, ...fromNode, action: z.enum(['start', 'pause', 'stop']) }).strict(),
+  /** The admin patched the run's config on a node that does not lead: the leader checks it, records it in Redis and applies it. */
+  z.object({ kind: z.literal('config'), id: requestId, ...fromNode, patch: ConfigPatchSchema }).strict(),
   /** Answer to round-close: the node's partial sum of `round` is in Redis (partial:<round>:<node>). */
   z.object({ kind: z.literal('partial-ready'), ...fromNode, round }).strict(),
 ]);

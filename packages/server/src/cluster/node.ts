@@ -19,7 +19,7 @@ import type { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { RefusalSchema, RunPhaseSchema, ServerEvent, WelcomeSchema, deviceSummary, type Ack, type Hello, type Refusal, type RunPhase, type RunStatus, type UpdateMeta, type Welcome } from '@fedbit/core';
 import { z } from 'zod';
-import type { RunConfig } from '../config';
+import { patchedConfig, type ConfigPatch, type RunConfig } from '../config';
 import type { MergeKernel } from '@fedbit/core';
 import type { Coordinator } from '../round/coordinator';
 import type { ClusterHooks, ClusterRound } from '../round/context';
@@ -31,7 +31,7 @@ import { Bus } from './bus';
 import type { LeaderMessage, NodeRequest } from './messages';
 import { decodePartial } from './partial';
 import { credentialsOf, type JoinCredentials } from '../devices/join';
-import { recordJoin, takeOverLeaderState } from './leader-state';
+import { recordJoin, takeOverConfig, takeOverLeaderState, type Control } from './leader-state';
 import { NodeRound } from './node-round';
 import { RedisStore, type Leader } from './redis-store';
 import { StatusBoard } from './status';
@@ -80,6 +80,7 @@ const JoinReplySchema = z.union([z.object({ ok: z.literal(true), deviceId: z.str
 const AckReplySchema = z.union([z.object({ ok: z.literal(true) }), RefusalSchema]);
 const RefusalOrNullSchema = z.union([RefusalSchema, z.null()]);
 const ControlReplySchema = z.union([z.object({ ok: z.literal(true), phase: RunPhaseSchema }), RefusalSchema]);
+const ConfigReplySchema = z.union([z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }), RefusalSchema]);
 
 export class ClusterNode implements ClusterHooks {
   readonly nodeId: string;
@@ -113,6 +114,8 @@ export class ClusterNode implements ClusterHooks {
   private readonly admitted = new Map<number, Map<string, Set<string>>>();
   /** Leader: the nodes whose partial of a round is ready. */
   private readonly ready = new Map<number, Set<string>>();
+  /** Leader: the admin's config patches merged into one, as recorded in Redis. */
+  private configPatch: ConfigPatch = {};
   /** A node that does not lead: the open round's plan and partial sum. */
   private current: NodeRound | null = null;
   private registeredTerm = 0;
@@ -261,12 +264,15 @@ export class ClusterNode implements ClusterHooks {
     if (this.lease !== lease) return;
     this.current = null;
     this.remote.clear();
+    // The config as the admin's patches left it, before the committed run is measured against its rounds.
+    this.configPatch = await takeOverConfig(this.store, this.coordinator, this.log);
+    if (this.lease !== lease) return;
     if (committed) this.coordinator.adopt(committed.checkpoint, committed.summaries);
     // The devices that joined since that commit, and the run paused (or started) by hand, as the last leader left them.
     const carried = await takeOverLeaderState(this.store, this.coordinator, this.log);
     if (this.lease !== lease) return;
     this.leading = lease;
-    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0, devicesSinceCommit: carried.devices, control: carried.control }, 'this node leads the cluster');
+    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0, devicesSinceCommit: carried.devices, control: carried.control, configPatch: this.configPatch }, 'this node leads the cluster');
     await this.registerAll(lease.term);
     await this.bus.toAll({ kind: 'leader', from: this.nodeId, term: lease.term });
     // A moment for the other nodes to register their devices before the first round picks among them.
@@ -446,6 +452,12 @@ export class ClusterNode implements ClusterHooks {
         .catch((error: unknown) => answer(refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`)));
       return;
     }
+    if (message.kind === 'config') {
+      void this.patchConfig(message.patch)
+        .then(answer)
+        .catch((error: unknown) => answer(refusal('unavailable', `the config patch could not be recorded in Redis (${(error as Error).message}); try again`)));
+      return;
+    }
     if (message.kind === 'control') {
       void this.control(message.action)
         .then(answer)
@@ -565,18 +577,46 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /**
-   * The admin starts or pauses the run (POST /api/control on any node): the leader records it in
-   * Redis, fenced by its lease, then acts on it, so a next leader does as this one was told; a node
-   * that follows hands it to the leader.
+   * The admin starts, pauses or stops the run (POST /api/control on any node): the leader records it
+   * in Redis, fenced by its lease, then acts on it, so a next leader does as this one was told; a
+   * node that follows hands it to the leader. A stopped run stays stopped (nothing more is recorded).
    */
-  async control(action: 'start' | 'pause'): Promise<{ ok: true; phase: RunPhase } | Refusal> {
+  async control(action: Control): Promise<{ ok: true; phase: RunPhase } | Refusal> {
     const lease = this.leading;
     if (!lease) return ControlReplySchema.parse(await this.ask({ kind: 'control', action })) as { ok: true; phase: RunPhase } | Refusal;
+    if (this.coordinator.phase === 'stopped') return { ok: true, phase: 'stopped' };
     if (!(await this.store.putControl(lease, action))) return refusal('unavailable', `node ${this.nodeId} lost the lead before the ${action} was recorded; try again in a few seconds`);
     if (action === 'start') this.coordinator.start();
-    else this.coordinator.pause();
+    else if (action === 'pause') this.coordinator.pause();
+    else await this.coordinator.stop();
     this.log.info({ action, node: this.nodeId }, 'run control recorded in Redis');
     return { ok: true, phase: this.coordinator.phase };
+  }
+
+  /**
+   * The admin patches the run's config (PATCH /api/config on any node): the leader checks it against
+   * the run's config as a single node does (a patch that does not fit is refused 'bad-value' with
+   * the reason and changes nothing), records every patch so far merged into one in Redis, fenced by
+   * its lease, then applies it, so a next leader runs with it; a node that follows hands it to the
+   * leader.
+   */
+  async patchConfig(patch: ConfigPatch): Promise<{ ok: true; config: Record<string, unknown> } | Refusal> {
+    const lease = this.leading;
+    if (!lease) return ConfigReplySchema.parse(await this.ask({ kind: 'config', patch }));
+    try {
+      patchedConfig(this.coordinator.config, patch);
+    } catch (error) {
+      return refusal('bad-value', (error as Error).message);
+    }
+    const merged = { ...this.configPatch, ...patch };
+    if (!(await this.store.putConfigPatch(lease, JSON.stringify(merged)))) return refusal('unavailable', `node ${this.nodeId} lost the lead before the config patch was recorded; try again in a few seconds`);
+    this.configPatch = merged;
+    const wasDone = this.coordinator.phase === 'done';
+    this.coordinator.applyPatch(patch);
+    // A finished run given more rounds waits for a start: so under a next leader too.
+    if (wasDone && this.coordinator.phase === 'paused') await this.store.putControl(lease, 'pause');
+    this.log.info({ patch, node: this.nodeId }, 'config patch recorded in Redis');
+    return { ok: true, config: this.coordinator.config as unknown as Record<string, unknown> };
   }
 
   // ---- the devices connected to this node (the DevicePort socket-io.ts calls) ----
@@ -676,7 +716,7 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /** A request to the leader, answered (or refused 'unavailable' when there is none). */
-  private async ask(message: Record<string, unknown> & { kind: 'join' | 'telemetry' | 'update' | 'control' }): Promise<unknown> {
+  private async ask(message: Record<string, unknown> & { kind: 'join' | 'telemetry' | 'update' | 'control' | 'config' }): Promise<unknown> {
     const leader = this.known;
     if (!leader) return refusal('unavailable', 'the cluster has no leader right now (one is taking over); try again in a few seconds');
     return this.bus.request(leader.nodeId, { ...message, from: this.nodeId, term: leader.term } as never, REQUEST_TIMEOUT_MS).catch((error: unknown) => refusal('unavailable', `the leader did not answer: ${(error as Error).message}; try again in a few seconds`));

@@ -13,7 +13,9 @@
 //   devices        a hash: device id -> what its join recorded (registry.ts: the SHA-256 of its resume
 //                  token, never the token; its seat and shard; its profile), so a new leader knows
 //                  the devices that joined after the last commit
-//   control        'pause' or 'start': the admin's last word on the run, which a new leader honours
+//   control        'pause', 'start' or 'stop': the admin's last word on the run, which a new leader honours
+//   config-patch   the admin's config patches (PATCH /api/config) merged into one, which a new
+//                  leader applies to the shared config before it leads
 //   status         the leader's view of the run (GET /api/status), for the nodes that follow (PX)
 //
 // The commit is fenced: one Lua script writes checkpoint, summary and round only if the caller still
@@ -169,13 +171,22 @@ export class RedisStore {
     return this.redis.hgetall(this.key('devices'));
   }
 
-  /** The admin's last start or pause of the run; false when `leader` no longer leads. */
-  async putControl(leader: Leader, action: 'start' | 'pause'): Promise<boolean> {
+  /** The admin's last start, pause or stop of the run; false when `leader` no longer leads. */
+  async putControl(leader: Leader, action: 'start' | 'pause' | 'stop'): Promise<boolean> {
     return Number(await this.redis.eval(FENCED_SET, 2, this.key('leader'), this.key('control'), `${leader.nodeId}:${leader.term}`, action)) === 1;
   }
 
   async control(): Promise<string | null> {
     return this.redis.get(this.key('control'));
+  }
+
+  /** Every config patch the admin made, merged into one (JSON); false when `leader` no longer leads. */
+  async putConfigPatch(leader: Leader, json: string): Promise<boolean> {
+    return Number(await this.redis.eval(FENCED_SET, 2, this.key('leader'), this.key('config-patch'), `${leader.nodeId}:${leader.term}`, json)) === 1;
+  }
+
+  async configPatch(): Promise<string | null> {
+    return this.redis.get(this.key('config-patch'));
   }
 
   /** The leader's view of the run for the nodes that follow, kept ttlMs; false when `leader` no longer leads. */

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '@fedbit/server';
 import { readConfigPatch, readControl, readJoinRecords } from '../packages/server/src/cluster/leader-state';
+import { readMeasures } from '../packages/server/src/cluster/measures';
 import { startRedis, type RedisProcess } from '../apps/cli/src/bench/cluster-processes';
 
 const skip = process.env.FEDBIT_SKIP_REDIS === '1';
@@ -89,5 +90,28 @@ describe.skipIf(skip)('the join records and run control a new leader reads from 
       expect(await readConfigPatch(store, log)).toBeNull();
       expect(String(lines[0]?.reason)).toContain(reason);
     }
+  });
+
+  it('takes the measures a leader writes, only under the lease, and leaves out with the reason any other', async () => {
+    const term = Number(await client.get(store.key('term')));
+    const measured = { uplinkBps: 2e7, downlinkBps: 5e7, stepMs: 12.5, updateNormSq: 3, updateMaxAbs: 0.1, updateScaleSq: 0.02 };
+    expect(await store.putMeasures({ nodeId: 'b', term }, [['forgedDevice', JSON.stringify(measured)]])).toBe(false);
+    expect(await client.exists(store.key('measures'))).toBe(0);
+    expect(await store.putMeasures({ nodeId: 'a', term }, [['goodDevice1', JSON.stringify(measured)], ['goodDevice2', JSON.stringify({ ...measured, uplinkBps: null, updateScaleSq: null })]])).toBe(true);
+    await client.hset(store.key('measures'), {
+      notJson0001: '{"uplinkBps":',
+      negative001: JSON.stringify({ ...measured, downlinkBps: -1 }),
+      missing0001: JSON.stringify({ ...measured, stepMs: undefined }),
+      extraField1: JSON.stringify({ ...measured, energyJ: 4 }),
+      'bad id!': JSON.stringify(measured),
+    });
+    const { log, lines } = recorder();
+    const read = await readMeasures(store, log);
+    expect([...read.keys()].sort()).toEqual(['goodDevice1', 'goodDevice2']);
+    expect(read.get('goodDevice1')).toEqual(measured);
+    expect(lines).toHaveLength(5);
+    const reasons = Object.fromEntries(lines.map((l) => [l.id, String(l.reason)]));
+    expect(reasons.notJson0001).toContain('not JSON');
+    expect(reasons['bad id!']).toContain('not a device id');
   });
 });

@@ -7,6 +7,8 @@
 //   - the admin's last start, pause or stop of the run (`control`), so a run paused (or stopped) by
 //     hand stays so.
 //   - the admin's config patches merged into one (`config-patch`), so the run keeps them.
+//   - what it measured of each device (`measures`, measures.ts), so the next plan is not priced
+//     from the devices' profiles.
 // The writes are fenced by the lease, as the commit is: a node that no longer leads writes nothing.
 // What comes back from Redis is parsed with a schema; a record that fails is logged and skipped.
 import { HelloSchema, describeZodError } from '@fedbit/core';
@@ -16,6 +18,7 @@ import { ConfigPatchSchema, type ConfigPatch } from '../config';
 import { TokenHashSchema } from '../devices/join';
 import type { Device, JoinRecord } from '../devices/registry';
 import type { Coordinator } from '../round/coordinator';
+import { readMeasures, type MeasureLog } from './measures';
 import type { Leader, RedisStore } from './redis-store';
 
 const DeviceIdSchema = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
@@ -114,11 +117,13 @@ export async function takeOverConfig(store: RedisStore, coordinator: Coordinator
  * A new leader, after adopting the committed version: the devices that joined since (unknown to the
  * checkpoint) and the run's paused, started or stopped state, as the last leader left them.
  */
-export async function takeOverLeaderState(store: RedisStore, coordinator: Coordinator, log: Logger): Promise<{ devices: number; control: Control | null }> {
-  const [records, control] = await Promise.all([readJoinRecords(store, log), readControl(store, log)]);
+export async function takeOverLeaderState(store: RedisStore, coordinator: Coordinator, log: Logger, measureLog: MeasureLog): Promise<{ devices: number; measured: number; control: Control | null }> {
+  const [records, control, measures] = await Promise.all([readJoinRecords(store, log), readControl(store, log), readMeasures(store, log)]);
   const devices = coordinator.remember(records);
+  const measured = coordinator.takeMeasures(measures);
+  measureLog.reset(measures);
   if (control === 'pause') coordinator.pause();
   else if (control === 'start') coordinator.start();
   else if (control === 'stop') await coordinator.stop();
-  return { devices, control };
+  return { devices, measured, control };
 }

@@ -9,8 +9,9 @@
 // that answered to its own, commits, writes the checkpoint to Redis (fenced by its lease) and to its
 // run directory, then announces it. A node that dies loses its devices' updates of that round; a
 // leader that dies is replaced by the next node to take the lease, which resumes from the last
-// version committed in Redis, as --resume does from disk, and from the devices' join records and the
-// run's paused state the leaders keep there (leader-state.ts). Any node answers /api/status with the
+// version committed in Redis, as --resume does from disk, and from what the leaders keep there
+// besides (leader-state.ts): the devices' join records, the run's control word, the admin's config
+// patches, and what was measured of each device (measures.ts). Any node answers /api/status with the
 // leader's view of the run (status.ts).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -32,6 +33,7 @@ import type { LeaderMessage, NodeRequest } from './messages';
 import { decodePartial } from './partial';
 import { credentialsOf, type JoinCredentials } from '../devices/join';
 import { recordJoin, takeOverConfig, takeOverLeaderState, type Control } from './leader-state';
+import { MeasureLog } from './measures';
 import { NodeRound } from './node-round';
 import { RedisStore, type Leader } from './redis-store';
 import { StatusBoard } from './status';
@@ -114,6 +116,9 @@ export class ClusterNode implements ClusterHooks {
   private readonly admitted = new Map<number, Map<string, Set<string>>>();
   /** Leader: the nodes whose partial of a round is ready. */
   private readonly ready = new Map<number, Set<string>>();
+  /** Leader: what it last wrote to Redis of each device's measures, and the write under way. */
+  private readonly measureLog = new MeasureLog();
+  private measuring: Promise<void> = Promise.resolve();
   /** Leader: the admin's config patches merged into one, as recorded in Redis. */
   private configPatch: ConfigPatch = {};
   /** A node that does not lead: the open round's plan and partial sum. */
@@ -269,10 +274,10 @@ export class ClusterNode implements ClusterHooks {
     if (this.lease !== lease) return;
     if (committed) this.coordinator.adopt(committed.checkpoint, committed.summaries);
     // The devices that joined since that commit, and the run paused (or started) by hand, as the last leader left them.
-    const carried = await takeOverLeaderState(this.store, this.coordinator, this.log);
+    const carried = await takeOverLeaderState(this.store, this.coordinator, this.log, this.measureLog);
     if (this.lease !== lease) return;
     this.leading = lease;
-    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0, devicesSinceCommit: carried.devices, control: carried.control, configPatch: this.configPatch }, 'this node leads the cluster');
+    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0, devicesSinceCommit: carried.devices, devicesMeasured: carried.measured, control: carried.control, configPatch: this.configPatch }, 'this node leads the cluster');
     await this.registerAll(lease.term);
     await this.bus.toAll({ kind: 'leader', from: this.nodeId, term: lease.term });
     // A moment for the other nodes to register their devices before the first round picks among them.
@@ -507,6 +512,19 @@ export class ClusterNode implements ClusterHooks {
     this.ready.delete(open.round);
     const slots = [...open.slots.values()].filter((slot) => this.remote.has(slot.device.id)).map((slot) => ({ deviceId: slot.device.id, bits: slot.assignment.bits, steps: slot.work.steps, weight: slot.weight }));
     await this.bus.toAll({ kind: 'round-open', from: this.nodeId, term: lease.term, round: open.round, deadlineAt: open.deadlineAt, model: open.model, clipNorm, length: open.aggregator.length, slots });
+    // What the devices' telemetry measured since the last round, into Redis (beside the round, not before it).
+    this.recordMeasures(lease);
+  }
+
+  /** Leader: the measures that changed since they were last written, into Redis, one write after another. */
+  private recordMeasures(lease: Leader): void {
+    this.measuring = this.measuring
+      .then(async () => {
+        if (this.leading !== lease) return;
+        const written = await this.measureLog.flush(this.store, lease, this.coordinator.devices);
+        if (written === false) this.log.warn({ node: this.nodeId, term: lease.term }, 'device measures not written: this node no longer leads');
+      })
+      .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'device measures could not be written to Redis: a next leader plans those devices from older measures'));
   }
 
   async gather(open: ClusterRound): Promise<void> {
@@ -569,6 +587,8 @@ export class ClusterNode implements ClusterHooks {
       saved.set(ema, weights.length);
     }
     await this.store.commit(lease, state, saved);
+    // The round's updates and step times, and the link rates they timed.
+    this.recordMeasures(lease);
   }
 
   private mustLead(): Leader {
@@ -739,6 +759,7 @@ export class ClusterNode implements ClusterHooks {
     this.board?.close();
     await this.transition;
     await this.draining;
+    await this.measuring;
     this.bus.close();
     try {
       if (this.lease) await this.store.release(this.lease);

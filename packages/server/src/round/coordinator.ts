@@ -7,7 +7,7 @@ import { WeightEma, createPolicy, frameBytes, jsMergeKernel, type MergeKernel, t
 import type { Logger } from 'pino';
 import { patchedConfig, type ConfigPatch, type RunConfig } from '../config';
 import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS, MODEL_VERSIONS_KEPT_MAX, MODEL_VERSIONS_KEPT_SYNC } from '../constants';
-import { DeviceRegistry, type DeviceDirectory, type JoinRecord } from '../devices/registry';
+import { DeviceRegistry, type DeviceDirectory, type JoinRecord, type Measures } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
 import { ModelVersions } from '../model-versions';
@@ -169,6 +169,14 @@ export class Coordinator {
     }
     if (added > 0) this.notify();
     return added;
+  }
+
+  /** Cluster: what an earlier leader measured of the devices (link rates, step time, update statistics), over the checkpoint's; returns how many devices it named that this registry knows. */
+  takeMeasures(measures: ReadonlyMap<string, Measures>): number {
+    let taken = 0;
+    for (const [id, m] of measures) if (this.registry.takeMeasures(id, m)) taken++;
+    if (taken > 0) this.notify();
+    return taken;
   }
 
   /** Cluster: this node leads now; its round loop starts (from the state adopted just before). */

@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '@fedbit/server';
-import { readControl, readJoinRecords } from '../packages/server/src/cluster/leader-state';
+import { readConfigPatch, readControl, readJoinRecords } from '../packages/server/src/cluster/leader-state';
+import { readMeasures } from '../packages/server/src/cluster/measures';
 import { startRedis, type RedisProcess } from '../apps/cli/src/bench/cluster-processes';
 
 const skip = process.env.FEDBIT_SKIP_REDIS === '1';
@@ -71,5 +72,46 @@ describe.skipIf(skip)('the join records and run control a new leader reads from 
     const { log, lines } = recorder();
     expect(await readControl(store, log)).toBeNull();
     expect(lines[0]?.value).toBe('stop-everything');
+  });
+
+  it('reads the config patch a leader recorded, writes it only under the lease, and leaves out one that is not a patch', async () => {
+    const term = Number(await client.get(store.key('term')));
+    expect(await store.putConfigPatch({ nodeId: 'b', term }, JSON.stringify({ rounds: 3 }))).toBe(false);
+    expect(await store.configPatch()).toBeNull();
+    expect(await store.putConfigPatch({ nodeId: 'a', term }, JSON.stringify({ rounds: 3, deadlineS: 9 }))).toBe(true);
+    expect(await readConfigPatch(store, pino({ level: 'silent' }))).toEqual({ rounds: 3, deadlineS: 9 });
+    for (const [text, reason] of [
+      ['{"rounds":', 'not JSON'],
+      [JSON.stringify({ rounds: 0 }), 'rounds'],
+      [JSON.stringify({ seed: 4 }), 'seed'],
+    ]) {
+      await client.set(store.key('config-patch'), text);
+      const { log, lines } = recorder();
+      expect(await readConfigPatch(store, log)).toBeNull();
+      expect(String(lines[0]?.reason)).toContain(reason);
+    }
+  });
+
+  it('takes the measures a leader writes, only under the lease, and leaves out with the reason any other', async () => {
+    const term = Number(await client.get(store.key('term')));
+    const measured = { uplinkBps: 2e7, downlinkBps: 5e7, stepMs: 12.5, updateNormSq: 3, updateMaxAbs: 0.1, updateScaleSq: 0.02 };
+    expect(await store.putMeasures({ nodeId: 'b', term }, [['forgedDevice', JSON.stringify(measured)]])).toBe(false);
+    expect(await client.exists(store.key('measures'))).toBe(0);
+    expect(await store.putMeasures({ nodeId: 'a', term }, [['goodDevice1', JSON.stringify(measured)], ['goodDevice2', JSON.stringify({ ...measured, uplinkBps: null, updateScaleSq: null })]])).toBe(true);
+    await client.hset(store.key('measures'), {
+      notJson0001: '{"uplinkBps":',
+      negative001: JSON.stringify({ ...measured, downlinkBps: -1 }),
+      missing0001: JSON.stringify({ ...measured, stepMs: undefined }),
+      extraField1: JSON.stringify({ ...measured, energyJ: 4 }),
+      'bad id!': JSON.stringify(measured),
+    });
+    const { log, lines } = recorder();
+    const read = await readMeasures(store, log);
+    expect([...read.keys()].sort()).toEqual(['goodDevice1', 'goodDevice2']);
+    expect(read.get('goodDevice1')).toEqual(measured);
+    expect(lines).toHaveLength(5);
+    const reasons = Object.fromEntries(lines.map((l) => [l.id, String(l.reason)]));
+    expect(reasons.notJson0001).toContain('not JSON');
+    expect(reasons['bad id!']).toContain('not a device id');
   });
 });

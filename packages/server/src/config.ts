@@ -375,3 +375,12 @@ export const ConfigPatchSchema = z
   })
   .strict();
 export type ConfigPatch = z.infer<typeof ConfigPatchSchema>;
+
+/** The config a patch makes of `config`; throws, with what is wrong, for a patch the run cannot take (one rule for one node and a cluster's leader). */
+export function patchedConfig(config: RunConfig, patch: ConfigPatch): RunConfig {
+  const next = { ...config, ...patch };
+  if (next.quorum > next.devicesPerRound) throw new Error(`quorum (${next.quorum}) must be at most devicesPerRound (${next.devicesPerRound})`);
+  if (next.secureAggregation && next.policy.kind === 'fixed' && next.policy.bits > 16) throw new Error(`policy fixed at ${next.policy.bits} bits: secure aggregation takes at most 16`);
+  if (next.secureAggregation && next.quorum < 2) throw new Error('quorum must be at least 2 under secure aggregation (a sum of one update is that update)');
+  return next;
+}

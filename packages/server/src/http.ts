@@ -8,7 +8,7 @@ import { BASE_PATH_PREFIX, MODEL_PATH_PREFIX, describeZodError } from '@fedbit/c
 import { datasetPath } from '@fedbit/datasets/node';
 import { GRAPH_MODEL_FILE, isModelFile, type ModelFileName } from '@fedbit/diffusion';
 import { z } from 'zod';
-import { ConfigPatchSchema } from './config';
+import { ConfigPatchSchema, type ConfigPatch } from './config';
 import type { ModelHost } from './model-host';
 import { serveBase, serveModelVersion } from './model-http';
 import type { ServerMetrics } from './metrics';
@@ -44,8 +44,10 @@ export interface HttpOptions {
   wasmDir: string | null;
   joinUrl: () => string;
   runDir: string;
-  /** A cluster node: start and pause go to the cluster (recorded in Redis, acted on by the leader), not to this node's engine alone. */
-  control?: (action: 'start' | 'pause') => Promise<{ ok: true; phase: string } | { ok: false; code: string; reason: string }>;
+  /** A cluster node: start, pause and stop go to the cluster (recorded in Redis, acted on by the leader), not to this node's engine alone. */
+  control?: (action: 'start' | 'pause' | 'stop') => Promise<{ ok: true; phase: string } | { ok: false; code: string; reason: string }>;
+  /** A cluster node: a config patch goes to the cluster (checked and applied by the leader, recorded in Redis); a patch that does not fit is refused 'bad-value'. */
+  patchConfig?: (patch: ConfigPatch) => Promise<{ ok: true; config: unknown } | { ok: false; code: string; reason: string }>;
   /** A cluster node: the cluster's view of the run (GET /api/status), in place of this node's own. */
   status?: () => Promise<unknown>;
 }
@@ -196,7 +198,7 @@ export function createHttpHandler(options: HttpOptions) {
     if (method === 'POST' && path === '/api/control') {
       requireAdmin(req);
       const { action } = parseBody(ControlSchema, await readJson(req));
-      if (options.control && action !== 'stop') {
+      if (options.control) {
         const done = await options.control(action);
         if (!done.ok) throw new HttpError(503, done.reason);
         log.info({ action }, 'admin control');
@@ -211,6 +213,11 @@ export function createHttpHandler(options: HttpOptions) {
     if ((method === 'PATCH' || method === 'POST') && path === '/api/config') {
       requireAdmin(req);
       const patch = parseBody(ConfigPatchSchema, await readJson(req));
+      if (options.patchConfig) {
+        const done = await options.patchConfig(patch);
+        if (!done.ok) throw new HttpError(done.code === 'bad-value' ? 400 : 503, done.reason);
+        return sendJson(res, 200, { ok: true, config: done.config });
+      }
       try {
         coordinator.applyPatch(patch);
       } catch (error) {

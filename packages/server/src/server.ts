@@ -13,7 +13,7 @@ import { pino, type Logger } from 'pino';
 import { cutFrameBytes, frameBytes } from '@fedbit/core';
 import { splitPlan } from '@fedbit/diffusion';
 import { Server as SocketServer } from 'socket.io';
-import { ConfigError, resolveRunConfig, type RunConfig } from './config';
+import { ConfigError, resolveRunConfig, type ConfigPatch, type RunConfig } from './config';
 import { createHttpHandler, readTextIfExists } from './http';
 import { ServerMetrics } from './metrics';
 import { ModelHost } from './model-host';
@@ -194,7 +194,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } else {
     attachSockets(io, { coordinator, devices: coordinator.deviceApi, joinCode, log, metrics, admission, rateLimit });
   }
-  const clusterHttp = cluster ? { control: (action: 'start' | 'pause') => cluster!.control(action), status: () => cluster!.status() } : {};
+  const clusterHttp = cluster ? { control: (action: 'start' | 'pause' | 'stop') => cluster!.control(action), patchConfig: (patch: ConfigPatch) => cluster!.patchConfig(patch), status: () => cluster!.status() } : {};
   httpServer.on('request', createHttpHandler({ coordinator, host, metrics, log, adminToken, webRoot, wasmDir, joinUrl: () => joinUrl, runDir, ...clusterHttp }));
 
   const requestedPort = options.port ?? 8080;

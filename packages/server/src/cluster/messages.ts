@@ -1,10 +1,14 @@
 // The messages aggregator nodes send each other over Redis pub/sub (bus.ts), one schema each. A
 // node's devices' control messages go to the leader (join, telemetry, progress, probe, an update's
 // metadata, gone; small JSON, checked on the node first with the device protocol's own schemas);
+// a join carries the hashes of the device's resume tokens (the one its hello presents, the one it gets
+// if it is new), never a token: the hello goes without it, and the node gives the device its token;
 // the leader tells every node when a round opens (its plan), closes (send your partial sum), and
 // commits, and when it takes over. Update frames never cross nodes.
 import { z } from 'zod';
 import { HelloSchema, ModelRefSchema, ProgressSchema, TelemetrySchema, UpdateMetaSchema } from '@fedbit/core';
+import { ConfigPatchSchema } from '../config';
+import { TokenHashSchema } from '../devices/join';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, 1 to 64 long');
 const deviceId = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
@@ -18,14 +22,17 @@ const aboutDevice = { deviceId, connectionId };
 
 /** A node to the leader; `term` is the leader's term as the node knows it. */
 export const NodeRequestSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('join'), id: requestId, ...fromNode, connectionId, hello: HelloSchema }).strict(),
+  /** A join: the hello without its resume token; `presented` the token's SHA-256 (null: none), `fresh` the SHA-256 of the token the node gives the device if it joins as new. */
+  z.object({ kind: z.literal('join'), id: requestId, ...fromNode, connectionId, hello: HelloSchema.omit({ resumeToken: true }), presented: TokenHashSchema.nullable(), fresh: TokenHashSchema }).strict(),
   z.object({ kind: z.literal('telemetry'), id: requestId, ...fromNode, ...aboutDevice, telemetry: TelemetrySchema }).strict(),
   z.object({ kind: z.literal('update'), id: requestId, ...fromNode, ...aboutDevice, meta: UpdateMetaSchema, bytes: z.number().int().positive() }).strict(),
   z.object({ kind: z.literal('probe'), ...fromNode, ...aboutDevice, bytes: z.number().int().positive() }).strict(),
   z.object({ kind: z.literal('progress'), ...fromNode, ...aboutDevice, progress: ProgressSchema }).strict(),
   z.object({ kind: z.literal('gone'), ...fromNode, ...aboutDevice, left: z.boolean() }).strict(),
-  /** The admin started or paused the run on a node that does not lead: the leader records it in Redis and acts on it. */
-  z.object({ kind: z.literal('control'), id: requestId, ...fromNode, action: z.enum(['start', 'pause']) }).strict(),
+  /** The admin started, paused or stopped the run on a node that does not lead: the leader records it in Redis and acts on it. */
+  z.object({ kind: z.literal('control'), id: requestId, ...fromNode, action: z.enum(['start', 'pause', 'stop']) }).strict(),
+  /** The admin patched the run's config on a node that does not lead: the leader checks it, records it in Redis and applies it. */
+  z.object({ kind: z.literal('config'), id: requestId, ...fromNode, patch: ConfigPatchSchema }).strict(),
   /** Answer to round-close: the node's partial sum of `round` is in Redis (partial:<round>:<node>). */
   z.object({ kind: z.literal('partial-ready'), ...fromNode, round }).strict(),
 ]);

@@ -9,8 +9,9 @@
 // that answered to its own, commits, writes the checkpoint to Redis (fenced by its lease) and to its
 // run directory, then announces it. A node that dies loses its devices' updates of that round; a
 // leader that dies is replaced by the next node to take the lease, which resumes from the last
-// version committed in Redis, as --resume does from disk, and from the devices' join records and the
-// run's paused state the leaders keep there (leader-state.ts). Any node answers /api/status with the
+// version committed in Redis, as --resume does from disk, and from what the leaders keep there
+// besides (leader-state.ts): the devices' join records, the run's control word, the admin's config
+// patches, and what was measured of each device (measures.ts). Any node answers /api/status with the
 // leader's view of the run (status.ts).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -19,7 +20,7 @@ import type { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { RefusalSchema, RunPhaseSchema, ServerEvent, WelcomeSchema, deviceSummary, type Ack, type Hello, type Refusal, type RunPhase, type RunStatus, type UpdateMeta, type Welcome } from '@fedbit/core';
 import { z } from 'zod';
-import type { RunConfig } from '../config';
+import { patchedConfig, type ConfigPatch, type RunConfig } from '../config';
 import type { MergeKernel } from '@fedbit/core';
 import type { Coordinator } from '../round/coordinator';
 import type { ClusterHooks, ClusterRound } from '../round/context';
@@ -30,7 +31,9 @@ import type { DevicePort } from '../transport/socket-io';
 import { Bus } from './bus';
 import type { LeaderMessage, NodeRequest } from './messages';
 import { decodePartial } from './partial';
-import { recordJoin, takeOverLeaderState } from './leader-state';
+import { credentialsOf, type JoinCredentials } from '../devices/join';
+import { recordJoin, takeOverConfig, takeOverLeaderState, type Control } from './leader-state';
+import { MeasureLog } from './measures';
 import { NodeRound } from './node-round';
 import { RedisStore, type Leader } from './redis-store';
 import { StatusBoard } from './status';
@@ -64,17 +67,22 @@ export interface DeviceRef {
   connectionId: string;
 }
 
-/** A device connected to this node: enough to register it again with a new leader. */
+/** A device connected to this node: enough to register it again with a new leader (its token's hash, never the token). */
 interface LocalDevice {
-  hello: Hello;
+  hello: BareHello;
   deviceId: string;
-  resumeToken: string | undefined;
+  tokenHash: string | null;
 }
 
-const JoinReplySchema = z.union([z.object({ ok: z.literal(true), deviceId: z.string(), welcome: WelcomeSchema, claimRefused: z.boolean() }), RefusalSchema]);
+/** A hello as it crosses Redis: without its resume token (messages.ts). */
+type BareHello = Omit<Hello, 'resumeToken'>;
+
+/** The leader's answer to a forwarded join; `tokenIssued`: the device joined as new and gets the token whose hash the node sent. */
+const JoinReplySchema = z.union([z.object({ ok: z.literal(true), deviceId: z.string(), welcome: WelcomeSchema, claimRefused: z.boolean(), tokenIssued: z.boolean() }), RefusalSchema]);
 const AckReplySchema = z.union([z.object({ ok: z.literal(true) }), RefusalSchema]);
 const RefusalOrNullSchema = z.union([RefusalSchema, z.null()]);
 const ControlReplySchema = z.union([z.object({ ok: z.literal(true), phase: RunPhaseSchema }), RefusalSchema]);
+const ConfigReplySchema = z.union([z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }), RefusalSchema]);
 
 export class ClusterNode implements ClusterHooks {
   readonly nodeId: string;
@@ -108,6 +116,11 @@ export class ClusterNode implements ClusterHooks {
   private readonly admitted = new Map<number, Map<string, Set<string>>>();
   /** Leader: the nodes whose partial of a round is ready. */
   private readonly ready = new Map<number, Set<string>>();
+  /** Leader: what it last wrote to Redis of each device's measures, and the write under way. */
+  private readonly measureLog = new MeasureLog();
+  private measuring: Promise<void> = Promise.resolve();
+  /** Leader: the admin's config patches merged into one, as recorded in Redis. */
+  private configPatch: ConfigPatch = {};
   /** A node that does not lead: the open round's plan and partial sum. */
   private current: NodeRound | null = null;
   private registeredTerm = 0;
@@ -256,12 +269,15 @@ export class ClusterNode implements ClusterHooks {
     if (this.lease !== lease) return;
     this.current = null;
     this.remote.clear();
+    // The config as the admin's patches left it, before the committed run is measured against its rounds.
+    this.configPatch = await takeOverConfig(this.store, this.coordinator, this.log);
+    if (this.lease !== lease) return;
     if (committed) this.coordinator.adopt(committed.checkpoint, committed.summaries);
     // The devices that joined since that commit, and the run paused (or started) by hand, as the last leader left them.
-    const carried = await takeOverLeaderState(this.store, this.coordinator, this.log);
+    const carried = await takeOverLeaderState(this.store, this.coordinator, this.log, this.measureLog);
     if (this.lease !== lease) return;
     this.leading = lease;
-    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0, devicesSinceCommit: carried.devices, control: carried.control }, 'this node leads the cluster');
+    this.log.info({ node: this.nodeId, term: lease.term, round: committed?.checkpoint.state.round ?? 0, devicesSinceCommit: carried.devices, devicesMeasured: carried.measured, control: carried.control, configPatch: this.configPatch }, 'this node leads the cluster');
     await this.registerAll(lease.term);
     await this.bus.toAll({ kind: 'leader', from: this.nodeId, term: lease.term });
     // A moment for the other nodes to register their devices before the first round picks among them.
@@ -326,8 +342,8 @@ export class ClusterNode implements ClusterHooks {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve)); // let the lease's timer run between batches
       await Promise.all(
         entries.slice(i, i + REJOIN_BATCH).map(async ([connectionId, known]) => {
-          const hello: Hello = { ...known.hello, deviceId: known.deviceId, ...(known.resumeToken ? { resumeToken: known.resumeToken } : {}) };
-          const joined = await this.join(hello, connectionId).catch((error: unknown) => refusal('unavailable', (error as Error).message));
+          const hello: BareHello = { ...known.hello, deviceId: known.deviceId };
+          const joined = await this.join(hello, connectionId, { presented: known.tokenHash, fresh: credentialsOf({}).fresh }).catch((error: unknown) => refusal('unavailable', (error as Error).message));
           if ('code' in joined) this.log.warn({ connectionId, reason: joined.reason }, 'device not registered with the new leader');
         }),
       );
@@ -432,12 +448,19 @@ export class ClusterNode implements ClusterHooks {
     }
     if (message.kind === 'join') {
       const lease = this.leading;
-      const joined = this.api.join(message.hello, message.connectionId);
+      // The hashes only: the node that forwarded it holds the new token, if one is issued.
+      const joined = this.api.join(message.hello, message.connectionId, { presented: message.presented, fresh: { token: null, hash: message.fresh } });
       this.remote.set(joined.device.id, message.from);
       // The welcome goes out once the join is in Redis (one connection keeps the writes in order; the inbox does not wait).
       void recordJoin(this.store, lease, joined.device)
-        .then((ok) => answer(ok ? { ok: true, deviceId: joined.device.id, welcome: joined.welcome, claimRefused: joined.claimRefused } : notLeading(this.nodeId)))
+        .then((ok) => answer(ok ? { ok: true, deviceId: joined.device.id, welcome: joined.welcome, claimRefused: joined.claimRefused, tokenIssued: !joined.rejoin } : notLeading(this.nodeId)))
         .catch((error: unknown) => answer(refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`)));
+      return;
+    }
+    if (message.kind === 'config') {
+      void this.patchConfig(message.patch)
+        .then(answer)
+        .catch((error: unknown) => answer(refusal('unavailable', `the config patch could not be recorded in Redis (${(error as Error).message}); try again`)));
       return;
     }
     if (message.kind === 'control') {
@@ -489,6 +512,19 @@ export class ClusterNode implements ClusterHooks {
     this.ready.delete(open.round);
     const slots = [...open.slots.values()].filter((slot) => this.remote.has(slot.device.id)).map((slot) => ({ deviceId: slot.device.id, bits: slot.assignment.bits, steps: slot.work.steps, weight: slot.weight }));
     await this.bus.toAll({ kind: 'round-open', from: this.nodeId, term: lease.term, round: open.round, deadlineAt: open.deadlineAt, model: open.model, clipNorm, length: open.aggregator.length, slots });
+    // What the devices' telemetry measured since the last round, into Redis (beside the round, not before it).
+    this.recordMeasures(lease);
+  }
+
+  /** Leader: the measures that changed since they were last written, into Redis, one write after another. */
+  private recordMeasures(lease: Leader): void {
+    this.measuring = this.measuring
+      .then(async () => {
+        if (this.leading !== lease) return;
+        const written = await this.measureLog.flush(this.store, lease, this.coordinator.devices);
+        if (written === false) this.log.warn({ node: this.nodeId, term: lease.term }, 'device measures not written: this node no longer leads');
+      })
+      .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'device measures could not be written to Redis: a next leader plans those devices from older measures'));
   }
 
   async gather(open: ClusterRound): Promise<void> {
@@ -551,6 +587,8 @@ export class ClusterNode implements ClusterHooks {
       saved.set(ema, weights.length);
     }
     await this.store.commit(lease, state, saved);
+    // The round's updates and step times, and the link rates they timed.
+    this.recordMeasures(lease);
   }
 
   private mustLead(): Leader {
@@ -559,25 +597,54 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /**
-   * The admin starts or pauses the run (POST /api/control on any node): the leader records it in
-   * Redis, fenced by its lease, then acts on it, so a next leader does as this one was told; a node
-   * that follows hands it to the leader.
+   * The admin starts, pauses or stops the run (POST /api/control on any node): the leader records it
+   * in Redis, fenced by its lease, then acts on it, so a next leader does as this one was told; a
+   * node that follows hands it to the leader. A stopped run stays stopped (nothing more is recorded).
    */
-  async control(action: 'start' | 'pause'): Promise<{ ok: true; phase: RunPhase } | Refusal> {
+  async control(action: Control): Promise<{ ok: true; phase: RunPhase } | Refusal> {
     const lease = this.leading;
     if (!lease) return ControlReplySchema.parse(await this.ask({ kind: 'control', action })) as { ok: true; phase: RunPhase } | Refusal;
+    if (this.coordinator.phase === 'stopped') return { ok: true, phase: 'stopped' };
     if (!(await this.store.putControl(lease, action))) return refusal('unavailable', `node ${this.nodeId} lost the lead before the ${action} was recorded; try again in a few seconds`);
     if (action === 'start') this.coordinator.start();
-    else this.coordinator.pause();
+    else if (action === 'pause') this.coordinator.pause();
+    else await this.coordinator.stop();
     this.log.info({ action, node: this.nodeId }, 'run control recorded in Redis');
     return { ok: true, phase: this.coordinator.phase };
+  }
+
+  /**
+   * The admin patches the run's config (PATCH /api/config on any node): the leader checks it against
+   * the run's config as a single node does (a patch that does not fit is refused 'bad-value' with
+   * the reason and changes nothing), records every patch so far merged into one in Redis, fenced by
+   * its lease, then applies it, so a next leader runs with it; a node that follows hands it to the
+   * leader.
+   */
+  async patchConfig(patch: ConfigPatch): Promise<{ ok: true; config: Record<string, unknown> } | Refusal> {
+    const lease = this.leading;
+    if (!lease) return ConfigReplySchema.parse(await this.ask({ kind: 'config', patch }));
+    try {
+      patchedConfig(this.coordinator.config, patch);
+    } catch (error) {
+      return refusal('bad-value', (error as Error).message);
+    }
+    const merged = { ...this.configPatch, ...patch };
+    if (!(await this.store.putConfigPatch(lease, JSON.stringify(merged)))) return refusal('unavailable', `node ${this.nodeId} lost the lead before the config patch was recorded; try again in a few seconds`);
+    this.configPatch = merged;
+    const wasDone = this.coordinator.phase === 'done';
+    this.coordinator.applyPatch(patch);
+    // A finished run given more rounds waits for a start: so under a next leader too.
+    if (wasDone && this.coordinator.phase === 'paused') await this.store.putControl(lease, 'pause');
+    this.log.info({ patch, node: this.nodeId }, 'config patch recorded in Redis');
+    return { ok: true, config: this.coordinator.config as unknown as Record<string, unknown> };
   }
 
   // ---- the devices connected to this node (the DevicePort socket-io.ts calls) ----
 
   readonly port: DevicePort<DeviceRef> = {
     join: async (hello, connectionId) => {
-      const joined = await this.join(hello, connectionId);
+      const { resumeToken: _token, ...bare } = hello;
+      const joined = await this.join(bare, connectionId, credentialsOf(hello));
       if ('code' in joined) return joined;
       return { device: { id: joined.deviceId, connectionId }, welcome: joined.welcome, claimRefused: joined.claimRefused };
     },
@@ -610,12 +677,16 @@ export class ClusterNode implements ClusterHooks {
     return this.local.get(device.connectionId)?.deviceId ?? device.id;
   }
 
-  /** Joins (or registers again) a device of this node with the leader, wherever it is. */
-  private async join(hello: Hello, connectionId: string): Promise<{ deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal> {
-    let joined: { deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal;
+  /**
+   * Joins (or registers again) a device of this node with the leader, wherever it is. The token is
+   * hashed here: the leader gets the hashes (`credentials`), and a device that joins as new gets
+   * its token from this node.
+   */
+  private async join(hello: BareHello, connectionId: string, credentials: JoinCredentials): Promise<{ deviceId: string; welcome: Welcome; claimRefused: boolean } | Refusal> {
+    let joined: { deviceId: string; welcome: Welcome; claimRefused: boolean; tokenIssued: boolean } | Refusal;
     if (this.leading) {
       const lease = this.leading;
-      const local = this.api.join(hello, connectionId);
+      const local = this.api.join(hello, connectionId, { ...credentials, fresh: { token: null, hash: credentials.fresh.hash } });
       // Recorded in Redis before the device hears its welcome, so a next leader knows it.
       let recorded: boolean;
       try {
@@ -624,13 +695,17 @@ export class ClusterNode implements ClusterHooks {
         return refusal('unavailable', `the join could not be recorded in Redis (${(error as Error).message}); try again in a few seconds`);
       }
       if (!recorded) return notLeading(this.nodeId);
-      joined = { deviceId: local.device.id, welcome: local.welcome, claimRefused: local.claimRefused };
+      joined = { deviceId: local.device.id, welcome: local.welcome, claimRefused: local.claimRefused, tokenIssued: !local.rejoin };
     } else {
-      const reply = JoinReplySchema.parse(await this.ask({ kind: 'join', connectionId, hello }));
-      joined = 'code' in reply ? reply : { deviceId: reply.deviceId, welcome: reply.welcome as Welcome, claimRefused: reply.claimRefused };
+      const reply = JoinReplySchema.parse(await this.ask({ kind: 'join', connectionId, hello, presented: credentials.presented, fresh: credentials.fresh.hash }));
+      joined = 'code' in reply ? reply : { deviceId: reply.deviceId, welcome: reply.welcome as Welcome, claimRefused: reply.claimRefused, tokenIssued: reply.tokenIssued };
     }
-    if (!('code' in joined)) this.local.set(connectionId, { hello, deviceId: joined.deviceId, resumeToken: joined.welcome.resumeToken ?? hello.resumeToken });
-    return joined;
+    if ('code' in joined) return joined;
+    const { tokenIssued, ...rest } = joined;
+    this.local.set(connectionId, { hello, deviceId: joined.deviceId, tokenHash: tokenIssued ? credentials.fresh.hash : credentials.presented });
+    // A new device's token, drawn on this node, goes to it alone (registering again, none is given: the device keeps the one it holds).
+    if (!tokenIssued || credentials.fresh.token === null) return rest;
+    return { ...rest, welcome: { ...rest.welcome, resumeToken: credentials.fresh.token } };
   }
 
   /** An update of a device on this node: merged here, admitted by the leader. */
@@ -661,7 +736,7 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /** A request to the leader, answered (or refused 'unavailable' when there is none). */
-  private async ask(message: Record<string, unknown> & { kind: 'join' | 'telemetry' | 'update' | 'control' }): Promise<unknown> {
+  private async ask(message: Record<string, unknown> & { kind: 'join' | 'telemetry' | 'update' | 'control' | 'config' }): Promise<unknown> {
     const leader = this.known;
     if (!leader) return refusal('unavailable', 'the cluster has no leader right now (one is taking over); try again in a few seconds');
     return this.bus.request(leader.nodeId, { ...message, from: this.nodeId, term: leader.term } as never, REQUEST_TIMEOUT_MS).catch((error: unknown) => refusal('unavailable', `the leader did not answer: ${(error as Error).message}; try again in a few seconds`));
@@ -684,6 +759,7 @@ export class ClusterNode implements ClusterHooks {
     this.board?.close();
     await this.transition;
     await this.draining;
+    await this.measuring;
     this.bus.close();
     try {
       if (this.lease) await this.store.release(this.lease);

@@ -13,7 +13,12 @@
 //   devices        a hash: device id -> what its join recorded (registry.ts: the SHA-256 of its resume
 //                  token, never the token; its seat and shard; its profile), so a new leader knows
 //                  the devices that joined after the last commit
-//   control        'pause' or 'start': the admin's last word on the run, which a new leader honours
+//   measures       a hash: device id -> what the leader measured of it (measures.ts: link rates, step
+//                  time, its last update's statistics), written in batches at each round's opening
+//                  and commit
+//   control        'pause', 'start' or 'stop': the admin's last word on the run, which a new leader honours
+//   config-patch   the admin's config patches (PATCH /api/config) merged into one, which a new
+//                  leader applies to the shared config before it leads
 //   status         the leader's view of the run (GET /api/status), for the nodes that follow (PX)
 //
 // The commit is fenced: one Lua script writes checkpoint, summary and round only if the caller still
@@ -55,6 +60,12 @@ return 1`;
 const FENCED_HSET = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1`;
+
+/** FENCED_HSET of many fields: ARGV[2], ARGV[3] the first field and value, and so on. */
+const FENCED_HSET_MANY = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 return 1`;
 
 /** Model versions and partial sums are kept this long: a round's life, with room. */
@@ -169,13 +180,32 @@ export class RedisStore {
     return this.redis.hgetall(this.key('devices'));
   }
 
-  /** The admin's last start or pause of the run; false when `leader` no longer leads. */
-  async putControl(leader: Leader, action: 'start' | 'pause'): Promise<boolean> {
+  /** Records what was measured of devices ([id, JSON] pairs), in one script; false when `leader` no longer leads (nothing is written). */
+  async putMeasures(leader: Leader, records: Array<[string, string]>): Promise<boolean> {
+    return Number(await this.redis.eval(FENCED_HSET_MANY, 2, this.key('leader'), this.key('measures'), `${leader.nodeId}:${leader.term}`, ...records.flat())) === 1;
+  }
+
+  /** Every device's measures, by id (unchecked text: measures.ts parses it). */
+  async measures(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.key('measures'));
+  }
+
+  /** The admin's last start, pause or stop of the run; false when `leader` no longer leads. */
+  async putControl(leader: Leader, action: 'start' | 'pause' | 'stop'): Promise<boolean> {
     return Number(await this.redis.eval(FENCED_SET, 2, this.key('leader'), this.key('control'), `${leader.nodeId}:${leader.term}`, action)) === 1;
   }
 
   async control(): Promise<string | null> {
     return this.redis.get(this.key('control'));
+  }
+
+  /** Every config patch the admin made, merged into one (JSON); false when `leader` no longer leads. */
+  async putConfigPatch(leader: Leader, json: string): Promise<boolean> {
+    return Number(await this.redis.eval(FENCED_SET, 2, this.key('leader'), this.key('config-patch'), `${leader.nodeId}:${leader.term}`, json)) === 1;
+  }
+
+  async configPatch(): Promise<string | null> {
+    return this.redis.get(this.key('config-patch'));
   }
 
   /** The leader's view of the run for the nodes that follow, kept ttlMs; false when `leader` no longer leads. */

@@ -88,6 +88,16 @@ export interface JoinRecord {
   telemetry: Telemetry;
 }
 
+/** What the aggregator measured of a device: its smoothed link rates and step time, its last update's statistics (a cluster's leader keeps them in Redis: cluster/measures.ts). */
+export interface Measures {
+  uplinkBps: number | null;
+  downlinkBps: number | null;
+  stepMs: number | null;
+  updateNormSq: number | null;
+  updateMaxAbs: number | null;
+  updateScaleSq: number | null;
+}
+
 /** What a device says of itself at a join, copied from the hello or from a cluster's join record. */
 function describeDevice(device: Device, from: Pick<JoinRecord, 'platform' | 'backend' | 'adapter' | 'userAgent' | 'telemetry'>): void {
   device.platform = from.platform;
@@ -151,6 +161,19 @@ export class DeviceRegistry implements DeviceDirectory {
     device.tokenHash = record.tokenHash;
     describeDevice(device, record);
     this.byId.set(id, device);
+    return true;
+  }
+
+  /** What an earlier leader of a cluster measured of a known device replaces what this registry knows (its checkpoint's, older); false for a device it does not know. */
+  takeMeasures(id: string, measures: Measures): boolean {
+    const device = this.byId.get(id);
+    if (!device) return false;
+    device.uplinkBps.value = measures.uplinkBps;
+    device.downlinkBps.value = measures.downlinkBps;
+    device.stepMs.value = measures.stepMs;
+    device.updateNormSq = measures.updateNormSq;
+    device.updateMaxAbs = measures.updateMaxAbs;
+    device.updateScaleSq = measures.updateScaleSq;
     return true;
   }
 

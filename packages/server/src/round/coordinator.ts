@@ -5,9 +5,9 @@
 // getters and a read-only snapshot; nothing public here can be assigned.
 import { WeightEma, createPolicy, frameBytes, jsMergeKernel, type MergeKernel, type OpenRoundStatus, type PrecisionPolicy, type RoundSummary, type RunPhase, type RunTotals } from '@fedbit/core';
 import type { Logger } from 'pino';
-import type { ConfigPatch, RunConfig } from '../config';
+import { patchedConfig, type ConfigPatch, type RunConfig } from '../config';
 import { AFTER_DROP_PAUSE_MS, IDLE_POLL_MS, MODEL_VERSIONS_KEPT_MAX, MODEL_VERSIONS_KEPT_SYNC } from '../constants';
-import { DeviceRegistry, type DeviceDirectory, type JoinRecord } from '../devices/registry';
+import { DeviceRegistry, type DeviceDirectory, type JoinRecord, type Measures } from '../devices/registry';
 import type { ServerMetrics } from '../metrics';
 import type { ModelHost } from '../model-host';
 import { ModelVersions } from '../model-versions';
@@ -171,6 +171,14 @@ export class Coordinator {
     return added;
   }
 
+  /** Cluster: what an earlier leader measured of the devices (link rates, step time, update statistics), over the checkpoint's; returns how many devices it named that this registry knows. */
+  takeMeasures(measures: ReadonlyMap<string, Measures>): number {
+    let taken = 0;
+    for (const [id, m] of measures) if (this.registry.takeMeasures(id, m)) taken++;
+    if (taken > 0) this.notify();
+    return taken;
+  }
+
   /** Cluster: this node leads now; its round loop starts (from the state adopted just before). */
   lead(): void {
     this.following = false;
@@ -278,16 +286,17 @@ export class Coordinator {
     await this.asyncEngine?.settled();
   }
 
-  /** A config change between rounds; written to the run directory so --resume keeps it. */
-  applyPatch(patch: ConfigPatch): void {
-    const next = { ...this.liveConfig, ...patch };
-    if (next.quorum > next.devicesPerRound) throw new Error(`quorum (${next.quorum}) must be at most devicesPerRound (${next.devicesPerRound})`);
-    if (next.secureAggregation && next.policy.kind === 'fixed' && next.policy.bits > 16) throw new Error(`policy fixed at ${next.policy.bits} bits: secure aggregation takes at most 16`);
-    if (next.secureAggregation && next.quorum < 2) throw new Error('quorum must be at least 2 under secure aggregation (a sum of one update is that update)');
+  /**
+   * A config change between rounds; written to the run directory so --resume keeps it. A finished
+   * run given more rounds is paused (the admin starts it), unless `taken` (a cluster's new leader
+   * taking the patches its predecessor recorded: the phase is then the run's control word's).
+   */
+  applyPatch(patch: ConfigPatch, taken = false): void {
+    const next = patchedConfig(this.liveConfig, patch);
     if (patch.policy) this.policy = createPolicy(patch.policy);
     this.liveConfig = next;
     this.context.store.writeConfig(next);
-    if (this.run.phase === 'done' && this.run.completed < next.rounds) this.run.phase = 'paused';
+    if (!taken && this.run.phase === 'done' && this.run.completed < next.rounds) this.run.phase = 'paused';
     this.context.log.info({ patch }, 'run config changed');
     this.notify();
   }

@@ -3,7 +3,7 @@
 // schema and calls one of these; they never see a socket.
 import type { SplitReply } from '../split/split-server';
 import type { Ack, Hello, Progress, Refusal, SecAggAdvertise, SecAggReveal, SecAggShare, SplitEnd, SplitForward, Telemetry, UpdateMeta } from '@fedbit/core';
-import { joinDevice, type Joined } from '../devices/join';
+import { joinDevice, type JoinCredentials, type Joined } from '../devices/join';
 import type { Device } from '../devices/registry';
 import { acceptUpdate } from './accounting';
 import type { RoundContext } from './context';
@@ -26,7 +26,7 @@ export class DeviceApi {
   ) {}
 
   /** A device joins or rejoins on a connection; a device still expected in the open round gets its task again. */
-  join(hello: Hello, connectionId: string): Joined {
+  join(hello: Hello, connectionId: string, credentials?: JoinCredentials): Joined {
     const { ctx } = this;
     const { config, run } = ctx;
     const joined = joinDevice(
@@ -43,6 +43,7 @@ export class DeviceApi {
       },
       hello,
       connectionId,
+      credentials,
     );
     if (joined.replacedConnection) ctx.transport.disconnect(joined.replacedConnection);
     ctx.log.info({ device: joined.device.id, name: hello.name, backend: hello.backend, platform: hello.platform, rejoin: joined.rejoin }, 'device joined');

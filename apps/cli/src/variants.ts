@@ -25,7 +25,8 @@ export type VariantRun = { json: RunJson; summaries: RoundSummary[] };
 export function runVariant(name: string, variant: Variant, outDir: string): Promise<VariantRun> {
   const configPath = join(outDir, 'configs', `${name}.json`);
   const runDir = join(outDir, 'runs', name);
-  const config = resolveRunConfig({ ...variant.config, runId: name }, `variant ${name}`);
+  // The rounds and seed simulate runs with (--rounds, --seed), so the saved config is the run's whole config.
+  const config = resolveRunConfig({ ...variant.config, runId: name, rounds: variant.rounds, seed: variant.seed }, `variant ${name}`);
   mkdirSync(join(outDir, 'configs'), { recursive: true });
   writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
   const args = ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/main.ts'), 'simulate', '--devices', String(variant.devices), '--rounds', String(variant.rounds), '--seed', String(variant.seed), '--config', configPath, '--run-dir', runDir, '--json'];

@@ -3,86 +3,55 @@
 // its lease and applies it; a new leader after the leader dies runs with the patched config, and a
 // stop (also recorded) stops the run, under the next leader too. A real redis-server on a free
 // port, three nodes as child processes.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore, resolveRunConfig } from '@fedbit/server';
-import { startNode, startRedis, type NodeProcess, type RedisProcess } from '../apps/cli/src/bench/cluster-processes';
-import { fastConfig, getJson, waitFor } from './helpers';
+import { type NodeProcess } from '../apps/cli/src/bench/cluster-processes';
+import { skipCluster, testCluster, type TestCluster } from './cluster-fixture';
+import { fastConfig, waitFor } from './helpers';
 
-const skip = process.env.FEDBIT_SKIP_REDIS === '1';
-const JOIN_CODE = 'configcode';
-
-let redis: RedisProcess;
-let client: Redis;
-let store: RedisStore;
-let dir: string;
-const nodes: Record<string, NodeProcess> = {};
-
-function admin(node: NodeProcess, path: string, method: string, body: unknown) {
-  const token = readFileSync(join(dir, node.nodeId, 'admin-token'), 'utf8').trim();
-  return getJson(`${node.url}${path}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-}
-
-async function status(node: NodeProcess) {
-  const { status: code, body } = await getJson(`${node.url}/api/status`);
-  expect(code).toBe(200);
-  return body;
-}
+let cluster: TestCluster;
+let nodes: TestCluster['nodes'];
 
 /** The node that leads now (waiting for one that is not `not`), and one that follows it. */
 async function roles(not?: string): Promise<{ leader: NodeProcess; follower: NodeProcess }> {
   const id = await waitFor('a leader', async () => {
-    const seen = await store.leader();
+    const seen = await cluster.store.leader();
     return seen && seen.nodeId !== not ? seen.nodeId : null;
   }, 20_000);
   const alive = Object.values(nodes).filter((n) => n.nodeId !== id && n.nodeId !== not && n.child.exitCode === null && n.child.signalCode === null);
   return { leader: nodes[id], follower: alive[0] };
 }
 
-describe.skipIf(skip)('config patches and stop on a cluster', () => {
+describe.skipIf(skipCluster)('config patches and stop on a cluster', () => {
   beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-    store = new RedisStore(client, 'fedbit:config');
-    dir = mkdtempSync(join(tmpdir(), 'fedbit-config-'));
-    const configPath = join(dir, 'config.json');
-    writeFileSync(configPath, JSON.stringify(resolveRunConfig(fastConfig({ rounds: 5, devicesPerRound: 2, minDevices: 2, quorum: 1, deadlineS: 60, localSteps: 2 }))));
-    const start = (nodeId: string) => startNode({ redis: redis.url, nodeId, configPath, joinCode: JOIN_CODE, runDir: join(dir, nodeId), cluster: 'config', leaseMs: 2000 });
-    nodes.a = await start('a');
-    await waitFor('a leads', async () => (await store.leader())?.nodeId === 'a', 20_000);
-    [nodes.b, nodes.c] = await Promise.all([start('b'), start('c')]);
+    cluster = await testCluster('config', fastConfig({ rounds: 5, devicesPerRound: 2, minDevices: 2, quorum: 1, deadlineS: 60, localSteps: 2 }));
+    nodes = cluster.nodes;
+    await cluster.startLeader('a');
+    await Promise.all([cluster.start('b'), cluster.start('c')]);
   }, 120_000);
 
-  afterAll(async () => {
-    await Promise.all(Object.values(nodes).map((n) => n.stop()));
-    client?.disconnect();
-    await redis?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   it('applies a patch sent to a follower on the leader, and keeps it under the next leader', async () => {
-    const patched = await admin(nodes.b, '/api/config', 'PATCH', { rounds: 9, deadlineS: 33, localSteps: 3 });
+    const patched = await cluster.admin(nodes.b, '/api/config', 'PATCH', { rounds: 9, deadlineS: 33, localSteps: 3 });
     expect(patched).toMatchObject({ status: 200, body: { ok: true, config: { rounds: 9, deadlineS: 33, localSteps: 3 } } });
-    const onLeader = await status(nodes.a);
+    const onLeader = await cluster.status(nodes.a);
     expect(onLeader.cluster.node).toBe('a');
     expect(onLeader.rounds).toBe(9);
     expect(onLeader.config).toMatchObject({ deadlineS: 33, localSteps: 3, quorum: 1 });
     // A patch that does not fit the run is refused on the follower with the single node's reason, and changes nothing.
-    const refused = await admin(nodes.c, '/api/config', 'PATCH', { quorum: 50 });
+    const refused = await cluster.admin(nodes.c, '/api/config', 'PATCH', { quorum: 50 });
     expect(refused).toEqual({ status: 400, body: { error: 'quorum (50) must be at most devicesPerRound (2)' } });
-    const bad = await admin(nodes.c, '/api/config', 'PATCH', { rounds: -1 });
+    const bad = await cluster.admin(nodes.c, '/api/config', 'PATCH', { rounds: -1 });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toContain('rounds');
-    expect((await status(nodes.a)).config).toMatchObject({ devicesPerRound: 2, quorum: 1 });
+    expect((await cluster.status(nodes.a)).config).toMatchObject({ devicesPerRound: 2, quorum: 1 });
     // A second patch adds to the first.
-    expect((await admin(nodes.c, '/api/config', 'PATCH', { devicesPerRound: 3 })).status).toBe(200);
+    expect((await cluster.admin(nodes.c, '/api/config', 'PATCH', { devicesPerRound: 3 })).status).toBe(200);
     // The leader dies: the next one runs with every patch.
     nodes.a.kill();
     const { leader } = await roles('a');
     const after = await waitFor('the new leader\'s view', async () => {
-      const body = await status(leader);
+      const body = await cluster.status(leader);
       return body.cluster.leader === leader.nodeId && !body.cluster.note ? body : null;
     }, 20_000);
     expect(after.config).toMatchObject({ deadlineS: 33, localSteps: 3, devicesPerRound: 3, quorum: 1 });
@@ -91,16 +60,16 @@ describe.skipIf(skip)('config patches and stop on a cluster', () => {
 
   it('stops the run on a stop sent to a follower, under the next leader too', async () => {
     const { leader, follower } = await roles('a');
-    expect(['training', 'waiting']).toContain((await status(leader)).phase);
-    expect(await admin(follower, '/api/control', 'POST', { action: 'stop' })).toMatchObject({ status: 200, body: { ok: true, phase: 'stopped' } });
-    expect((await status(leader)).phase).toBe('stopped');
+    expect(['training', 'waiting']).toContain((await cluster.status(leader)).phase);
+    expect(await cluster.admin(follower, '/api/control', 'POST', { action: 'stop' })).toMatchObject({ status: 200, body: { ok: true, phase: 'stopped' } });
+    expect((await cluster.status(leader)).phase).toBe('stopped');
     // A start after the stop does not start it again.
-    expect(await admin(follower, '/api/control', 'POST', { action: 'start' })).toMatchObject({ status: 200, body: { phase: 'stopped' } });
+    expect(await cluster.admin(follower, '/api/control', 'POST', { action: 'start' })).toMatchObject({ status: 200, body: { phase: 'stopped' } });
     leader.kill();
     const last = await roles(leader.nodeId);
     expect(last.leader.nodeId).toBe(follower.nodeId);
     const view = await waitFor('the last node\'s view as leader', async () => {
-      const body = await status(follower);
+      const body = await cluster.status(follower);
       return body.cluster.leader === follower.nodeId ? body : null;
     }, 20_000);
     expect(view.phase).toBe('stopped');

@@ -4,64 +4,33 @@
 // says which node answered and which leads. A real redis-server on a free port, three nodes as child
 // processes, devices on real Socket.IO connections.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceEvent, encodeUpdate, type Welcome } from '@fedbit/core';
-import { RedisStore, resolveRunConfig, type RunConfigInput } from '@fedbit/server';
-import { startNode, startRedis, type NodeProcess, type RedisProcess } from '../apps/cli/src/bench/cluster-processes';
-import { RawDevice, fastConfig, getJson, waitFor } from './helpers';
+import { type NodeProcess } from '../apps/cli/src/bench/cluster-processes';
+import { skipCluster, testCluster, type TestCluster } from './cluster-fixture';
+import { RawDevice, fastConfig, waitFor } from './helpers';
 
-const skip = process.env.FEDBIT_SKIP_REDIS === '1';
-const JOIN_CODE = 'testcode';
-// Two devices a round, any one of them enough; eight shards, so a device's seat shows in its shard.
-const CONFIG: RunConfigInput = fastConfig({ rounds: 5, devicesPerRound: 2, minDevices: 2, quorum: 1, deadlineS: 120, policy: { kind: 'fixed', bits: 8 } as never, dataset: { name: 'mnist', imageSize: 16, partition: 'iid', shards: 8 } });
-
-let redis: RedisProcess;
-let client: Redis;
-let store: RedisStore;
-let dir: string;
-const nodes: Record<string, NodeProcess> = {};
+let cluster: TestCluster;
+let nodes: TestCluster['nodes'];
 const devices: Record<string, RawDevice> = {};
 const welcomes: Record<string, Welcome> = {};
 /** The node that leads after a is killed, and the one that follows it. */
 let leader: NodeProcess;
 let follower: NodeProcess;
 
-function adminToken(nodeId: string): string {
-  return readFileSync(join(dir, nodeId, 'admin-token'), 'utf8').trim();
-}
-
-async function control(node: NodeProcess, action: 'start' | 'pause') {
-  return getJson(`${node.url}/api/control`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken(node.nodeId)}` }, body: JSON.stringify({ action }) });
-}
-
-async function status(node: NodeProcess) {
-  const { status: code, body } = await getJson(`${node.url}/api/status`);
-  expect(code).toBe(200);
-  return body;
-}
-
 async function joinDevice(name: string, node: NodeProcess, overrides = {}): Promise<Welcome> {
-  const device = new RawDevice(node.url, JOIN_CODE);
+  const device = new RawDevice(node.url, cluster.joinCode);
   devices[name] = device;
   return device.join(name, overrides);
 }
 
-describe.skipIf(skip)('a new leader of a cluster', () => {
+describe.skipIf(skipCluster)('a new leader of a cluster', () => {
   beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-    store = new RedisStore(client, 'fedbit:takeover');
-    dir = mkdtempSync(join(tmpdir(), 'fedbit-takeover-'));
-    const configPath = join(dir, 'config.json');
-    writeFileSync(configPath, JSON.stringify(resolveRunConfig(CONFIG)));
-    const start = (nodeId: string) => startNode({ redis: redis.url, nodeId, configPath, joinCode: JOIN_CODE, runDir: join(dir, nodeId), cluster: 'takeover', leaseMs: 2000 });
-    nodes.a = await start('a');
-    await waitFor('a leads', async () => (await store.leader())?.nodeId === 'a', 20_000);
-    [nodes.b, nodes.c] = await Promise.all([start('b'), start('c')]);
+    // Two devices a round, any one of them enough; eight shards, so a device's seat shows in its shard.
+    cluster = await testCluster('takeover', fastConfig({ rounds: 5, devicesPerRound: 2, minDevices: 2, quorum: 1, deadlineS: 120, policy: { kind: 'fixed', bits: 8 } as never, dataset: { name: 'mnist', imageSize: 16, partition: 'iid', shards: 8 } }));
+    nodes = cluster.nodes;
+    await cluster.startLeader('a');
+    await Promise.all([cluster.start('b'), cluster.start('c')]);
     // Round 1 with d0 (on a) and d1 (on b), committed.
     welcomes.d0 = await joinDevice('d0', nodes.a);
     welcomes.d1 = await joinDevice('d1', nodes.b);
@@ -71,37 +40,35 @@ describe.skipIf(skip)('a new leader of a cluster', () => {
       const frame = encodeUpdate(Float32Array.from({ length }, (_, i) => Math.sin(i + name.length) * 1e-3), { bits: task.bits, round: task.round, seed: 3 });
       expect(await devices[name].send(DeviceEvent.update, { round: task.round, samples: 10, steps: 1, trainMs: 5, loss: 0.5, updateNormSq: 1 }, frame)).toEqual({ ok: true });
     }
-    await waitFor('round 1 committed', async () => (await store.committedRound()) >= 1, 30_000);
+    await waitFor('round 1 committed', async () => (await cluster.store.committedRound()) >= 1, 30_000);
     // Round 2 opens for d0 and d1, who never answer. The run is paused by hand on the leader: round 2 may finish, no round 3 starts.
     await waitFor('round 2 open', () => devices.d0.tasks.length >= 2, 30_000);
-    const paused = await control(nodes.a, 'pause');
+    const paused = await cluster.control(nodes.a, 'pause');
     expect(paused).toMatchObject({ status: 200, body: { ok: true, phase: 'paused' } });
     // After the last commit: d2 joins c, d3 joins a.
     welcomes.d2 = await joinDevice('d2', nodes.c);
     welcomes.d3 = await joinDevice('d3', nodes.a);
     nodes.a.kill();
     const next = await waitFor('b or c takes over', async () => {
-      const seen = await store.leader();
+      const seen = await cluster.store.leader();
       return seen && seen.nodeId !== 'a' ? seen.nodeId : null;
     }, 20_000);
     leader = nodes[next];
     follower = nodes[next === 'b' ? 'c' : 'b'];
     // The new leader has read the committed state and the surviving nodes have registered their devices with it again.
     await waitFor('d1 and d2 registered with the new leader', async () => {
-      const names = (await status(leader)).devices.filter((d: { state: string }) => d.state !== 'offline' && d.state !== 'left').map((d: { name: string }) => d.name);
+      const names = (await cluster.status(leader)).devices.filter((d: { state: string }) => d.state !== 'offline' && d.state !== 'left').map((d: { name: string }) => d.name);
       return names.includes('d1') && names.includes('d2');
     }, 30_000);
   }, 240_000);
 
   afterAll(async () => {
     Object.values(devices).forEach((d) => d.close());
-    await Promise.all(Object.values(nodes).map((n) => n.stop()));
-    client?.disconnect();
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   it('knows the devices that joined after the last commit: same id, resume token and seat', async () => {
-    const seen = await status(leader);
+    const seen = await cluster.status(leader);
     const byId = new Map<string, { name: string; state: string }>(seen.devices.map((d: { id: string; name: string; state: string }) => [d.id, d]));
     // d2 stayed connected to c: c registered it again under its own id.
     expect(byId.get(welcomes.d2.deviceId)?.name).toBe('d2');
@@ -119,7 +86,7 @@ describe.skipIf(skip)('a new leader of a cluster', () => {
     welcomes.d4 = await joinDevice('d4', follower);
     expect(taken).not.toContain(welcomes.d4.shard.index);
     // What Redis keeps of a device names its token's SHA-256, never the token.
-    const kept = JSON.stringify(await client.hgetall(store.key('devices')));
+    const kept = JSON.stringify(await cluster.client.hgetall(cluster.store.key('devices')));
     for (const name of ['d2', 'd3']) {
       expect(kept).not.toContain(welcomes[name].resumeToken);
       expect(kept).toContain(createHash('sha256').update(welcomes[name].resumeToken!).digest('hex'));
@@ -127,18 +94,18 @@ describe.skipIf(skip)('a new leader of a cluster', () => {
   });
 
   it('keeps the run paused by hand on the old leader paused', async () => {
-    const seen = await status(leader);
+    const seen = await cluster.status(leader);
     expect(seen.phase).toBe('paused');
     expect(seen.currentRound).toBeNull();
     expect(seen.round).toBe(1);
     // Started again (through the follower: it hands the action to the leader), round 2 opens.
     const before = devices.d2.tasks.length + devices.d4.tasks.length + devices.d1.tasks.length;
-    expect(await control(follower, 'start')).toMatchObject({ status: 200, body: { ok: true, phase: 'training' } });
+    expect(await cluster.control(follower, 'start')).toMatchObject({ status: 200, body: { ok: true, phase: 'training' } });
     await waitFor('round 2 opens after the start', () => devices.d2.tasks.length + devices.d4.tasks.length + devices.d1.tasks.length > before, 30_000);
   });
 
   it('keeps the policy\'s planning and solve time in each committed round\'s summary', async () => {
-    const committed = await store.committed(welcomes.d0.paramCount);
+    const committed = await cluster.store.committed(welcomes.d0.paramCount);
     const summary = committed!.summaries[0];
     expect(summary.solveS).toBeGreaterThan(0);
     expect(summary.planS).toBeGreaterThanOrEqual(summary.solveS!);
@@ -147,7 +114,7 @@ describe.skipIf(skip)('a new leader of a cluster', () => {
 
   it('answers /api/status on a follower with the cluster\'s view, naming the node that answered and the leader', async () => {
     const seen = await waitFor('the follower shows the open round', async () => {
-      const body = await status(follower);
+      const body = await cluster.status(follower);
       return body.currentRound ? body : null;
     }, 20_000);
     expect(seen.cluster).toMatchObject({ node: follower.nodeId, leader: leader.nodeId });

@@ -4,30 +4,21 @@
 // (its bus and Socket.IO's adapter) sees every message while a device joins through a follower and
 // joins again with its token, then with a wrong one. A real redis-server on a free port, two nodes
 // as child processes, devices on real Socket.IO connections.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore, resolveRunConfig } from '@fedbit/server';
 import { tokenHash } from '../packages/server/src/devices/join';
-import { startNode, startRedis, type NodeProcess, type RedisProcess } from '../apps/cli/src/bench/cluster-processes';
-import { RawDevice, fastConfig, waitFor } from './helpers';
+import { type NodeProcess } from '../apps/cli/src/bench/cluster-processes';
+import { skipCluster, testCluster, type TestCluster } from './cluster-fixture';
+import { RawDevice, fastConfig } from './helpers';
 
-const skip = process.env.FEDBIT_SKIP_REDIS === '1';
-const JOIN_CODE = 'tokencode';
-
-let redis: RedisProcess;
-let client: Redis;
+let cluster: TestCluster;
 let spy: Redis;
-let store: RedisStore;
-const nodes: NodeProcess[] = [];
 const devices: RawDevice[] = [];
 /** Every message published on the cluster's channels, as bytes (the adapter's are binary). */
 const published: Buffer[] = [];
 
 function device(node: NodeProcess): RawDevice {
-  const d = new RawDevice(node.url, JOIN_CODE);
+  const d = new RawDevice(node.url, cluster.joinCode);
   devices.push(d);
   return d;
 }
@@ -36,35 +27,25 @@ function seen(text: string): boolean {
   return published.some((message) => message.includes(Buffer.from(text)));
 }
 
-describe.skipIf(skip)('resume tokens on a cluster', () => {
+describe.skipIf(skipCluster)('resume tokens on a cluster', () => {
   beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-    store = new RedisStore(client, 'fedbit:tokens');
-    spy = new Redis(redis.url);
+    // Two devices a round: the one device of this test never starts a round.
+    cluster = await testCluster('tokens', fastConfig({ rounds: 1, devicesPerRound: 2, minDevices: 2, quorum: 1 }));
+    spy = new Redis(cluster.redis.url);
     spy.on('pmessageBuffer', (_pattern: Buffer, _channel: Buffer, message: Buffer) => void published.push(message));
     await spy.psubscribe('fedbit:tokens:*');
-    const dir = mkdtempSync(join(tmpdir(), 'fedbit-tokens-'));
-    const configPath = join(dir, 'config.json');
-    // Two devices a round: the one device of this test never starts a round.
-    writeFileSync(configPath, JSON.stringify(resolveRunConfig(fastConfig({ rounds: 1, devicesPerRound: 2, minDevices: 2, quorum: 1 }))));
-    const start = (nodeId: string) => startNode({ redis: redis.url, nodeId, configPath, joinCode: JOIN_CODE, runDir: join(dir, nodeId), cluster: 'tokens', leaseMs: 2000 });
-    nodes.push(await start('a'));
-    await waitFor('a leads', async () => (await store.leader())?.nodeId === 'a', 20_000);
-    nodes.push(await start('b'));
-    await waitFor('b sees the leader', async () => (await client.exists(store.key('node:b'))) === 1, 20_000);
+    await cluster.startLeader('a');
+    await cluster.start('b');
   }, 120_000);
 
   afterAll(async () => {
     devices.forEach((d) => d.close());
-    await Promise.all(nodes.map((n) => n.stop()));
     spy?.disconnect();
-    client?.disconnect();
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   it('forwards joins through a follower with the token\'s SHA-256 only, and the leader checks the token by it', async () => {
-    const follower = nodes[1];
+    const follower = cluster.nodes.b;
     const first = await device(follower).join('tokened-device');
     const token = first.resumeToken!;
     expect(token).toMatch(/^[A-Za-z0-9_-]{16,}$/);
@@ -83,6 +64,6 @@ describe.skipIf(skip)('resume tokens on a cluster', () => {
     for (const secret of [token, 'W'.repeat(32), wrong.resumeToken!]) expect(seen(secret), 'a resume token published on Redis').toBe(false);
     expect(seen(tokenHash(token))).toBe(true);
     // The leader's record of the device names the hash too.
-    expect(await client.hget(store.key('devices'), first.deviceId)).toContain(tokenHash(token));
+    expect(await cluster.client.hget(cluster.store.key('devices'), first.deviceId)).toContain(tokenHash(token));
   }, 60_000);
 });

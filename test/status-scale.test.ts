@@ -5,7 +5,7 @@
 // again to every device. Real server, real Socket.IO clients on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import { DEVICE_STATES, DeviceEvent, STATUS_DEVICE_PAGE, ServerEvent, type RunBrief, type RunStatus } from '@fedbit/core';
+import { DEVICE_STATES, DeviceEvent, STATUS_DEVICE_PAGE, ServerEvent, decodeUpdate, encodeUpdate, type RoundSummary, type RunBrief, type RunStatus } from '@fedbit/core';
 import type { RunningServer } from '@fedbit/server';
 import { RawDevice, getJson, startTestServer, waitFor } from './helpers';
 
@@ -42,7 +42,7 @@ describe(`a room of more than ${STATUS_DEVICE_PAGE} devices`, () => {
 
   beforeAll(async () => {
     // A round of 5 opens once 5 have joined; its devices never answer, so they stay at work.
-    server = await startTestServer({ rounds: 1, devicesPerRound: 5, minDevices: 5, quorum: 5, deadlineS: 300 });
+    server = await startTestServer({ rounds: 1, devicesPerRound: 5, minDevices: 5, quorum: 5, deadlineS: 300, policy: { kind: 'fixed', bits: 32 } as never });
     dashboard = watch(server.url);
     devices = await joinAll(server.url, server.joinCode, N);
   }, 120_000);
@@ -107,6 +107,24 @@ describe(`a room of more than ${STATUS_DEVICE_PAGE} devices`, () => {
       expect(reply.body.error, query).toContain('expected ?offset=<n>&limit=<n>');
     }
     expect((await getJson(`${server.url}/api/devices`)).status).toBe(401);
+  });
+
+  it('sends every device its part of the committed round (over several turns of the event loop), its own record only', async () => {
+    const heard = new Map<string, RoundSummary>();
+    for (const d of devices) d.socket.on(ServerEvent.summary, (summary: RoundSummary) => heard.set(d.welcome!.deviceId, summary));
+    const working = await waitFor('the round\'s 5 tasks', () => (devices.filter((d) => d.tasks.length > 0).length === 5 ? devices.filter((d) => d.tasks.length > 0) : null));
+    for (const d of working) {
+      const { task, model } = d.tasks[0];
+      const update = encodeUpdate(new Float32Array(decodeUpdate(model).length).fill(1e-4), { bits: 32, round: task.round });
+      expect(await d.send(DeviceEvent.update, { round: task.round, samples: 100, steps: 2, trainMs: 10, loss: 0.5, updateNormSq: 1 }, update)).toMatchObject({ ok: true });
+    }
+    await waitFor('every device to hear round 1', () => heard.size === N || null, 60_000);
+    const workers = new Set(working.map((d) => d.welcome!.deviceId));
+    for (const [id, summary] of heard) {
+      expect(summary.round).toBe(1);
+      expect(summary.devices.map((r) => r.deviceId)).toEqual(workers.has(id) ? [id] : []);
+      expect(Object.keys(summary.bits)).toEqual(workers.has(id) ? [id] : []);
+    }
   });
 });
 

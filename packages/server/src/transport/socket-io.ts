@@ -38,7 +38,7 @@ import {
   type Welcome,
 } from '@fedbit/core';
 import type { ZodType } from 'zod';
-import { DEFAULT_RATE_LIMIT, STATUS_DEBOUNCE_MS, briefIntervalMs } from '../constants';
+import { DEFAULT_RATE_LIMIT, STATUS_DEBOUNCE_MS, SUMMARY_SLICE, briefIntervalMs } from '../constants';
 import type { ServerMetrics } from '../metrics';
 import type { Coordinator } from '../round/coordinator';
 import type { SplitReply } from '../split/split-server';
@@ -64,7 +64,16 @@ export function socketTransport(io: Server, options: { devicesHere?: boolean } =
     broadcastSummary(summary, devices) {
       io.of('/watch').emit(ServerEvent.summary, summary);
       const to = options.devicesHere ? io.local : io;
-      for (const device of devices) if (device.socketId) to.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
+      // SUMMARY_SLICE devices per turn of the event loop; each is reached on the connection it is on when its turn comes.
+      const send = (from: number) => {
+        const end = Math.min(devices.length, from + SUMMARY_SLICE);
+        for (let i = from; i < end; i++) {
+          const device = devices[i];
+          if (device.socketId) to.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
+        }
+        if (end < devices.length) setImmediate(send, end);
+      };
+      send(0);
     },
     secagg(device, event, payload, data) {
       if (!device.socketId) return;

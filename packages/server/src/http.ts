@@ -4,7 +4,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { BASE_PATH_PREFIX, MODEL_PATH_PREFIX, describeZodError } from '@fedbit/core';
+import { BASE_PATH_PREFIX, DEVICE_PAGE_MAX, DevicePageQuerySchema, MODEL_PATH_PREFIX, describeZodError, type DevicePage } from '@fedbit/core';
 import { datasetPath } from '@fedbit/datasets/node';
 import { GRAPH_MODEL_FILE, isModelFile, type ModelFileName } from '@fedbit/diffusion';
 import { z } from 'zod';
@@ -14,7 +14,7 @@ import { serveBase, serveModelVersion } from './model-http';
 import type { ServerMetrics } from './metrics';
 import type { Coordinator } from './round/coordinator';
 import { secretEquals } from './transport/rate-guard';
-import { statusOf } from './status';
+import { deviceStatus, statusOf } from './status';
 import { roundsCsv } from './export';
 
 const TYPES: Record<string, string> = {
@@ -190,6 +190,18 @@ export function createHttpHandler(options: HttpOptions) {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
       return;
+    }
+    if (method === 'GET' && path === '/api/devices') {
+      // Every device, a page at a time (a status lists at most STATUS_DEVICE_PAGE of them).
+      requireAdmin(req);
+      const keys = [...url.searchParams.keys()];
+      const repeated = keys.find((key, i) => keys.indexOf(key) !== i);
+      if (repeated) throw new HttpError(400, `${repeated} is given more than once; expected ?offset=<n>&limit=<n>, each at most once`);
+      const query = DevicePageQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!query.success) throw new HttpError(400, `${describeZodError(query.error).reason}; expected ?offset=<n>&limit=<n>, both optional (limit 1 to ${DEVICE_PAGE_MAX})`);
+      const { offset, limit } = query.data;
+      const devices = coordinator.devices.page(offset, limit).map((d) => deviceStatus(coordinator, d));
+      return sendJson(res, 200, { run: coordinator.runId, total: coordinator.devices.size, offset, limit, devices } satisfies DevicePage);
     }
     if (path === '/api/join') {
       requireAdmin(req);

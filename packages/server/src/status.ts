@@ -1,6 +1,7 @@
 // GET /api/status and the dashboard's live feed (RunStatus), and the brief every device hears
 // (RunBrief): the run at a glance, every wait explained. No secrets in here.
-import { epsilonOf, type RunBrief, type RunStatus } from '@fedbit/core';
+import { DEVICE_STATES, STATUS_DEVICE_PAGE, epsilonOf, type DeviceCounts, type DeviceStatus, type RunBrief, type RunStatus } from '@fedbit/core';
+import type { Device } from './devices/registry';
 import { RATE_WINDOW_MS } from './constants';
 import { DEFAULT_SURVIVAL, SECURE_NOTE } from './round/run-secure-round';
 import type { Coordinator } from './round/coordinator';
@@ -15,8 +16,48 @@ function versionsPerMinute(commitTimes: readonly number[], now = Date.now()): nu
   return span > 0 ? recent.length / (span / 60_000) : null;
 }
 
+/** What a status shows of one device. */
+export function deviceStatus(coordinator: Coordinator, d: Readonly<Device>): DeviceStatus {
+  return {
+    id: d.id,
+    name: d.name,
+    platform: d.platform,
+    backend: d.backend,
+    adapter: d.adapter ? [d.adapter.vendor, d.adapter.architecture].filter(Boolean).join(' ') : null,
+    bits: coordinator.assignedBits(d.id) ?? d.lastBits,
+    ...(d.lastMode ? { trainingMode: d.lastMode } : {}),
+    battery: d.telemetry.battery,
+    charging: d.telemetry.charging,
+    preference: d.telemetry.preference,
+    deviceClass: d.telemetry.deviceClass,
+    uplinkBps: d.uplinkBps.value,
+    downlinkBps: d.downlinkBps.value,
+    energyJ: d.energyJ,
+    state: d.state,
+    progress: d.progress,
+    lastLoss: d.lastLoss,
+  };
+}
+
+/**
+ * The devices a status lists (every one up to `page`; above it the devices at work, then the
+ * latest to join, `page` in all, in the order they joined) and the counts of all of them.
+ */
+export function listedDevices(coordinator: Coordinator, page = STATUS_DEVICE_PAGE): { listed: Readonly<Device>[]; counts: DeviceCounts } {
+  const all = coordinator.devices.all();
+  const byState = Object.fromEntries(DEVICE_STATES.map((state) => [state, 0])) as DeviceCounts['byState'];
+  for (const d of all) byState[d.state]++;
+  const counts = { total: all.length, connected: coordinator.devices.connectedCount, listed: Math.min(all.length, page), byState };
+  if (all.length <= page) return { listed: all, counts };
+  const chosen = new Set<Readonly<Device>>();
+  for (const d of all) if (chosen.size < page && (d.state === 'training' || d.state === 'uploaded')) chosen.add(d);
+  for (let i = all.length - 1; i >= 0 && chosen.size < page; i--) chosen.add(all[i]);
+  return { listed: all.filter((d) => chosen.has(d)), counts };
+}
+
 export function statusOf(coordinator: Coordinator): RunStatus {
   const { config, snapshot: run } = coordinator;
+  const { listed, counts } = listedDevices(coordinator);
   return {
     run: coordinator.runId,
     round: run.completed,
@@ -52,25 +93,8 @@ export function statusOf(coordinator: Coordinator): RunStatus {
     secureAggregation: config.secureAggregation && { note: SECURE_NOTE, lastRound: run.secure },
     maxUpdateNormRatio: config.maxUpdateNormRatio,
     stalenessHistogram: Array.from({ length: run.stalenessCounts.length }, (_, i) => run.stalenessCounts[i] ?? 0),
-    devices: coordinator.devices.all().map((d) => ({
-      id: d.id,
-      name: d.name,
-      platform: d.platform,
-      backend: d.backend,
-      adapter: d.adapter ? [d.adapter.vendor, d.adapter.architecture].filter(Boolean).join(' ') : null,
-      bits: coordinator.assignedBits(d.id) ?? d.lastBits,
-      ...(d.lastMode ? { trainingMode: d.lastMode } : {}),
-      battery: d.telemetry.battery,
-      charging: d.telemetry.charging,
-      preference: d.telemetry.preference,
-      deviceClass: d.telemetry.deviceClass,
-      uplinkBps: d.uplinkBps.value,
-      downlinkBps: d.downlinkBps.value,
-      energyJ: d.energyJ,
-      state: d.state,
-      progress: d.progress,
-      lastLoss: d.lastLoss,
-    })),
+    devices: listed.map((d) => deviceStatus(coordinator, d)),
+    deviceCounts: counts,
     lora: coordinator.loraStatus,
     totals: run.totals,
     energyUnit: 'modelled joules',

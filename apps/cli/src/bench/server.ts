@@ -19,6 +19,7 @@ import { table } from '../report';
 import type { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import type { Bits } from '@fedbit/core';
@@ -101,6 +102,16 @@ const bytesSent = () => {
   for (const socket of liveSockets) total += socket.bytesWritten;
   return total;
 };
+// The aggregator's event loop: its longest stall while the devices join, and while the rounds run.
+const joinLoop = monitorEventLoopDelay({ resolution: 10 });
+joinLoop.enable();
+// A dashboard on /watch, in a process of its own: the size of each status pushed to it.
+const watcher = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/watch-status.ts'), server.url], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+const statusBytes: number[] = [];
+watcher.stdout.on('data', (d: Buffer) => {
+  for (const line of d.toString().split('\n')) if (line.startsWith('status ')) statusBytes.push(Number(line.slice(7)));
+});
+await new Promise<void>((resolve) => watcher.stdout.on('data', (d: Buffer) => d.toString().includes('watching') && resolve()));
 collectGarbage();
 const memoryBefore = process.memoryUsage();
 const replay: ReplayOptions = {
@@ -116,8 +127,11 @@ const replay: ReplayOptions = {
 };
 const child = spawn(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', join(REPO_ROOT, 'apps/cli/src/bench/replay-devices.ts'), JSON.stringify(replay)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('joined') && resolve()));
+joinLoop.disable();
 collectGarbage();
 const memoryJoined = process.memoryUsage();
+const roundLoop = monitorEventLoopDelay({ resolution: 10 });
+roundLoop.enable();
 
 /** The aggregator's own account of planning (the devices' demands and the policy's solve), from GET /metrics. */
 async function planTotals(): Promise<{ sum: number; count: number }> {
@@ -162,12 +176,15 @@ try {
 } catch (error) {
   process.stderr.write(`bench:server: ${(error as Error).message}\n`);
   child.kill();
+  watcher.kill();
   await server.close();
   process.exit(1);
 }
 const totalS = (performance.now() - started) / 1000;
+roundLoop.disable();
 const plans = await planTotals();
 child.kill();
+watcher.kill();
 await server.close();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -198,6 +215,13 @@ const result = {
   /** Growth of the aggregator's heap and resident memory from before the devices joined to after, per connection. */
   heapBytesPerConnection: Math.round((memoryJoined.heapUsed - memoryBefore.heapUsed) / flags.devices),
   rssBytesPerConnection: Math.round((memoryJoined.rss - memoryBefore.rss) / flags.devices),
+  /** The aggregator's longest event-loop stall (ms) while the devices joined, and while the rounds ran. */
+  maxLoopDelayMsJoin: Math.round(joinLoop.max / 1e6),
+  maxLoopDelayMs: Math.round(roundLoop.max / 1e6),
+  /** The status pushes a dashboard on /watch received over the whole run, and the largest (bytes on the wire). */
+  watchStatusPushes: statusBytes.length,
+  watchStatusMaxBytes: Math.max(0, ...statusBytes),
+  watchStatusBytesTotal: statusBytes.reduce((a, b) => a + b, 0),
 };
 process.stdout.write(
   table(
@@ -205,7 +229,7 @@ process.stdout.write(
     perRound.map((r) => [r.round, r.wallS.toFixed(2), r.cpuS.toFixed(2), r.planMs?.toFixed(1) ?? '-', r.solveMs?.toFixed(1) ?? '-', r.meanBits.toFixed(2), (r.uplinkBytes / 1e6).toFixed(1), (r.modelBytes / 1e6).toFixed(1), (r.sentBytes / 1e6).toFixed(1)]),
   ) +
     `\n\n${flags.devices} devices, ${picked} per round, policy ${flags.policy} (model cache: ${flags['model-cache']}, downlink ${flags['downlink-bits']} bits), ${params} parameters at ${flags.policy === 'fixed' ? `${flags.bits} bits` : `${result.meanBits.toFixed(2)} bits on average`}: ${result.roundsPerMinute.toFixed(2)} rounds/min, planning ${result.planMsPerRound.toFixed(1)} ms per round, median server CPU ${result.serverCpuSPerRound.toFixed(2)} s per round, ` +
-    `${(result.downlinkBytesPerRound / 1e6).toFixed(1)} MB sent by the server per round, ${(result.heapBytesPerConnection / 1024).toFixed(1)} KiB heap (${(result.rssBytesPerConnection / 1024).toFixed(1)} KiB RSS) per connection (${result.machine})\n`,
+    `${(result.downlinkBytesPerRound / 1e6).toFixed(1)} MB sent by the server per round, ${(result.heapBytesPerConnection / 1024).toFixed(1)} KiB heap (${(result.rssBytesPerConnection / 1024).toFixed(1)} KiB RSS) per connection; longest event-loop stall ${result.maxLoopDelayMsJoin} ms while joining, ${result.maxLoopDelayMs} ms in the rounds; ${result.watchStatusPushes} status pushes to /watch, the largest ${(result.watchStatusMaxBytes / 1e3).toFixed(1)} kB (${result.machine})\n`,
 );
 if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
 process.exit(0);

@@ -109,7 +109,7 @@ export default function Dashboard() {
         <SampleGrid round={completed} emaDecay={status?.config.emaDecay} classNames={status?.config.classNames} />
       </div>
 
-      <DeviceTable devices={status?.devices ?? []} />
+      <DeviceTable status={status} token={token} />
 
       <div className="charts">
         <LossChart rounds={rounds} />

@@ -1,8 +1,8 @@
 // The aggregator's HTTP API as the dashboard uses it. Admin calls carry the Bearer token.
 import type { RoundSummary } from '@fedbit/core';
-import type { RunStatus } from '@fedbit/core';
+import type { DevicePage, RunStatus } from '@fedbit/core';
 
-export type { RoundSummary, RunStatus };
+export type { DevicePage, RoundSummary, RunStatus };
 export type DeviceStatus = RunStatus['devices'][number];
 
 export type PolicySpec = { kind: 'fixed'; bits: number } | { kind: 'on-demand' } | { kind: 'adaquantfl' } | { kind: 'dadaquant' };
@@ -38,6 +38,8 @@ async function call<T>(path: string, init: RequestInit & { token?: string } = {}
 export const api = {
   status: () => call<RunStatus>('/api/status'),
   rounds: () => call<{ run: string; rounds: RoundSummary[] }>('/api/rounds'),
+  /** Every device, a page at a time, in the order they joined (the status lists at most a page of them). */
+  devices: (token: string, offset: number, limit: number) => call<DevicePage>(`/api/devices?offset=${offset}&limit=${limit}`, { token }),
   join: (token: string) => call<{ joinUrl: string }>('/api/join', { token }),
   control: (token: string, action: 'start' | 'pause' | 'stop') => call<{ ok: true; phase: string }>('/api/control', { token, method: 'POST', body: JSON.stringify({ action }) }),
   patchConfig: (token: string, patch: ConfigPatch) => call<{ ok: true }>('/api/config', { token, method: 'PATCH', body: JSON.stringify(patch) }),

@@ -5,3 +5,4 @@ export * from './server-messages';
 export * from './model-path';
 export * from './split';
 export * from './secagg';
+export * from './device-page';

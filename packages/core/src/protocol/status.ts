@@ -1,6 +1,6 @@
 // The run at a glance (GET /api/status and the dashboard's live feed) and the running totals
 // both the aggregator and a device keep. No secrets in here.
-import type { LoraMethod, RunMode, RunPhase } from '../vocabulary';
+import type { DeviceState, LoraMethod, RunMode, RunPhase } from '../vocabulary';
 import type { Progress } from './schemas';
 
 /** The system's modelled energy and bytes so far, summed over committed rounds. */
@@ -131,6 +131,17 @@ export interface ClusterStatus {
   note?: string;
 }
 
+/** Every device the run knows, counted, and how many of them a status lists. */
+export interface DeviceCounts {
+  /** Devices the run knows (joined at some time, connected or not). */
+  total: number;
+  /** On a connection now. */
+  connected: number;
+  /** How many the status's `devices` holds: `total`, or STATUS_DEVICE_PAGE (protocol/device-page.ts) when there are more. */
+  listed: number;
+  byState: Record<DeviceState, number>;
+}
+
 export interface RunStatus {
   run: string;
   round: number;
@@ -182,7 +193,10 @@ export interface RunStatus {
   maxUpdateNormRatio?: number | null;
   /** A LoRA fine-tuning run's base and adapters; null (or absent) for full training. */
   lora?: LoraStatus | null;
+  /** Every device up to STATUS_DEVICE_PAGE; above that, that many: those at work (training or uploaded), then the latest to join (GET /api/devices pages through all). In the order they joined. */
   devices: DeviceStatus[];
+  /** The devices counted, all of them, and how many `devices` lists. */
+  deviceCounts?: DeviceCounts;
   totals: RunTotals;
   energyUnit: 'modelled joules';
   /** A node of a cluster: the cluster's view, with the node that answered and the leader; absent for one process. */

@@ -1,6 +1,6 @@
 // What the aggregator knows about each device: identity, capabilities, telemetry, measured link
 // rates and step time, and the energy it has spent.
-import { Ewma, linkRateBps, type Backend, type DeviceState, type Hello, type Platform, type Progress, type Telemetry } from '@fedbit/core';
+import { Ewma, batteryIsLow, linkRateBps, type Backend, type DeviceState, type Hello, type Platform, type Progress, type Telemetry } from '@fedbit/core';
 import type { CheckpointState } from '../store';
 
 export interface Device {
@@ -110,16 +110,33 @@ function describeDevice(device: Device, from: Pick<JoinRecord, 'platform' | 'bac
 /** The registry as readers see it (status, tests): lookups only; the engine alone changes devices. */
 export interface DeviceDirectory {
   readonly size: number;
+  /** Devices on a connection now (kept as they join and leave, not counted on each call). */
+  readonly connectedCount: number;
   get(id: string): Readonly<Device> | undefined;
   all(): Readonly<Device>[];
   connected(): Readonly<Device>[];
+  /** Every device in the order they joined, from `offset`, at most `limit` (GET /api/devices). */
+  page(offset: number, limit: number): Readonly<Device>[];
 }
 
+/**
+ * Every device the run knows, in the order they joined. The connected devices, and those of them
+ * whose battery is low at the run's threshold, are counted as devices join, report and leave, so
+ * what a join or a status needs to know (docs/SCALE.md, section 5) does not cost a pass over ten
+ * thousand devices each time.
+ */
 export class DeviceRegistry implements DeviceDirectory {
   private readonly byId = new Map<string, Device>();
+  private online = 0;
+  /** Connected devices whose battery is low at `lowAt` (null: not counted yet). */
+  private low = 0;
+  private lowAt: number | null = null;
 
   get size(): number {
     return this.byId.size;
+  }
+  get connectedCount(): number {
+    return this.online;
   }
   get(id: string): Device | undefined {
     return this.byId.get(id);
@@ -128,17 +145,68 @@ export class DeviceRegistry implements DeviceDirectory {
     return [...this.byId.values()];
   }
   connected(): Device[] {
-    return this.all().filter((d) => d.socketId !== null);
+    const out: Device[] = [];
+    for (const d of this.byId.values()) if (d.socketId !== null) out.push(d);
+    return out;
+  }
+  page(offset: number, limit: number): Device[] {
+    const out: Device[] = [];
+    let i = 0;
+    for (const d of this.byId.values()) {
+      if (out.length >= limit) break;
+      if (i++ >= offset) out.push(d);
+    }
+    return out;
+  }
+
+  /** Connected devices a round may ask: all of them, or (unless the run allows it) those whose battery is not low at `threshold`. */
+  eligibleCount(config: { allowLowBattery: boolean; lowBatteryThreshold: number }): number {
+    if (config.allowLowBattery) return this.online;
+    if (this.lowAt !== config.lowBatteryThreshold) {
+      // The first call, or the threshold changed: count once at the new one.
+      this.lowAt = config.lowBatteryThreshold;
+      this.low = 0;
+      for (const d of this.byId.values()) this.low += this.weight(d);
+    }
+    return this.online - this.low;
+  }
+
+  /** 1 if the device is connected and its battery low at the counted threshold. */
+  private weight(d: Device): number {
+    return this.lowAt !== null && d.socketId !== null && batteryIsLow(d.telemetry, this.lowAt) ? 1 : 0;
+  }
+
+  /** Puts a device (away) in the place of what was known under its id, keeping the counts. */
+  private replace(id: string, device: Device): void {
+    const old = this.byId.get(id);
+    if (old) {
+      this.low -= this.weight(old);
+      this.online -= Number(old.socketId !== null);
+    }
+    this.byId.set(id, device);
+  }
+
+  /** Applies `change` to a known device, keeping the counts. */
+  private counted<T>(device: Device, change: () => T): T {
+    const wasOnline = device.socketId !== null;
+    this.low -= this.weight(device);
+    const result = change();
+    this.online += Number(device.socketId !== null) - Number(wasOnline);
+    this.low += this.weight(device);
+    return result;
   }
 
   /** A device joins (or rejoins) on a connection: what it said of itself replaces what was known. */
   upsert(id: string, hello: Hello, socketId: string, seat: number, shard: number): Device {
-    const device = this.byId.get(id) ?? blankDevice(id, hello.name, seat, shard);
-    device.name = hello.name;
-    describeDevice(device, hello);
-    device.socketId = socketId;
-    device.state = 'idle';
-    this.byId.set(id, device);
+    const known = this.byId.get(id);
+    const device = known ?? blankDevice(id, hello.name, seat, shard);
+    if (!known) this.byId.set(id, device);
+    this.counted(device, () => {
+      device.name = hello.name;
+      describeDevice(device, hello);
+      device.socketId = socketId;
+      device.state = 'idle';
+    });
     return device;
   }
 
@@ -151,7 +219,7 @@ export class DeviceRegistry implements DeviceDirectory {
     device.updateMaxAbs = saved.updateMaxAbs ?? null;
     device.updateScaleSq = saved.updateScaleSq ?? null;
     device.energyJ = saved.energyJ;
-    this.byId.set(id, device);
+    this.replace(id, device);
   }
 
   /** A device a join recorded elsewhere (a cluster's earlier leader), unless this registry knows it already. */
@@ -191,21 +259,25 @@ export class DeviceRegistry implements DeviceDirectory {
     if (download) device.downlinkBps.add(linkRateBps(download.bytes, download.ms));
     if (telemetry.backend) device.backend = telemetry.backend;
     if (telemetry.stepMs) device.stepMs.add(telemetry.stepMs);
-    device.telemetry = telemetry;
+    this.counted(device, () => (device.telemetry = telemetry));
     return null;
   }
 
   /** Forgets every device (a cluster node adopting the committed state: its checkpoint's devices replace them). */
   clear(): void {
     this.byId.clear();
+    this.online = 0;
+    this.low = 0;
   }
 
   disconnect(id: string, left: boolean): Device | undefined {
     const device = this.byId.get(id);
     if (!device) return undefined;
-    device.socketId = null;
-    device.state = left ? 'left' : 'offline';
-    device.progress = null;
+    this.counted(device, () => {
+      device.socketId = null;
+      device.state = left ? 'left' : 'offline';
+      device.progress = null;
+    });
     return device;
   }
 }

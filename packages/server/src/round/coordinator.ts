@@ -240,7 +240,7 @@ export class Coordinator {
   }
   /** What the run waits for, in plain words, or null while it trains. */
   get waiting(): string | null {
-    return waitReason(this.liveConfig, this.run, eligibleDevices(this.registry, this.liveConfig).length, this.registry.connected().length, Boolean(this.open || this.asyncEngine?.training));
+    return waitReason(this.liveConfig, this.run, this.registry.eligibleCount(this.liveConfig), this.registry.connectedCount, Boolean(this.open || this.asyncEngine?.training));
   }
 
   /** The precision a device was assigned for the task it holds, if any. */
@@ -335,20 +335,21 @@ export class Coordinator {
         this.notify();
         return;
       }
-      const eligible = eligibleDevices(this.registry, config);
-      const needed = devicesNeeded(config, run.completed);
-      if (run.phase === 'waiting' && config.autoStart && eligible.length >= needed) run.phase = 'training';
+      // Counted, not listed: the loop wakes at every join, and the list is built only when a round or a dispatch needs it.
+      const enough = this.registry.eligibleCount(config) >= devicesNeeded(config, run.completed);
+      if (run.phase === 'waiting' && config.autoStart && enough) run.phase = 'training';
       if (config.mode === 'async') {
         this.asyncEngine ??= new AsyncEngine(this.context);
         this.asyncEngine.expire();
-        if (run.phase === 'training' && eligible.length >= needed) this.asyncEngine.dispatch(eligible);
+        if (run.phase === 'training' && enough) this.asyncEngine.dispatch(eligibleDevices(this.registry, config));
         await this.waitForChange(IDLE_POLL_MS);
         continue;
       }
-      if (run.phase !== 'training' || eligible.length < needed) {
+      if (run.phase !== 'training' || !enough) {
         await this.waitForChange(IDLE_POLL_MS);
         continue;
       }
+      const eligible = eligibleDevices(this.registry, config);
       const round = config.secureAggregation
         ? runSecureRound(this.context, run.completed + 1, eligible, (open, steps) => {
             this.open = open;

@@ -189,7 +189,7 @@ export class DeviceApi {
 
   /** Who is connected changed: the gauge, the loop and the listeners hear it. */
   private changed(): void {
-    this.ctx.metrics.setConnected(this.ctx.devices.connected().length);
+    this.ctx.metrics.setConnected(this.ctx.devices.connectedCount);
     this.ctx.notify();
   }
 }

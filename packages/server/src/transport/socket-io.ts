@@ -38,7 +38,7 @@ import {
   type Welcome,
 } from '@fedbit/core';
 import type { ZodType } from 'zod';
-import { DEFAULT_RATE_LIMIT, STATUS_DEBOUNCE_MS } from '../constants';
+import { DEFAULT_RATE_LIMIT, STATUS_DEBOUNCE_MS, SUMMARY_SLICE, briefIntervalMs } from '../constants';
 import type { ServerMetrics } from '../metrics';
 import type { Coordinator } from '../round/coordinator';
 import type { SplitReply } from '../split/split-server';
@@ -64,7 +64,16 @@ export function socketTransport(io: Server, options: { devicesHere?: boolean } =
     broadcastSummary(summary, devices) {
       io.of('/watch').emit(ServerEvent.summary, summary);
       const to = options.devicesHere ? io.local : io;
-      for (const device of devices) if (device.socketId) to.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
+      // SUMMARY_SLICE devices per turn of the event loop; each is reached on the connection it is on when its turn comes.
+      const send = (from: number) => {
+        const end = Math.min(devices.length, from + SUMMARY_SLICE);
+        for (let i = from; i < end; i++) {
+          const device = devices[i];
+          if (device.socketId) to.to(device.socketId).emit(ServerEvent.summary, deviceSummary(summary, device.id));
+        }
+        if (end < devices.length) setImmediate(send, end);
+      };
+      send(0);
     },
     secagg(device, event, payload, data) {
       if (!device.socketId) return;
@@ -178,14 +187,28 @@ export function attachSockets<D extends { id: string }>(io: Server, options: Soc
       })
       .then((status) => to.emit(ServerEvent.status, status));
   };
+  // The dashboards' status (the device list is bounded: status.ts) and the devices' brief, each
+  // coalesced; the brief's window grows with the room, and an unchanged brief is not sent again.
   let statusTimer: ReturnType<typeof setTimeout> | null = null;
+  let briefTimer: ReturnType<typeof setTimeout> | null = null;
+  let lastBrief: string | null = null;
   coordinator.onChange(() => {
-    if (options.broadcastsStatus && !options.broadcastsStatus()) return;
+    if (options.broadcastsStatus && !options.broadcastsStatus()) {
+      lastBrief = null;
+      return;
+    }
     statusTimer ??= setTimeout(() => {
       statusTimer = null;
       sendStatus(watch);
-      io.emit(ServerEvent.brief, briefOf(coordinator));
     }, STATUS_DEBOUNCE_MS);
+    briefTimer ??= setTimeout(() => {
+      briefTimer = null;
+      const brief = briefOf(coordinator);
+      const text = JSON.stringify(brief);
+      if (text === lastBrief) return;
+      lastBrief = text;
+      io.emit(ServerEvent.brief, brief);
+    }, briefIntervalMs(coordinator.devices.connectedCount));
   });
   watch.on('connection', (socket) => sendStatus(socket));
 

@@ -14,6 +14,7 @@ import { POLICY_NAMES, policyFromName, type PolicyName } from './policies';
 import { barChart, lineChart, scatterChart } from './plots';
 import { PRESETS, type Preset } from './presets';
 import { formatBytes } from './report';
+import { mean, sd } from './seed-stats';
 import { runSamplesPng } from './sample-grid';
 import { pool, runDependencies, runVariant, type VariantRun } from './variants';
 
@@ -49,9 +50,6 @@ interface PolicyResult extends Omit<SeedResult, 'seed' | 'runDir'> {
   paired?: { fidDiff: { mean: number; sd: number } | null; energyRatio: { mean: number; sd: number } };
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-/** Sample standard deviation (n - 1); 0 for a single value. */
-const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const meanOrNull = (xs: (number | null)[]) => (xs.every((x) => x !== null) ? mean(xs as number[]) : null);
 
 function overSeeds(seeds: SeedResult[]): PolicyResult {
@@ -98,7 +96,7 @@ export async function experiment(argv: string[]): Promise<void> {
       out: { type: 'string', placeholder: 'dir', description: 'output folder (default results/<preset>)' },
       policies: { type: 'string', placeholder: 'list', description: `smoke and paper: the policies to run, from ${POLICY_NAMES.join(', ')} (fedavg-32 required)` },
       rounds: { type: 'string', placeholder: 'n', description: 'lora and split: rounds per run (lora: cut the rounds for a short check; split: default 3)' },
-      seeds: { type: 'string', placeholder: 'list', description: 'smoke and paper: the seeds to run every policy with (default: the preset\'s); figures are means over them, with spreads and a paired comparison against fedavg-32' },
+      seeds: { type: 'string', placeholder: 'list', description: 'smoke, paper and lora: the seeds to run every policy (lora: every run) with (default: the preset\'s); figures are means over them, with spreads and a paired comparison against fedavg-32 (lora: against the base)' },
     },
     z.object({
       preset: z.enum(['smoke', 'paper', 'paper-short', 'robust', 'privacy', 'lora', 'split'], { message: 'expected smoke, paper, paper-short, robust, privacy, lora or split' }),
@@ -120,7 +118,7 @@ export async function experiment(argv: string[]): Promise<void> {
   if (!flags) return;
   if (flags.preset === 'lora') {
     const { loraExperiment } = await import('./lora-experiment');
-    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, command: `npm run experiment -- ${argv.join(' ')}` });
+    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, seeds: flags.seeds, command: `npm run experiment -- ${argv.join(' ')}` });
   }
   if (flags.preset === 'split') {
     const { splitExperiment } = await import('./split-experiment');

@@ -15,6 +15,7 @@ import { join, relative } from 'node:path';
 import { DEFAULT_ENERGY_CONSTANTS } from '@fedbit/core';
 import { ModelHost, REPO_ROOT, RunStore, resolveRunConfig, type RunConfig, type RunConfigInput } from '@fedbit/server';
 import { formatBytes } from './report';
+import { mean, sd } from './seed-stats';
 import { styleFid, styleReferenceImages } from './style-fid';
 import { pool, runVariant } from './variants';
 
@@ -64,8 +65,9 @@ const SWEEP_RUNS: Record<string, RunSpec> = {
   'ffa-lora-lr-1e-2': { ...RUNS['ffa-lora'], learningRate: 1e-2 },
 };
 
-/** What the experiment reports of each run. */
-interface LoraRunResult {
+/** What the experiment reports of one run (one method, one seed). */
+interface LoraSeedResult {
+  seed: number;
   uplinkBytes: number;
   /** The rounds' model downlink plus, for a LoRA run, the base once per device. */
   downlinkBytes: number;
@@ -78,12 +80,50 @@ interface LoraRunResult {
 }
 
 /**
+ * A method over its seeds: the fields are means, `spread` the sample standard deviations, `seeds`
+ * each run; `pairedVsBase` the mean and standard deviation over seeds of this run's Fréchet distance
+ * minus the base's on the same seed (the same drawing noise and labels, so the sampling noise
+ * largely cancels).
+ */
+interface LoraRunResult extends Omit<LoraSeedResult, 'seed'> {
+  spread: { fid: number; energyJ: number; uplinkBytes: number };
+  pairedVsBase: { mean: number; sd: number } | null;
+  seeds: LoraSeedResult[];
+}
+
+
+/** Means and spreads over seeds, and the paired difference against the base's seeds (null for the base itself). */
+export function overLoraSeeds(seeds: LoraSeedResult[], base: LoraSeedResult[] | null): LoraRunResult {
+  const m = (pick: (r: LoraSeedResult) => number) => mean(seeds.map(pick));
+  const diffs = base ? seeds.map((r) => r.fid - base.find((b) => b.seed === r.seed)!.fid) : null;
+  return {
+    uplinkBytes: m((r) => r.uplinkBytes),
+    downlinkBytes: m((r) => r.downlinkBytes),
+    energyJ: m((r) => r.energyJ),
+    fid: m((r) => r.fid),
+    params: m((r) => r.params),
+    rounds: m((r) => r.rounds),
+    wallS: m((r) => r.wallS),
+    spread: { fid: sd(seeds.map((r) => r.fid)), energyJ: sd(seeds.map((r) => r.energyJ)), uplinkBytes: sd(seeds.map((r) => r.uplinkBytes)) },
+    pairedVsBase: diffs ? { mean: mean(diffs), sd: sd(diffs) } : null,
+    seeds,
+  };
+}
+
+/**
+ * The seed of a run's drawings: one per experiment seed, shared by every run of that seed and the
+ * base, so a paired comparison sees the same noise and labels (seed 1 keeps the single-seed
+ * experiment's 777, so its figures stay comparable).
+ */
+const drawSeedOf = (seed: number) => 777 + (seed - 1) * 1_000_003;
+
+/**
  * The style Fréchet distance of what a run's EMA (or latest) vector draws, from a host built from
  * its config (LoRA: the effective model; null: the run's starting vector, the base alone), against
  * the held-out images of the new styles, with class labels drawn as the reference's are; and its
  * sample grid written to `png`.
  */
-async function fidOf(config: RunConfig, vector: Float32Array | null, samples: number, png: string): Promise<{ fid: number; params: number; baseBytes: number }> {
+async function fidOf(config: RunConfig, vector: Float32Array | null, samples: number, drawSeed: number, png: string): Promise<{ fid: number; params: number; baseBytes: number }> {
   const host = await ModelHost.create(config);
   try {
     const weights = vector ?? host.initialWeights();
@@ -94,7 +134,7 @@ async function fidOf(config: RunConfig, vector: Float32Array | null, samples: nu
     const drawn = new Float32Array(samples * per);
     for (let s = 0; s < samples; s += 50) {
       const n = Math.min(50, samples - s);
-      drawn.set(await host.draw(weights, n, 777 + s, labels.subarray(s, s + n)), s * per);
+      drawn.set(await host.draw(weights, n, drawSeed + s, labels.subarray(s, s + n)), s * per);
     }
     return { fid: await styleFid(drawn, NEW_STYLES.join(','), { count: samples }), params: host.paramCount, baseBytes: host.lora?.base.bytes ?? 0 };
   } finally {
@@ -102,42 +142,60 @@ async function fidOf(config: RunConfig, vector: Float32Array | null, samples: nu
   }
 }
 
-/** A run's figures once per finished run: kept in its directory (style-fid.json) with the round and sample count they are of, so a rerun that reuses the run does not draw again. */
-async function cachedFid<T extends { fid: number }>(runDir: string, round: number, samples: number, compute: () => Promise<T>): Promise<T> {
+/** A run's figures once per finished run: kept in its directory (style-fid.json) with the round, sample count and drawing seed they are of, so a rerun that reuses the run does not draw again. */
+async function cachedFid<T extends { fid: number }>(runDir: string, key: { round: number; samples: number; drawSeed: number }, compute: () => Promise<T>): Promise<T> {
   const path = join(runDir, 'style-fid.json');
   if (existsSync(path)) {
-    const kept = JSON.parse(readFileSync(path, 'utf8')) as { round: number; samples: number; figures: T };
-    if (kept.round === round && kept.samples === samples && Number.isFinite(kept.figures?.fid)) return kept.figures;
+    const kept = JSON.parse(readFileSync(path, 'utf8')) as { round: number; samples: number; drawSeed?: number; figures: T };
+    if (kept.round === key.round && kept.samples === key.samples && (kept.drawSeed ?? 777) === key.drawSeed && Number.isFinite(kept.figures?.fid)) return kept.figures;
   }
   const figures = await compute();
-  writeFileSync(path, JSON.stringify({ round, samples, figures }) + '\n');
+  writeFileSync(path, JSON.stringify({ ...key, figures }) + '\n');
   return figures;
 }
 
-export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; command: string }): Promise<void> {
+const plusMinus = (value: number, spread: number, digits: number, several: boolean) => (several ? `${value.toFixed(digits)} ± ${spread.toFixed(digits)}` : value.toFixed(digits));
+
+export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; seeds?: number[]; command: string }): Promise<void> {
   const preset = { ...LORA_PRESET, rounds: options.rounds ?? LORA_PRESET.rounds };
+  const seeds = options.seeds ?? [LORA_PRESET.seed];
+  const several = seeds.length > 1;
   const outDir = options.out ?? join(REPO_ROOT, 'results', 'lora');
   mkdirSync(join(outDir, 'configs'), { recursive: true });
   const log = (line: string) => process.stderr.write(line + '\n');
   const started = Date.now();
   const about = preset.about(preset.rounds) + (preset.rounds !== LORA_PRESET.rounds ? ` (cut from the preset's ${LORA_PRESET.rounds} rounds)` : '');
-  log(`experiment lora: ${about}`);
+  log(`experiment lora: ${about}; seeds ${seeds.join(', ')}`);
 
   const specs = { ...RUNS, ...(options.sweep ? SWEEP_RUNS : {}) };
   const names = Object.keys(specs);
-  const results: Record<string, LoraRunResult> = {};
-  await pool(names, options.parallel, async (name) => {
+  // One seed keeps the single-seed experiment's run names (runs/full, ...), so its earlier runs are reused.
+  const runName = (name: string, seed: number) => (several ? `${name}-seed${seed}` : name);
+  const bySeed: Record<string, LoraSeedResult[]> = Object.fromEntries(['base', ...names].map((n) => [n, []]));
+  // The base alone, per seed: no training, nothing sent; its drawings from the same host the LoRA runs use.
+  for (const seed of seeds) {
+    const baseConfig = resolveRunConfig({ ...preset.config, lora: RUNS['ffa-lora'].lora, runId: 'base', seed }, 'base');
+    const png = join(outDir, several ? `samples-base-seed${seed}.png` : 'samples-base.png');
+    const base = await fidOf(baseConfig, null, preset.config.eval.samples, drawSeedOf(seed), png);
+    bySeed.base.push({ seed, uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 });
+    log(`  base (seed ${seed}): Fréchet ${base.fid.toFixed(2)}`);
+  }
+  const jobs = seeds.flatMap((seed) => names.map((name) => ({ name, seed })));
+  await pool(jobs, options.parallel, async ({ name, seed }) => {
     const t = Date.now();
     const spec = specs[name];
     const input: RunConfigInput = { ...preset.config, lora: spec.lora, model: { ...preset.config.model, init: spec.init ?? 'random' }, ...(spec.policy ? { policy: spec.policy } : {}), ...(spec.learningRate ? { learningRate: spec.learningRate } : {}) };
-    const variant = { devices: preset.devices, rounds: preset.rounds, seed: preset.seed, config: input };
-    const run = await runVariant(name, variant, outDir);
-    const config = resolveRunConfig(JSON.parse(readFileSync(join(outDir, 'configs', `${name}.json`), 'utf8')), name);
-    const checkpoint = RunStore.open(join(outDir, 'runs', name)).checkpoint!;
-    const { fid, params, baseBytes } = await cachedFid(join(outDir, 'runs', name), checkpoint.state.round, preset.config.eval.samples, () =>
-      fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples, join(outDir, `samples-${name}.png`)),
+    const variant = { devices: preset.devices, rounds: preset.rounds, seed, config: input };
+    const runId = runName(name, seed);
+    const run = await runVariant(runId, variant, outDir);
+    const config = resolveRunConfig(JSON.parse(readFileSync(join(outDir, 'configs', `${runId}.json`), 'utf8')), runId);
+    const checkpoint = RunStore.open(join(outDir, 'runs', runId)).checkpoint!;
+    const drawSeed = drawSeedOf(seed);
+    const { fid, params, baseBytes } = await cachedFid(join(outDir, 'runs', runId), { round: checkpoint.state.round, samples: preset.config.eval.samples, drawSeed }, () =>
+      fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples, drawSeed, join(outDir, `samples-${runId}.png`)),
     );
-    results[name] = {
+    bySeed[name].push({
+      seed,
       uplinkBytes: run.json.uplinkBytes,
       downlinkBytes: run.json.downlinkBytes + baseBytes * preset.devices,
       // The rounds' modelled energy plus receiving the base once per device (the rounds account only the models tasks name).
@@ -146,24 +204,33 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
       params,
       rounds: run.json.rounds,
       wallS: run.json.wallS,
-    };
-    log(`  ${name.padEnd(10)} done in ${((Date.now() - t) / 1000).toFixed(0)} s: up ${formatBytes(results[name].uplinkBytes)}, energy ${results[name].energyJ.toFixed(4)} J*, Fréchet ${fid.toFixed(2)}`);
+    });
+    log(`  ${runId.padEnd(16)} done in ${((Date.now() - t) / 1000).toFixed(0)} s: up ${formatBytes(run.json.uplinkBytes)}, Fréchet ${fid.toFixed(2)}`);
   });
-  // The base alone: no training, nothing sent; its drawings from the same host the LoRA runs use.
-  const baseConfig = resolveRunConfig({ ...preset.config, lora: RUNS['ffa-lora'].lora, runId: 'base' }, 'base');
-  const base = await fidOf(baseConfig, null, preset.config.eval.samples, join(outDir, 'samples-base.png'));
-  const runs: Record<string, LoraRunResult> = { base: { uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 } };
-  for (const name of names) runs[name] = results[name];
+  const order = (xs: LoraSeedResult[]) => xs.sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
+  const runs: Record<string, LoraRunResult> = { base: overLoraSeeds(order(bySeed.base), null) };
+  for (const name of names) runs[name] = overLoraSeeds(order(bySeed[name]), runs.base.seeds);
 
   const fidKind = `style Fréchet distance (the emoji style classifier's features, packages/diffusion/src/metrics/style.ts; NOT the Inception FID) between ${preset.config.eval.samples} class-conditional drawings (20 DDIM steps, no guidance, labels as the reference's) and the held-out ${NEW_STYLES.join(' and ')} emoji`;
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
   const rows = ['base', ...names].map((name) => {
     const r = runs[name];
     const vsFull = name === 'base' ? '-' : `${(runs.full.uplinkBytes / Math.max(1, r.uplinkBytes)).toFixed(1)}x`;
-    return [name, r.params.toLocaleString('en'), formatBytes(r.uplinkBytes), vsFull, formatBytes(r.downlinkBytes), r.energyJ.toFixed(4), r.fid.toFixed(2), r.wallS.toFixed(0)];
+    const paired = r.pairedVsBase ? plusMinus(r.pairedVsBase.mean, r.pairedVsBase.sd, 2, several) : '-';
+    const below = r.pairedVsBase ? `${r.seeds.filter((x) => x.fid < runs.base.seeds.find((b) => b.seed === x.seed)!.fid).length} of ${r.seeds.length}` : '-';
+    return [name, r.params.toLocaleString('en'), formatBytes(r.uplinkBytes), vsFull, formatBytes(r.downlinkBytes), plusMinus(r.energyJ, r.spread.energyJ, 4, several), plusMinus(r.fid, r.spread.fid, 2, several), paired, below, r.wallS.toFixed(0)];
   });
-  const header = ['run', 'trained params', 'uplink', 'fewer uplink bytes than full', 'downlink (base once + rounds)', 'energy J*', 'Fréchet (lower is better)', 'wall s'];
+  const header = ['run', 'trained params', 'uplink', 'fewer uplink bytes than full', 'downlink (base once + rounds)', 'energy J*', 'Fréchet (lower is better)', 'Fréchet minus base, same seed', 'seeds below base', 'wall s'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const perSeed = several
+    ? `\n\nPer seed (style Fréchet distance; the base's differs between seeds only by the drawing noise):\n\n${[
+        ['run', ...seeds.map((s) => `seed ${s}`)],
+        ['---', ...seeds.map(() => '---')],
+        ...['base', ...names].map((name) => [name, ...runs[name].seeds.map((x) => x.fid.toFixed(2))]),
+      ]
+        .map((r) => `| ${r.join(' | ')} |`)
+        .join('\n')}`
+    : '';
   const md = `# Experiment \`lora\`
 
 ${about}.
@@ -171,18 +238,19 @@ ${about}.
 - date: ${new Date().toISOString()}
 - machine: ${machine}
 - command: \`${options.command}\`
+- seeds: ${seeds.join(', ')}${several ? ' (figures are means over the seeds; ± is the standard deviation between seeds; "minus base" pairs each run with the base drawn with the same noise on the same seed)' : ''}
 - total wall time: ${((Date.now() - started) / 1000).toFixed(0)} s
 
-${table}
+${table}${perSeed}
 
 \\* Energy is modelled (packages/core/src/energy; a LoRA step is priced as full training's plus the adapters', packages/diffusion/src/lora-config.ts macsPerLoraTrainStep); a LoRA run's includes receiving the base once per device.
 Fréchet: ${fidKind}.
 
-Sample grids (a row per category, drawn with the weights each run samples with): ${['base', ...names].map((n) => `samples-${n}.png`).join(', ')}.
+Sample grids (a row per category, drawn with the weights each run samples with): ${['base', ...names].flatMap((n) => (several ? seeds.map((s) => `samples-${n}-seed${s}.png`) : [`samples-${n}.png`])).join(', ')}.
 `;
   writeFileSync(join(outDir, 'summary.md'), md);
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ preset: 'lora', machine, command: options.command, about, rounds: preset.rounds, fid: fidKind, runs }, null, 2) + '\n');
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ preset: 'lora', machine, command: options.command, about, rounds: preset.rounds, seeds, fid: fidKind, runs }, null, 2) + '\n');
   log(`wrote ${relative(process.cwd(), outDir)}/summary.md and summary.json`);
   process.stdout.write(md);
-  if (options.json) process.stdout.write(JSON.stringify({ fid: fidKind, runs }) + '\n');
+  if (options.json) process.stdout.write(JSON.stringify({ fid: fidKind, seeds, runs }) + '\n');
 }

@@ -12,16 +12,22 @@
 // of its kernels and the kernels that took most (tfjs then ends a compute pass after every kernel,
 // so that step is not timed with the others). python/time_step.py times the same U-Net's step in
 // PyTorch from this bench's JSON (issue 11's side-by-side comparison on a lent GPU).
+// --modes full,ffa-lora,fedit times a LoRA fine-tuning step beside full training of the same model
+// (issue 15; rank 4 on every conv and dense layer, base frozen at 8 bits, as the lora preset runs);
+// --sizes emoji is the shipped base's U-Net (default at 32x32x3, class-conditional on 9 categories).
 // `npm run bench:train [-- --backend webgpu,wasm --batch 8,64 --steps 10 --json]`
+// `npm run bench:train -- --backend wasm --sizes emoji --modes full,ffa-lora,fedit --json`
 import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import {
   countWebGpuCalls,
   createModel,
+  attachLora,
   createTrainer,
   diffCounts,
   initBackend,
+  macsPerLoraTrainStep,
   macsPerTrainStep,
   resolveModelConfig,
   webGpuCounts,
@@ -35,7 +41,9 @@ import { ensureNodeWebGpu } from '../node-gpu';
 import { table } from '../report';
 
 const BACKENDS = ['webgpu', 'wasm', 'cpu'] as const;
-const SIZE_NAMES = ['tiny', 'small', 'default'] as const;
+const SIZE_NAMES = ['tiny', 'small', 'default', 'emoji'] as const;
+const MODES = ['full', 'ffa-lora', 'fedit'] as const;
+type Mode = (typeof MODES)[number];
 
 const flags =
   parseFlags(
@@ -46,6 +54,7 @@ const flags =
       steps: { type: 'string', placeholder: 'n', description: 'timed steps per case (default: per backend, about two minutes in all on 2 cores)' },
       warmup: { type: 'string', placeholder: 'n', description: 'untimed steps before them (default: per backend)' },
       batch: { type: 'string', default: '8', placeholder: 'sizes', description: 'batch sizes, comma-separated (default 8)' },
+      modes: { type: 'string', default: 'full', placeholder: 'names', description: `what a step trains, comma-separated, from ${MODES.join(', ')} (LoRA: rank 4 on every conv and dense layer, the base frozen at 8 bits)` },
       'tf-flag': { type: 'string', placeholder: 'name=value,...', description: 'tfjs environment flags to set first, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=100' },
       'kernel-time': { type: 'boolean', description: 'on webgpu, time one more step\'s kernels on the GPU (timestamp queries, where the adapter has them)' },
       json: { type: 'boolean', description: 'end with one JSON line' },
@@ -53,6 +62,7 @@ const flags =
     z.object({
       backend: nameList(BACKENDS),
       sizes: nameList(SIZE_NAMES),
+      modes: nameList(MODES),
       steps: wholeNumber(1, 1000).optional(),
       warmup: wholeNumber(0, 1000).optional(),
       batch: z
@@ -91,14 +101,17 @@ const flags =
         'npm run bench:train -- --steps 5 --json',
         'npm run bench:train -- --backend webgpu,wasm --sizes tiny --json',
         'npm run bench:train -- --backend webgpu --batch 8,64 --kernel-time --json',
+        'npm run bench:train -- --backend wasm --sizes emoji --modes full,ffa-lora,fedit --json',
       ],
     },
   ) ?? process.exit(0);
 
-const SIZES: { size: ModelSize; imageSize: number; channels: number }[] = [
-  { size: 'tiny', imageSize: 16, channels: 1 },
-  { size: 'small', imageSize: 16, channels: 1 },
-  { size: 'default', imageSize: 28, channels: 1 },
+const SIZES: { name: (typeof SIZE_NAMES)[number]; size: ModelSize; imageSize: number; channels: number; numClasses: number }[] = [
+  { name: 'tiny', size: 'tiny', imageSize: 16, channels: 1, numClasses: 0 },
+  { name: 'small', size: 'small', imageSize: 16, channels: 1, numClasses: 0 },
+  { name: 'default', size: 'default', imageSize: 28, channels: 1, numClasses: 0 },
+  // the shipped LoRA base's U-Net (public/models/emoji-base/manifest.json)
+  { name: 'emoji', size: 'default', imageSize: 32, channels: 3, numClasses: 9 },
 ];
 // Default steps per case, chosen so the whole run stays under about two minutes on 2 cores (the
 // cpu backend is pure JavaScript; webgpu on SwiftShader is software too: seconds per step).
@@ -106,12 +119,15 @@ const DEFAULT_STEPS: Record<string, { warmup: number; steps: number }> = {
   'wasm/tiny': { warmup: 3, steps: 15 },
   'wasm/small': { warmup: 3, steps: 10 },
   'wasm/default': { warmup: 2, steps: 6 },
+  'wasm/emoji': { warmup: 2, steps: 6 },
   'cpu/tiny': { warmup: 2, steps: 6 },
   'cpu/small': { warmup: 1, steps: 3 },
   'cpu/default': { warmup: 1, steps: 1 },
+  'cpu/emoji': { warmup: 1, steps: 1 },
   'webgpu/tiny': { warmup: 2, steps: 5 },
   'webgpu/small': { warmup: 1, steps: 3 },
   'webgpu/default': { warmup: 1, steps: 3 },
+  'webgpu/emoji': { warmup: 1, steps: 3 },
 };
 
 interface KernelTime {
@@ -128,7 +144,13 @@ interface Result {
   /** The WebGPU adapter (vendor, architecture) where the backend is webgpu. */
   adapter: string | null;
   size: ModelSize;
+  /** The --sizes name (emoji: the LoRA base's U-Net). */
+  sizeName: string;
   imageSize: number;
+  /** What a step trains: the whole model, or LoRA adapters on the frozen 8-bit base. */
+  mode: Mode;
+  /** Parameters the step updates (all of them for full; the adapters' for LoRA). */
+  trainableParams: number;
   /** The model config timed (python/time_step.py builds the same U-Net from it). */
   config: ModelConfig;
   params: number;
@@ -183,12 +205,12 @@ for (const backend of flags.backend) {
     }
   }
   const counting = backend === 'webgpu' && countWebGpuCalls();
-  for (const s of SIZES.filter((x) => flags.sizes.includes(x.size))) {
-    for (const batch of flags.batch) {
-      const r = await timeCase(backend, info, s, batch, counting);
+  for (const s of SIZES.filter((x) => flags.sizes.includes(x.name))) {
+    for (const batch of flags.batch) for (const mode of flags.modes) {
+      const r = await timeCase(backend, info, s, batch, mode, counting);
       results.push(r);
       log(
-        `${backend} ${s.size} batch ${batch}: ${r.msPerStep} ms/step (median of ${r.steps})` +
+        `${backend} ${s.name} ${mode} batch ${batch}: ${r.msPerStep} ms/step (median of ${r.steps})` +
           (counting ? `, ${r.dispatchesPerStep} dispatches, ${r.uploadsPerStep} uploads per step` : '') +
           (r.kernelTime ? `, GPU kernels ${r.kernelTime.kernelMs} ms` : ''),
       );
@@ -196,29 +218,35 @@ for (const backend of flags.backend) {
   }
 }
 
-async function timeCase(backend: string, info: BackendInfo, s: (typeof SIZES)[number], batch: number, counting: boolean): Promise<Result> {
-  const plan = DEFAULT_STEPS[`${backend}/${s.size}`];
+async function timeCase(backend: string, info: BackendInfo, s: (typeof SIZES)[number], batch: number, mode: Mode, counting: boolean): Promise<Result> {
+  const plan = DEFAULT_STEPS[`${backend}/${s.name}`];
   const steps = flags.steps ?? plan.steps;
   const warmup = flags.warmup ?? plan.warmup;
-  const config = resolveModelConfig(s.size, { imageSize: s.imageSize, channels: s.channels });
+  const config = resolveModelConfig(s.size, { imageSize: s.imageSize, channels: s.channels, numClasses: s.numClasses });
   const model = createModel(config, 0);
-  const trainer = createTrainer(model, { learningRate: 1e-3, batchSize: batch, schedule: { kind: 'cosine', steps: 1000 }, seed: 0 });
+  // the lora preset's adapters: rank 4 on every conv and dense layer, the base frozen at 8 bits
+  const lora = mode === 'full' ? null : attachLora(model, { rank: 4, method: mode, seed: 0 });
+  const trainer = createTrainer(lora ?? model, { learningRate: 1e-3, batchSize: batch, schedule: { kind: 'cosine', steps: 1000 }, seed: 0 });
   const images = new Float32Array(batch * s.imageSize * s.imageSize * s.channels);
   for (let i = 0; i < images.length; i++) images[i] = ((i * 2654435761) % 997) / 997;
+  const labels = s.numClasses > 0 ? Int32Array.from({ length: batch }, (_, i) => i % s.numClasses) : undefined;
   const losses: number[] = [];
-  for (let i = 0; i < warmup; i++) losses.push(await trainer.step({ images, count: batch }));
+  for (let i = 0; i < warmup; i++) losses.push(await trainer.step({ images, count: batch, labels }));
   const tensorsBefore = tf.memory().numTensors;
   const countsBefore = webGpuCounts();
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    losses.push(await trainer.step({ images, count: batch }));
+    losses.push(await trainer.step({ images, count: batch, labels }));
     times.push(performance.now() - t0);
   }
   const counted = diffCounts(webGpuCounts(), countsBefore);
   const tensorGrowth = tf.memory().numTensors - tensorsBefore;
-  const kernelTime = flags['kernel-time'] && backend === 'webgpu' ? await timeKernels(trainer, images, batch) : null;
+  const kernelTime = flags['kernel-time'] && backend === 'webgpu' ? await timeKernels(trainer, images, batch, labels) : null;
+  const trainableParams = lora ? lora.paramCount : model.paramCount;
+  const macsPerStep = lora ? macsPerLoraTrainStep(config, lora.layout, batch) : macsPerTrainStep(config, batch);
   trainer.dispose();
+  lora?.dispose();
   model.dispose();
   times.sort((a, b) => a - b);
   const msPerStep = times[Math.floor(times.length / 2)];
@@ -228,13 +256,16 @@ async function timeCase(backend: string, info: BackendInfo, s: (typeof SIZES)[nu
     batch,
     adapter: info.adapter ? `${info.adapter.vendor} ${info.adapter.architecture}`.trim() : null,
     size: s.size,
+    sizeName: s.name,
     imageSize: s.imageSize,
+    mode,
+    trainableParams,
     config,
     params: model.paramCount,
     steps,
     msPerStep: Math.round(msPerStep * 10) / 10,
     samplesPerS: Math.round((batch / (msPerStep / 1000)) * 10) / 10,
-    macsPerStep: macsPerTrainStep(config, batch),
+    macsPerStep,
     tensorGrowth,
     dispatchesPerStep: perStep(counted.dispatches),
     uploadsPerStep: perStep(counted.uploads),
@@ -251,7 +282,7 @@ async function timeCase(backend: string, info: BackendInfo, s: (typeof SIZES)[nu
  * loss back) runs inside it, so every kernel of the step is timed. Null where the adapter has no
  * timestamp queries (tfjs then reports kernelMs as an error object).
  */
-async function timeKernels(trainer: Trainer, images: Float32Array, batch: number): Promise<KernelTime | null> {
+async function timeKernels(trainer: Trainer, images: Float32Array, batch: number, labels: Int32Array | undefined): Promise<KernelTime | null> {
   // tfjs 4.22's per-kernel breakdown (getExtraProfileInfo: "name: ms, name: ms, ...") flattens the
   // kernels' names into characters, so only its times are read, in dispatch order, and the names
   // are recorded here as the backend runs the programs.
@@ -268,7 +299,7 @@ async function timeKernels(trainer: Trainer, images: Float32Array, batch: number
   let timing: tf.TimingInfo;
   try {
     timing = await tf.time(() => {
-      pending = trainer.step({ images, count: batch });
+      pending = trainer.step({ images, count: batch, labels });
     });
     await pending;
   } finally {
@@ -292,12 +323,15 @@ async function timeKernels(trainer: Trainer, images: Float32Array, batch: number
 }
 
 const dash = (v: number | null) => (v === null ? '-' : String(v));
+const fullOf = (r: Result) => results.find((x) => x.mode === 'full' && x.backend === r.backend && x.sizeName === r.sizeName && x.batch === r.batch);
 const rows = results.map((r) => [
   r.backend,
-  `${r.size} ${r.imageSize}x${r.imageSize}`,
+  `${r.sizeName} ${r.imageSize}x${r.imageSize}x${r.config.channels}`,
+  r.mode,
   r.batch,
-  r.params.toLocaleString('en'),
+  r.trainableParams.toLocaleString('en'),
   r.msPerStep.toFixed(1),
+  r.mode === 'full' || !fullOf(r) ? '-' : (r.msPerStep / fullOf(r)!.msPerStep).toFixed(2),
   r.samplesPerS.toFixed(1),
   `${(r.macsPerStep / 1e6).toFixed(0)} M`,
   `${(r.macsPerStep / (r.msPerStep / 1000) / 1e9).toFixed(2)}`,
@@ -309,7 +343,7 @@ const rows = results.map((r) => [
 const adapters = [...new Set(results.map((r) => r.adapter).filter((a) => a !== null))];
 if (!flags.json) {
   console.log(`\nDDPM training step, Adam; ${machine}${adapters.length ? `; WebGPU adapter: ${adapters.join(', ')}` : ''}`);
-  console.log(table(['backend', 'size', 'batch', 'params', 'ms/step', 'samples/s', 'MACs/step', 'GMAC/s', 'dispatches/step', 'uploads/step', 'GPU kernel ms', 'tensor growth'], rows));
+  console.log(table(['backend', 'size', 'mode', 'batch', 'trained params', 'ms/step', 'vs full', 'samples/s', 'MACs/step', 'GMAC/s', 'dispatches/step', 'uploads/step', 'GPU kernel ms', 'tensor growth'], rows));
 } else {
   console.log(JSON.stringify({ machine, batches: flags.batch, results }));
 }

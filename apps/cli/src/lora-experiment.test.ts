@@ -1,0 +1,33 @@
+// The lora experiment over seeds: means, spreads, and the pairing of each run with the base on the same seed.
+import { describe, expect, it } from 'vitest';
+import { overLoraSeeds } from './lora-experiment';
+
+const run = (seed: number, fid: number, energyJ = 1, uplinkBytes = 100) => ({ seed, uplinkBytes, downlinkBytes: 0, energyJ, fid, params: 10, rounds: 10, wallS: 1 });
+
+describe('overLoraSeeds', () => {
+  it('reports means and sample standard deviations over the seeds, and each seed', () => {
+    const r = overLoraSeeds([run(1, 10, 1), run(2, 12, 3), run(3, 14, 5)], null);
+    expect(r.fid).toBeCloseTo(12);
+    expect(r.spread.fid).toBeCloseTo(2);
+    expect(r.energyJ).toBeCloseTo(3);
+    expect(r.spread.energyJ).toBeCloseTo(2);
+    expect(r.seeds.map((s) => s.seed)).toEqual([1, 2, 3]);
+    expect(r.pairedVsBase).toBeNull();
+  });
+
+  it('pairs each run with the base of its own seed, whatever order the seeds finished in', () => {
+    const base = [run(1, 100), run(2, 120), run(3, 110)];
+    // each seed 5 below its own base: paired mean -5 with no spread, though the unpaired spread is large
+    const r = overLoraSeeds([run(3, 105), run(1, 95), run(2, 115)], base);
+    expect(r.pairedVsBase).toEqual({ mean: -5, sd: 0 });
+    expect(r.spread.fid).toBeGreaterThan(5);
+    const worse = overLoraSeeds([run(1, 101), run(2, 119), run(3, 112)], base);
+    expect(worse.pairedVsBase!.mean).toBeCloseTo(2 / 3);
+  });
+
+  it('one seed has no spread', () => {
+    const r = overLoraSeeds([run(1, 159.9)], [run(1, 166.2)]);
+    expect(r.spread.fid).toBe(0);
+    expect(r.pairedVsBase!.mean).toBeCloseTo(-6.3);
+  });
+});

@@ -142,8 +142,14 @@ describe('LoRA fine-tuning runs on loopback', () => {
     expect(status.lora.fullFrameBytes32 / status.lora.adapterFrameBytes32).toBeGreaterThan(20);
     const s1 = server.coordinator.summaries[0];
     expect(s1.uplinkBytes).toBeLessThanOrEqual(3 * status.lora.adapterFrameBytes32);
-    // Per round only the adapter vector comes down (the base came once, at join).
-    expect(s1.downlinkBytes).toBe(3 * tapped.models.get(1)!.byteLength);
+    // Each device fetches the base once (charged with its first task) and per round only the adapter vector.
+    expect(s1.downlinkBytes).toBe(3 * (tapped.models.get(1)!.byteLength + lora.base.bytes));
+    const s2 = server.coordinator.summaries[1];
+    expect(s2.downlinkBytes).toBe(3 * tapped.models.get(2)!.byteLength);
+    // ... and its receive energy with it: the first round's records charge the base, the second's do not.
+    const perBit = server.coordinator.config.energy.receiveEnergyPerBitJ;
+    for (const d of s1.devices) expect(d.receiveJ).toBeCloseTo((tapped.models.get(1)!.byteLength + lora.base.bytes) * 8 * perBit, 12);
+    for (const d of s2.devices) expect(d.receiveJ).toBeCloseTo(tapped.models.get(2)!.byteLength * 8 * perBit, 12);
     expect(tapped.models.get(1)!.byteLength).toBe(frameBytes(32, lora.trainableLength, server.coordinator.config.codec.blockSize));
 
     // Samples before (the base alone) and after are in the run directory and over HTTP.

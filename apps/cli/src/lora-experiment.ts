@@ -12,7 +12,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
-import { DEFAULT_ENERGY_CONSTANTS } from '@fedbit/core';
 import { ModelHost, REPO_ROOT, RunStore, resolveRunConfig, type RunConfig, type RunConfigInput } from '@fedbit/server';
 import { formatBytes } from './report';
 import { mean, sd } from './seed-stats';
@@ -123,7 +122,7 @@ const drawSeedOf = (seed: number) => 777 + (seed - 1) * 1_000_003;
  * the held-out images of the new styles, with class labels drawn as the reference's are; and its
  * sample grid written to `png`.
  */
-async function fidOf(config: RunConfig, vector: Float32Array | null, samples: number, drawSeed: number, png: string): Promise<{ fid: number; params: number; baseBytes: number }> {
+async function fidOf(config: RunConfig, vector: Float32Array | null, samples: number, drawSeed: number, png: string): Promise<{ fid: number; params: number }> {
   const host = await ModelHost.create(config);
   try {
     const weights = vector ?? host.initialWeights();
@@ -136,7 +135,7 @@ async function fidOf(config: RunConfig, vector: Float32Array | null, samples: nu
       const n = Math.min(50, samples - s);
       drawn.set(await host.draw(weights, n, drawSeed + s, labels.subarray(s, s + n)), s * per);
     }
-    return { fid: await styleFid(drawn, NEW_STYLES.join(','), { count: samples }), params: host.paramCount, baseBytes: host.lora?.base.bytes ?? 0 };
+    return { fid: await styleFid(drawn, NEW_STYLES.join(','), { count: samples }), params: host.paramCount };
   } finally {
     host.dispose();
   }
@@ -191,15 +190,15 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
     const config = resolveRunConfig(JSON.parse(readFileSync(join(outDir, 'configs', `${runId}.json`), 'utf8')), runId);
     const checkpoint = RunStore.open(join(outDir, 'runs', runId)).checkpoint!;
     const drawSeed = drawSeedOf(seed);
-    const { fid, params, baseBytes } = await cachedFid(join(outDir, 'runs', runId), { round: checkpoint.state.round, samples: preset.config.eval.samples, drawSeed }, () =>
+    const { fid, params } = await cachedFid(join(outDir, 'runs', runId), { round: checkpoint.state.round, samples: preset.config.eval.samples, drawSeed }, () =>
       fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples, drawSeed, join(outDir, `samples-${runId}.png`)),
     );
     bySeed[name].push({
       seed,
       uplinkBytes: run.json.uplinkBytes,
-      downlinkBytes: run.json.downlinkBytes + baseBytes * preset.devices,
-      // The rounds' modelled energy plus receiving the base once per device (the rounds account only the models tasks name).
-      energyJ: run.json.energyJ + baseBytes * preset.devices * 8 * DEFAULT_ENERGY_CONSTANTS.receiveEnergyPerBitJ,
+      // The rounds' records charge a LoRA device the base's one download with its first task (round/dispatch.ts).
+      downlinkBytes: run.json.downlinkBytes,
+      energyJ: run.json.energyJ,
       fid,
       params,
       rounds: run.json.rounds,

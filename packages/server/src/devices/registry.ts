@@ -29,6 +29,8 @@ export interface Device {
   lastReceivedBytes: number | null;
   /** Bytes of the model version its last task named: what its timing of a download may claim. */
   lastModelBytes: number | null;
+  /** A LoRA run: whether a task has charged it the base's one download (dispatch.ts). */
+  baseCharged: boolean;
   updateNormSq: number | null;
   updateMaxAbs: number | null;
   /** sum_b len_b s_b^2 of its last update at the run's block size (UpdateMeta.updateScaleSq). */
@@ -62,6 +64,7 @@ function blankDevice(id: string, name: string, seat: number, shard: number): Dev
     splitStepMs: new Ewma(),
     lastReceivedBytes: null,
     lastModelBytes: null,
+    baseCharged: false,
     updateNormSq: null,
     updateMaxAbs: null,
     updateScaleSq: null,

@@ -19,7 +19,8 @@ export interface TaskEnvelope {
   secure?: SecAggTask;
 }
 
-export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: TaskEnvelope): void {
+/** Sends the task; returns the bytes the device receives for it (the model it names, and in a LoRA run the base once). */
+export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: TaskEnvelope): number {
   const { config } = ctx;
   const { device } = planned;
   const task: Task = {
@@ -50,8 +51,16 @@ export function sendTask(ctx: RoundContext, planned: PlannedTask, envelope: Task
   // What the device receives for this task (its receive energy): the model it is told to fetch. A
   // device that still holds this version (async mode, a second task on the same version) fetches
   // nothing, so this is an upper bound there; in sync mode every task names a new version.
+  // A LoRA device fetches the frozen base once (its welcome names it): charged with its first task,
+  // when it is first needed. A device that joins again after a restart of the server is charged
+  // again (it may hold the base in its HTTP cache: an upper bound there).
+  if (ctx.host.lora && !device.baseCharged) {
+    planned.baseBytes = ctx.host.lora.base.bytes;
+    device.baseCharged = true;
+  }
   planned.model = envelope.model;
-  planned.downlinkBytes = envelope.model.bytes;
+  planned.downlinkBytes = envelope.model.bytes + (planned.baseBytes ?? 0);
   device.lastModelBytes = envelope.model.bytes;
   ctx.transport.sendTask(device, task);
+  return planned.downlinkBytes;
 }

@@ -60,6 +60,8 @@ export interface PlannedTask extends PlannedMode {
   model?: ModelRef;
   /** Bytes of the global model sent with the task (set when it is sent; the device's receive energy). */
   downlinkBytes?: number;
+  /** A LoRA device's first task: the base's one download, part of downlinkBytes (kept if the task is sent again). */
+  baseBytes?: number;
 }
 
 /** The learning rate of the round that trains from model version `round - 1` (the schedule runs over the run's rounds). */

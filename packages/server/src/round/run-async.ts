@@ -66,8 +66,7 @@ export class AsyncEngine {
       const task: AsyncTask = { ...planned, status: 'pending', record: null, no: this.nextTaskNo++, version, deadlineAt };
       device.lastBits = planned.assignment.bits;
       this.tasks.set(device.id, task);
-      this.downlinkBytes += model.bytes;
-      sendTask(this.ctx, task, { round: task.no, version, mode: 'async', deadlineAt, model });
+      this.downlinkBytes += sendTask(this.ctx, task, { round: task.no, version, mode: 'async', deadlineAt, model });
     }
     this.ctx.notify();
   }

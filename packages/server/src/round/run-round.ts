@@ -56,9 +56,9 @@ export async function runRound(ctx: RoundContext, round: number, eligible: Devic
 
   // ---- send ----
   const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt };
-  for (const slot of open.slots.values()) sendTask(ctx, slot, { ...envelope, model: modelOf(slot) });
-  // The model bytes the devices need, from the aggregator or any cache between (what leaves the aggregator itself may be less).
-  const downlinkBytes = tasks.reduce((sum, t) => sum + modelOf(t).bytes, 0);
+  // The model bytes the devices need (a LoRA device's first task: the base too), from the aggregator or any cache between (what leaves the aggregator itself may be less).
+  let downlinkBytes = 0;
+  for (const slot of open.slots.values()) downlinkBytes += sendTask(ctx, slot, { ...envelope, model: modelOf(slot) });
   ctx.notify();
 
   // ---- close: every selected device answered, or the deadline ----

@@ -69,8 +69,8 @@ export async function runSecureRound(ctx: RoundContext, round: number, eligible:
   ctx.metrics.roundStarted(round);
   ctx.log.info({ round, gridBits: grid.bits, ...(dp ? { modulusBits: dp.modulusBits, minSenders: dp.minSenders } : {}), devices: tasks.map((t) => `${t.device.name}:${t.assignment.bits}b`) }, 'secure round opened');
   const envelope = { round, version: round - 1, mode: 'sync' as const, deadlineAt: open.deadlineAt, model, secure: task };
-  for (const slot of open.slots.values()) sendTask(ctx, slot, envelope);
-  const downlinkBytes = model.bytes * open.slots.size;
+  let downlinkBytes = 0;
+  for (const slot of open.slots.values()) downlinkBytes += sendTask(ctx, slot, envelope);
   ctx.notify();
 
   const abandon = (roster: number, survivors: number, why: string): null => {

@@ -64,6 +64,10 @@ const SWEEP_RUNS: Record<string, RunSpec> = {
   'ffa-lora-lr-1e-2': { ...RUNS['ffa-lora'], learningRate: 1e-2 },
 };
 
+/** The base alone, drawn at the bits LoRA devices hold it at (8, the runs' baseBits) and as shipped (16-bit weights, baseBits 32 keeps them as given). */
+const BASE_ROWS = { base: 8, 'base-16bit': 32 } as const;
+const BASE_NAMES: string[] = Object.keys(BASE_ROWS);
+
 /** What the experiment reports of one run (one method, one seed). */
 interface LoraSeedResult {
   seed: number;
@@ -170,14 +174,18 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
   const names = Object.keys(specs);
   // One seed keeps the single-seed experiment's run names (runs/full, ...), so its earlier runs are reused.
   const runName = (name: string, seed: number) => (several ? `${name}-seed${seed}` : name);
-  const bySeed: Record<string, LoraSeedResult[]> = Object.fromEntries(['base', ...names].map((n) => [n, []]));
-  // The base alone, per seed: no training, nothing sent; its drawings from the same host the LoRA runs use.
+  const bySeed: Record<string, LoraSeedResult[]> = Object.fromEntries([...BASE_NAMES, ...names].map((n) => [n, []]));
+  // The base alone, per seed: no training, nothing sent; its drawings from the same host the LoRA runs
+  // use, at 8 bits as LoRA devices hold it ('base') and as shipped ('base-16bit', where full
+  // fine-tuning starts), so the pair says what holding the base at 8 bits costs.
   for (const seed of seeds) {
-    const baseConfig = resolveRunConfig({ ...preset.config, lora: RUNS['ffa-lora'].lora, runId: 'base', seed }, 'base');
-    const png = join(outDir, several ? `samples-base-seed${seed}.png` : 'samples-base.png');
-    const base = await fidOf(baseConfig, null, preset.config.eval.samples, drawSeedOf(seed), png);
-    bySeed.base.push({ seed, uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 });
-    log(`  base (seed ${seed}): Fréchet ${base.fid.toFixed(2)}`);
+    for (const [name, baseBits] of Object.entries(BASE_ROWS)) {
+      const baseConfig = resolveRunConfig({ ...preset.config, lora: { ...RUNS['ffa-lora'].lora, baseBits }, runId: name, seed }, name);
+      const png = join(outDir, several ? `samples-${name}-seed${seed}.png` : `samples-${name}.png`);
+      const base = await fidOf(baseConfig, null, preset.config.eval.samples, drawSeedOf(seed), png);
+      bySeed[name].push({ seed, uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 });
+      log(`  ${name} (seed ${seed}): Fréchet ${base.fid.toFixed(2)}`);
+    }
   }
   const jobs = seeds.flatMap((seed) => names.map((name) => ({ name, seed })));
   await pool(jobs, options.parallel, async ({ name, seed }) => {
@@ -208,13 +216,13 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
   });
   const order = (xs: LoraSeedResult[]) => xs.sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
   const runs: Record<string, LoraRunResult> = { base: overLoraSeeds(order(bySeed.base), null) };
-  for (const name of names) runs[name] = overLoraSeeds(order(bySeed[name]), runs.base.seeds);
+  for (const name of [...BASE_NAMES.slice(1), ...names]) runs[name] = overLoraSeeds(order(bySeed[name]), runs.base.seeds);
 
   const fidKind = `style Fréchet distance (the emoji style classifier's features, packages/diffusion/src/metrics/style.ts; NOT the Inception FID) between ${preset.config.eval.samples} class-conditional drawings (20 DDIM steps, no guidance, labels as the reference's) and the held-out ${NEW_STYLES.join(' and ')} emoji`;
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
-  const rows = ['base', ...names].map((name) => {
+  const rows = [...BASE_NAMES, ...names].map((name) => {
     const r = runs[name];
-    const vsFull = name === 'base' ? '-' : `${(runs.full.uplinkBytes / Math.max(1, r.uplinkBytes)).toFixed(1)}x`;
+    const vsFull = BASE_NAMES.includes(name) ? '-' : `${(runs.full.uplinkBytes / Math.max(1, r.uplinkBytes)).toFixed(1)}x`;
     const paired = r.pairedVsBase ? plusMinus(r.pairedVsBase.mean, r.pairedVsBase.sd, 2, several) : '-';
     const below = r.pairedVsBase ? `${r.seeds.filter((x) => x.fid < runs.base.seeds.find((b) => b.seed === x.seed)!.fid).length} of ${r.seeds.length}` : '-';
     return [name, r.params.toLocaleString('en'), formatBytes(r.uplinkBytes), vsFull, formatBytes(r.downlinkBytes), plusMinus(r.energyJ, r.spread.energyJ, 4, several), plusMinus(r.fid, r.spread.fid, 2, several), paired, below, r.wallS.toFixed(0)];
@@ -225,7 +233,7 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
     ? `\n\nPer seed (style Fréchet distance; the base's differs between seeds only by the drawing noise):\n\n${[
         ['run', ...seeds.map((s) => `seed ${s}`)],
         ['---', ...seeds.map(() => '---')],
-        ...['base', ...names].map((name) => [name, ...runs[name].seeds.map((x) => x.fid.toFixed(2))]),
+        ...[...BASE_NAMES, ...names].map((name) => [name, ...runs[name].seeds.map((x) => x.fid.toFixed(2))]),
       ]
         .map((r) => `| ${r.join(' | ')} |`)
         .join('\n')}`
@@ -245,7 +253,7 @@ ${table}${perSeed}
 \\* Energy is modelled (packages/core/src/energy; a LoRA step is priced as full training's plus the adapters', packages/diffusion/src/lora-config.ts macsPerLoraTrainStep); a LoRA run's includes receiving the base once per device.
 Fréchet: ${fidKind}.
 
-Sample grids (a row per category, drawn with the weights each run samples with): ${['base', ...names].flatMap((n) => (several ? seeds.map((s) => `samples-${n}-seed${s}.png`) : [`samples-${n}.png`])).join(', ')}.
+Sample grids (a row per category, drawn with the weights each run samples with): ${[...BASE_NAMES, ...names].flatMap((n) => (several ? seeds.map((s) => `samples-${n}-seed${s}.png`) : [`samples-${n}.png`])).join(', ')}.
 `;
   writeFileSync(join(outDir, 'summary.md'), md);
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ preset: 'lora', machine, command: options.command, about, rounds: preset.rounds, seeds, fid: fidKind, runs }, null, 2) + '\n');

@@ -4,25 +4,16 @@
 // same model one process makes of the same updates; a follower killed with SIGKILL mid-round costs
 // only its own devices' updates; the leader killed mid-round is replaced and no committed round is
 // lost. What Redis holds is read back with the nodes' own reader (RedisStore).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceEvent, ServerEvent, decodeUpdate, encodeUpdate, type Task } from '@fedbit/core';
-import { RedisStore, resolveRunConfig, type RunConfigInput } from '@fedbit/server';
-import { startNode, startRedis, type NodeProcess, type RedisProcess } from '../apps/cli/src/bench/cluster-processes';
+import type { RunConfigInput } from '@fedbit/server';
+import { skipCluster, testCluster, type TestCluster } from './cluster-fixture';
 import { RawDevice, fastConfig, maxRelativeError, startTestServer, waitFor } from './helpers';
 
-const skip = process.env.FEDBIT_SKIP_REDIS === '1';
-const JOIN_CODE = 'testcode';
 // Six devices, two per node; a round needs all six to start, then four (the quorum) to commit.
 const CONFIG: RunConfigInput = fastConfig({ rounds: 4, devicesPerRound: 6, minDevices: 6, quorum: 2, deadlineS: 120, policy: { kind: 'fixed', bits: 8 } as never, dataset: { name: 'mnist', imageSize: 16, partition: 'iid', shards: 6 } });
 
-let redis: RedisProcess;
-let client: Redis;
-let store: RedisStore;
-const nodes: Record<string, NodeProcess> = {};
+let cluster: TestCluster;
 const devices: RawDevice[] = [];
 const deviceNode: string[] = [];
 
@@ -37,26 +28,20 @@ async function sendUpdate(k: number, task: Task, length: number): Promise<unknow
 }
 
 async function committed(length: number) {
-  return store.committed(length);
+  return cluster.store.committed(length);
 }
 
-describe.skipIf(skip)('a cluster of three aggregator nodes on Redis', () => {
+describe.skipIf(skipCluster)('a cluster of three aggregator nodes on Redis', () => {
   let length = 0;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-    store = new RedisStore(client, 'fedbit:test');
-    const dir = mkdtempSync(join(tmpdir(), 'fedbit-cluster-'));
-    const configPath = join(dir, 'config.json');
-    writeFileSync(configPath, JSON.stringify(resolveRunConfig(CONFIG)));
-    const start = (nodeId: string) => startNode({ redis: redis.url, nodeId, configPath, joinCode: JOIN_CODE, runDir: join(dir, nodeId), cluster: 'test' });
+    // the nodes' default lease (5 s)
+    cluster = await testCluster('test', CONFIG, 5000);
     // a first, so it takes the lease; then b and c.
-    nodes.a = await start('a');
-    await waitFor('a leads', async () => (await store.leader())?.nodeId === 'a', 20_000);
-    [nodes.b, nodes.c] = await Promise.all([start('b'), start('c')]);
+    await cluster.startLeader('a');
+    await Promise.all([cluster.start('b'), cluster.start('c')]);
     for (const [k, node] of ['a', 'a', 'b', 'b', 'c', 'c'].entries()) {
-      const device = new RawDevice(nodes[node].url, JOIN_CODE);
+      const device = new RawDevice(cluster.nodes[node].url, cluster.joinCode);
       devices.push(device);
       deviceNode.push(node);
       const welcome = await device.join(`d${k}`);
@@ -66,9 +51,7 @@ describe.skipIf(skip)('a cluster of three aggregator nodes on Redis', () => {
 
   afterAll(async () => {
     devices.forEach((d) => d.close());
-    await Promise.all(Object.values(nodes).map((n) => n.stop()));
-    client?.disconnect();
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   it('merges the devices of every node into the model one process makes of the same updates', async () => {
@@ -116,14 +99,14 @@ describe.skipIf(skip)('a cluster of three aggregator nodes on Redis', () => {
 
   it('refuses a round plan from a node that does not hold the lease', async () => {
     await waitFor('round 2 reaches b\'s devices', () => devices[2].tasks.length >= 2, 30_000);
-    const leader = await store.leader();
+    const leader = await cluster.store.leader();
     expect(leader?.nodeId).toBe('a');
     // Forged plans for round 9 naming d2 (on follower b): one from c with a's term, one from a with a later term, one malformed.
     const deviceId = devices[2].welcome!.deviceId;
     const plan = { kind: 'round-open', round: 9, deadlineAt: Date.now() + 60_000, model: { version: 8, sha256: '0'.repeat(64), bytes: 100 }, clipNorm: null, length, slots: [{ deviceId, bits: 8, steps: 1, weight: 1 }] };
-    await client.publish('fedbit:test:bus:all', JSON.stringify({ ...plan, from: 'c', term: leader!.term }));
-    await client.publish('fedbit:test:bus:all', JSON.stringify({ ...plan, from: 'a', term: leader!.term + 1 }));
-    await client.publish('fedbit:test:bus:all', '{"kind":"round-open","from":"a"}');
+    await cluster.client.publish('fedbit:test:bus:all', JSON.stringify({ ...plan, from: 'c', term: leader!.term }));
+    await cluster.client.publish('fedbit:test:bus:all', JSON.stringify({ ...plan, from: 'a', term: leader!.term + 1 }));
+    await cluster.client.publish('fedbit:test:bus:all', '{"kind":"round-open","from":"a"}');
     await new Promise((resolve) => setTimeout(resolve, 300));
     // b still holds round 2 (the round it was told of by the leader): it refuses round 9 itself, without asking the leader.
     const reply = await sendUpdate(2, { round: 9, bits: 8 } as Task, length);
@@ -137,7 +120,7 @@ describe.skipIf(skip)('a cluster of three aggregator nodes on Redis', () => {
     expect(tasks.every(({ task }) => task.round === 2)).toBe(true);
     // Node b's devices upload (admitted by the leader, merged on b), then b dies before the round closes.
     for (const k of [2, 3]) expect(await sendUpdate(k, tasks[k].task, length)).toEqual({ ok: true });
-    nodes.b.kill();
+    cluster.nodes.b.kill();
     for (const k of [0, 1, 4, 5]) expect(await sendUpdate(k, tasks[k].task, length)).toEqual({ ok: true });
     const after = await waitFor('round 2 committed', async () => {
       const c = await committed(length);
@@ -156,8 +139,8 @@ describe.skipIf(skip)('a cluster of three aggregator nodes on Redis', () => {
     // One of c's devices uploads to the round the leader holds; then the leader dies.
     expect(await sendUpdate(4, tasks[2].task, length)).toEqual({ ok: true });
     const before = await committed(length);
-    nodes.a.kill();
-    await waitFor('c takes over', async () => (await store.leader())?.nodeId === 'c', 20_000);
+    cluster.nodes.a.kill();
+    await waitFor('c takes over', async () => (await cluster.store.leader())?.nodeId === 'c', 20_000);
     // c resumes from round 2 in Redis and opens round 3 again for the devices it holds.
     const again = await Promise.all([4, 5].map((k) => devices[k].nextTask(30_000)));
     expect(again.map(({ task }) => task.round)).toEqual([3, 3]);

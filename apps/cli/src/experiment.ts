@@ -89,7 +89,7 @@ export async function experiment(argv: string[]): Promise<void> {
     argv,
     {
       preset: { type: 'string', placeholder: 'name', description: 'smoke (minutes), paper (the published table, a few hours on 2 cores), paper-short (its 30-round setting of 2026-11-23), robust (attackers against each rule), privacy (FID against epsilon), lora (full fine-tuning against FFA-LoRA and FedIT adapters) or split (whole-model FL against split learning)' },
-      runs: { type: 'string', placeholder: 'list', description: 'split: the runs to do, from fl, split, split-light, mixed, split-light-v1 (default: all)' },
+      runs: { type: 'string', placeholder: 'list', description: 'split: the runs to do, from fl, split, split-light, mixed, split-light-v1 (default: all); lora: from full, ffa-lora, fedit-lora, the --sweep runs, ffa-lora-r16, ffa-lora-r16-lr-1e-2 (default: the first three)' },
       sweep: { type: 'boolean', description: 'split: sweep the dropout rate (0, 0.5, 0.75) against the gradient precision (32, 8, 4 bits) instead; lora: also FFA-LoRA\'s adapters at fixed 32, fixed 4 and on-demand precision, and at 5x the learning rate' },
       json: { type: 'boolean', description: 'end with one JSON line of the results' },
       parallel: { type: 'string', default: '1', placeholder: 'n', description: 'simulations at a time (one per core)' },
@@ -118,7 +118,7 @@ export async function experiment(argv: string[]): Promise<void> {
   if (!flags) return;
   if (flags.preset === 'lora') {
     const { loraExperiment } = await import('./lora-experiment');
-    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, seeds: flags.seeds, command: `npm run experiment -- ${argv.join(' ')}` });
+    return loraExperiment({ json: flags.json, parallel: flags.parallel, out: flags.out, rounds: flags.rounds, sweep: flags.sweep, runs: flags.runs, seeds: flags.seeds, command: `npm run experiment -- ${argv.join(' ')}` });
   }
   if (flags.preset === 'split') {
     const { splitExperiment } = await import('./split-experiment');

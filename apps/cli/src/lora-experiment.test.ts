@@ -1,6 +1,6 @@
 // The lora experiment over seeds: means, spreads, and the pairing of each run with the base on the same seed.
 import { describe, expect, it } from 'vitest';
-import { overLoraSeeds } from './lora-experiment';
+import { overLoraSeeds, pickLoraRuns } from './lora-experiment';
 
 const run = (seed: number, fid: number, energyJ = 1, uplinkBytes = 100) => ({ seed, uplinkBytes, downlinkBytes: 0, energyJ, fid, params: 10, rounds: 10, wallS: 1 });
 
@@ -29,5 +29,19 @@ describe('overLoraSeeds', () => {
     const r = overLoraSeeds([run(1, 159.9)], [run(1, 166.2)]);
     expect(r.spread.fid).toBe(0);
     expect(r.pairedVsBase!.mean).toBeCloseTo(-6.3);
+  });
+});
+
+describe('pickLoraRuns', () => {
+  it('runs the preset\'s three by default, the sweep with --sweep, and exactly what --runs names', () => {
+    expect(Object.keys(pickLoraRuns(undefined, false))).toEqual(['full', 'ffa-lora', 'fedit-lora']);
+    expect(Object.keys(pickLoraRuns(undefined, true))).toContain('ffa-lora-on-demand');
+    const picked = pickLoraRuns(['ffa-lora', 'ffa-lora-r16-lr-1e-2'], false);
+    expect(Object.keys(picked)).toEqual(['ffa-lora', 'ffa-lora-r16-lr-1e-2']);
+    expect(picked['ffa-lora-r16-lr-1e-2']).toMatchObject({ lora: { rank: 16, method: 'ffa-lora' }, learningRate: 1e-2 });
+  });
+  it('refuses an unknown name, naming the known ones, and --runs with --sweep', () => {
+    expect(() => pickLoraRuns(['full', 'bogus'], false)).toThrow(/unknown bogus; expected names from full, ffa-lora/);
+    expect(() => pickLoraRuns(['full'], true)).toThrow(/--runs and --sweep/);
   });
 });

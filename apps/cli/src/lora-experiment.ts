@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { ModelHost, REPO_ROOT, RunStore, resolveRunConfig, type RunConfig, type RunConfigInput } from '@fedbit/server';
+import { UsageError } from './args';
 import { formatBytes } from './report';
 import { mean, sd } from './seed-stats';
 import { styleFid, styleReferenceImages } from './style-fid';
@@ -63,6 +64,22 @@ const SWEEP_RUNS: Record<string, RunSpec> = {
   'ffa-lora-on-demand': { ...RUNS['ffa-lora'], policy: { kind: 'on-demand' } },
   'ffa-lora-lr-1e-2': { ...RUNS['ffa-lora'], learningRate: 1e-2 },
 };
+/** Runs only --runs names: FFA-LoRA with more capacity (rank 16, scale alpha/r = 1) at the preset's and at 5x its learning rate. */
+const CAPACITY_RUNS: Record<string, RunSpec> = {
+  'ffa-lora-r16': { lora: { base: LORA_BASE, rank: 16, method: 'ffa-lora' } },
+  'ffa-lora-r16-lr-1e-2': { lora: { base: LORA_BASE, rank: 16, method: 'ffa-lora' }, learningRate: 1e-2 },
+};
+const ALL_RUNS: Record<string, RunSpec> = { ...RUNS, ...SWEEP_RUNS, ...CAPACITY_RUNS };
+
+/** The runs to do: --runs (any known names, 'full' among them or not), or the preset's three and with --sweep its sweep. */
+export function pickLoraRuns(runs: string[] | undefined, sweep: boolean): Record<string, RunSpec> {
+  if (!runs) return { ...RUNS, ...(sweep ? SWEEP_RUNS : {}) };
+  const known = Object.keys(ALL_RUNS);
+  const unknown = runs.filter((r) => !known.includes(r));
+  if (unknown.length || runs.length === 0) throw new UsageError(`--runs: ${unknown.length ? `unknown ${unknown.join(', ')}` : 'no run named'}; expected names from ${known.join(', ')}, separated by commas`);
+  if (sweep) throw new UsageError('--runs and --sweep: give one (--runs may name the sweep\'s runs)');
+  return Object.fromEntries(runs.map((r) => [r, ALL_RUNS[r]]));
+}
 
 /** The base alone, drawn at the bits LoRA devices hold it at (8, the runs' baseBits) and as shipped (16-bit weights, baseBits 32 keeps them as given). */
 const BASE_ROWS = { base: 8, 'base-16bit': 32 } as const;
@@ -159,7 +176,8 @@ async function cachedFid<T extends { fid: number }>(runDir: string, key: { round
 
 const plusMinus = (value: number, spread: number, digits: number, several: boolean) => (several ? `${value.toFixed(digits)} ± ${spread.toFixed(digits)}` : value.toFixed(digits));
 
-export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; seeds?: number[]; command: string }): Promise<void> {
+export async function loraExperiment(options: { json: boolean; parallel: number; out?: string; rounds?: number; sweep?: boolean; runs?: string[]; seeds?: number[]; command: string }): Promise<void> {
+  const specs = pickLoraRuns(options.runs, options.sweep ?? false);
   const preset = { ...LORA_PRESET, rounds: options.rounds ?? LORA_PRESET.rounds };
   const seeds = options.seeds ?? [LORA_PRESET.seed];
   const several = seeds.length > 1;
@@ -170,7 +188,6 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
   const about = preset.about(preset.rounds) + (preset.rounds !== LORA_PRESET.rounds ? ` (cut from the preset's ${LORA_PRESET.rounds} rounds)` : '');
   log(`experiment lora: ${about}; seeds ${seeds.join(', ')}`);
 
-  const specs = { ...RUNS, ...(options.sweep ? SWEEP_RUNS : {}) };
   const names = Object.keys(specs);
   // One seed keeps the single-seed experiment's run names (runs/full, ...), so its earlier runs are reused.
   const runName = (name: string, seed: number) => (several ? `${name}-seed${seed}` : name);
@@ -178,17 +195,23 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
   // The base alone, per seed: no training, nothing sent; its drawings from the same host the LoRA runs
   // use, at 8 bits as LoRA devices hold it ('base') and as shipped ('base-16bit', where full
   // fine-tuning starts), so the pair says what holding the base at 8 bits costs.
-  for (const seed of seeds) {
-    for (const [name, baseBits] of Object.entries(BASE_ROWS)) {
-      const baseConfig = resolveRunConfig({ ...preset.config, lora: { ...RUNS['ffa-lora'].lora, baseBits }, runId: name, seed }, name);
-      const png = join(outDir, several ? `samples-${name}-seed${seed}.png` : `samples-${name}.png`);
-      const base = await fidOf(baseConfig, null, preset.config.eval.samples, drawSeedOf(seed), png);
-      bySeed[name].push({ seed, uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 });
-      log(`  ${name} (seed ${seed}): Fréchet ${base.fid.toFixed(2)}`);
-    }
-  }
-  const jobs = seeds.flatMap((seed) => names.map((name) => ({ name, seed })));
+  // Kept in bases/<name>[-seed<k>]/style-fid.json, so a rerun that adds runs does not draw them again.
+  const baseJob = async (name: keyof typeof BASE_ROWS, seed: number) => {
+    const baseConfig = resolveRunConfig({ ...preset.config, lora: { ...RUNS['ffa-lora'].lora, baseBits: BASE_ROWS[name] }, runId: name, seed }, name);
+    const id = runName(name, seed);
+    const dir = join(outDir, 'bases', id);
+    mkdirSync(dir, { recursive: true });
+    const drawSeed = drawSeedOf(seed);
+    const base = await cachedFid(dir, { round: 0, samples: preset.config.eval.samples, drawSeed }, () => fidOf(baseConfig, null, preset.config.eval.samples, drawSeed, join(outDir, `samples-${id}.png`)));
+    bySeed[name].push({ seed, uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 });
+    log(`  ${id.padEnd(16)} Fréchet ${base.fid.toFixed(2)}`);
+  };
+  const jobs = [
+    ...seeds.flatMap((seed) => names.map((name) => ({ name, seed }))),
+    ...seeds.flatMap((seed) => BASE_NAMES.map((name) => ({ name, seed }))),
+  ];
   await pool(jobs, options.parallel, async ({ name, seed }) => {
+    if (name in BASE_ROWS) return baseJob(name as keyof typeof BASE_ROWS, seed);
     const t = Date.now();
     const spec = specs[name];
     const input: RunConfigInput = { ...preset.config, lora: spec.lora, model: { ...preset.config.model, init: spec.init ?? 'random' }, ...(spec.policy ? { policy: spec.policy } : {}), ...(spec.learningRate ? { learningRate: spec.learningRate } : {}) };
@@ -222,7 +245,7 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
   const rows = [...BASE_NAMES, ...names].map((name) => {
     const r = runs[name];
-    const vsFull = BASE_NAMES.includes(name) ? '-' : `${(runs.full.uplinkBytes / Math.max(1, r.uplinkBytes)).toFixed(1)}x`;
+    const vsFull = BASE_NAMES.includes(name) || !runs.full ? '-' : `${(runs.full.uplinkBytes / Math.max(1, r.uplinkBytes)).toFixed(1)}x`;
     const paired = r.pairedVsBase ? plusMinus(r.pairedVsBase.mean, r.pairedVsBase.sd, 2, several) : '-';
     const below = r.pairedVsBase ? `${r.seeds.filter((x) => x.fid < runs.base.seeds.find((b) => b.seed === x.seed)!.fid).length} of ${r.seeds.length}` : '-';
     return [name, r.params.toLocaleString('en'), formatBytes(r.uplinkBytes), vsFull, formatBytes(r.downlinkBytes), plusMinus(r.energyJ, r.spread.energyJ, 4, several), plusMinus(r.fid, r.spread.fid, 2, several), paired, below, r.wallS.toFixed(0)];

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { overLoraSeeds, pickLoraRuns } from './lora-experiment';
 
-const run = (seed: number, fid: number, energyJ = 1, uplinkBytes = 100) => ({ seed, uplinkBytes, downlinkBytes: 0, energyJ, fid, params: 10, rounds: 10, wallS: 1 });
+const run = (seed: number, fid: number, energyJ = 1, uplinkBytes = 100, heldOutLoss = 0.05) => ({ seed, uplinkBytes, downlinkBytes: 0, energyJ, fid, heldOutLoss, params: 10, rounds: 10, wallS: 1 });
 
 describe('overLoraSeeds', () => {
   it('reports means and sample standard deviations over the seeds, and each seed', () => {
@@ -23,6 +23,14 @@ describe('overLoraSeeds', () => {
     expect(r.spread.fid).toBeGreaterThan(5);
     const worse = overLoraSeeds([run(1, 101), run(2, 119), run(3, 112)], base);
     expect(worse.pairedVsBase!.mean).toBeCloseTo(2 / 3);
+  });
+
+  it('pairs the held-out loss with the base of its own seed, in percent of the base\'s', () => {
+    const base = [run(1, 100, 1, 100, 0.05), run(2, 100, 1, 100, 0.04)];
+    const r = overLoraSeeds([run(2, 100, 1, 100, 0.038), run(1, 100, 1, 100, 0.049)], base);
+    expect(r.lossVsBase!.meanPct).toBeCloseTo((-5 + -2) / 2);
+    expect(r.lossVsBase!.sdPct).toBeCloseTo(Math.sqrt(4.5));
+    expect(overLoraSeeds(base, null).lossVsBase).toBeNull();
   });
 
   it('one seed has no spread', () => {

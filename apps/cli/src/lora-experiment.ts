@@ -93,6 +93,8 @@ interface LoraSeedResult {
   downlinkBytes: number;
   energyJ: number;
   fid: number;
+  /** The held-out denoising loss on the new styles (heldOutLossOf): the same noised images for every run and seed. */
+  heldOutLoss: number;
   /** Parameters each device trained and uploaded. */
   params: number;
   rounds: number;
@@ -106,8 +108,10 @@ interface LoraSeedResult {
  * largely cancels).
  */
 interface LoraRunResult extends Omit<LoraSeedResult, 'seed'> {
-  spread: { fid: number; energyJ: number; uplinkBytes: number };
+  spread: { fid: number; energyJ: number; uplinkBytes: number; heldOutLoss: number };
   pairedVsBase: { mean: number; sd: number } | null;
+  /** The held-out loss's change against the base on the same seed, in percent of the base's: mean and sd over seeds. */
+  lossVsBase: { meanPct: number; sdPct: number } | null;
   seeds: LoraSeedResult[];
 }
 
@@ -116,16 +120,19 @@ interface LoraRunResult extends Omit<LoraSeedResult, 'seed'> {
 export function overLoraSeeds(seeds: LoraSeedResult[], base: LoraSeedResult[] | null): LoraRunResult {
   const m = (pick: (r: LoraSeedResult) => number) => mean(seeds.map(pick));
   const diffs = base ? seeds.map((r) => r.fid - base.find((b) => b.seed === r.seed)!.fid) : null;
+  const lossPct = base ? seeds.map((r) => (100 * (r.heldOutLoss - base.find((b) => b.seed === r.seed)!.heldOutLoss)) / base.find((b) => b.seed === r.seed)!.heldOutLoss) : null;
   return {
     uplinkBytes: m((r) => r.uplinkBytes),
     downlinkBytes: m((r) => r.downlinkBytes),
     energyJ: m((r) => r.energyJ),
     fid: m((r) => r.fid),
+    heldOutLoss: m((r) => r.heldOutLoss),
     params: m((r) => r.params),
     rounds: m((r) => r.rounds),
     wallS: m((r) => r.wallS),
-    spread: { fid: sd(seeds.map((r) => r.fid)), energyJ: sd(seeds.map((r) => r.energyJ)), uplinkBytes: sd(seeds.map((r) => r.uplinkBytes)) },
+    spread: { fid: sd(seeds.map((r) => r.fid)), energyJ: sd(seeds.map((r) => r.energyJ)), uplinkBytes: sd(seeds.map((r) => r.uplinkBytes)), heldOutLoss: sd(seeds.map((r) => r.heldOutLoss)) },
     pairedVsBase: diffs ? { mean: mean(diffs), sd: sd(diffs) } : null,
+    lossVsBase: lossPct ? { meanPct: mean(lossPct), sdPct: sd(lossPct) } : null,
     seeds,
   };
 }
@@ -157,6 +164,33 @@ async function fidOf(config: RunConfig, vector: Float32Array | null, samples: nu
       drawn.set(await host.draw(weights, n, drawSeed + s, labels.subarray(s, s + n)), s * per);
     }
     return { fid: await styleFid(drawn, NEW_STYLES.join(','), { count: samples }), params: host.paramCount };
+  } finally {
+    host.dispose();
+  }
+}
+
+/** The noise seed of the held-out loss: one for every run and seed, so every model is scored on the same noised images. */
+const LOSS_SEED = 4242;
+const LOSS_KIND = `the DDPM training objective (epsilon MSE) on all ${'held-out'} ${NEW_STYLES.join(' and ')} emoji (symbols no run trained on), two timesteps per image spread over the schedule, the noise fixed by one seed for every run (packages/diffusion/src/metrics/denoising-loss.ts); a lower value means the model fits the new styles better`;
+
+/**
+ * The held-out denoising loss (@fedbit/diffusion/metrics denoisingLoss) of what a run's EMA (or
+ * latest) vector makes, on every held-out image of the new styles, two timesteps each, with the
+ * noise LOSS_SEED fixes: the training objective on symbols no run trained on. Kept in the run's
+ * directory (held-out-loss.json) with the round and seed it is of.
+ */
+async function heldOutLossOf(config: RunConfig, vector: Float32Array | null, dir: string, round: number): Promise<number> {
+  const path = join(dir, 'held-out-loss.json');
+  if (existsSync(path)) {
+    const kept = JSON.parse(readFileSync(path, 'utf8')) as { round: number; seed: number; loss: number };
+    if (kept.round === round && kept.seed === LOSS_SEED && Number.isFinite(kept.loss)) return kept.loss;
+  }
+  const host = await ModelHost.create(config);
+  try {
+    const reference = await styleReferenceImages(NEW_STYLES.join(','));
+    const loss = await host.denoisingLoss(vector ?? host.initialWeights(), reference.images, reference.count, reference.labels, LOSS_SEED);
+    writeFileSync(path, JSON.stringify({ round, seed: LOSS_SEED, images: reference.count, perImage: 2, loss }) + '\n');
+    return loss;
   } finally {
     host.dispose();
   }
@@ -203,8 +237,9 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
     mkdirSync(dir, { recursive: true });
     const drawSeed = drawSeedOf(seed);
     const base = await cachedFid(dir, { round: 0, samples: preset.config.eval.samples, drawSeed }, () => fidOf(baseConfig, null, preset.config.eval.samples, drawSeed, join(outDir, `samples-${id}.png`)));
-    bySeed[name].push({ seed, uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, params: 0, rounds: 0, wallS: 0 });
-    log(`  ${id.padEnd(16)} Fréchet ${base.fid.toFixed(2)}`);
+    const heldOutLoss = await heldOutLossOf(baseConfig, null, dir, 0);
+    bySeed[name].push({ seed, uplinkBytes: 0, downlinkBytes: 0, energyJ: 0, fid: base.fid, heldOutLoss, params: 0, rounds: 0, wallS: 0 });
+    log(`  ${id.padEnd(16)} Fréchet ${base.fid.toFixed(2)}, held-out loss ${heldOutLoss.toFixed(5)}`);
   };
   const jobs = [
     ...seeds.flatMap((seed) => names.map((name) => ({ name, seed }))),
@@ -224,6 +259,7 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
     const { fid, params } = await cachedFid(join(outDir, 'runs', runId), { round: checkpoint.state.round, samples: preset.config.eval.samples, drawSeed }, () =>
       fidOf(config, checkpoint.ema ?? checkpoint.weights, preset.config.eval.samples, drawSeed, join(outDir, `samples-${runId}.png`)),
     );
+    const heldOutLoss = await heldOutLossOf(config, checkpoint.ema ?? checkpoint.weights, join(outDir, 'runs', runId), checkpoint.state.round);
     bySeed[name].push({
       seed,
       uplinkBytes: run.json.uplinkBytes,
@@ -231,11 +267,12 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
       downlinkBytes: run.json.downlinkBytes,
       energyJ: run.json.energyJ,
       fid,
+      heldOutLoss,
       params,
       rounds: run.json.rounds,
       wallS: run.json.wallS,
     });
-    log(`  ${runId.padEnd(16)} done in ${((Date.now() - t) / 1000).toFixed(0)} s: up ${formatBytes(run.json.uplinkBytes)}, Fréchet ${fid.toFixed(2)}`);
+    log(`  ${runId.padEnd(16)} done in ${((Date.now() - t) / 1000).toFixed(0)} s: up ${formatBytes(run.json.uplinkBytes)}, Fréchet ${fid.toFixed(2)}, held-out loss ${heldOutLoss.toFixed(5)}`);
   });
   const order = (xs: LoraSeedResult[]) => xs.sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
   const runs: Record<string, LoraRunResult> = { base: overLoraSeeds(order(bySeed.base), null) };
@@ -248,9 +285,11 @@ export async function loraExperiment(options: { json: boolean; parallel: number;
     const vsFull = BASE_NAMES.includes(name) || !runs.full ? '-' : `${(runs.full.uplinkBytes / Math.max(1, r.uplinkBytes)).toFixed(1)}x`;
     const paired = r.pairedVsBase ? plusMinus(r.pairedVsBase.mean, r.pairedVsBase.sd, 2, several) : '-';
     const below = r.pairedVsBase ? `${r.seeds.filter((x) => x.fid < runs.base.seeds.find((b) => b.seed === x.seed)!.fid).length} of ${r.seeds.length}` : '-';
-    return [name, r.params.toLocaleString('en'), formatBytes(r.uplinkBytes), vsFull, formatBytes(r.downlinkBytes), plusMinus(r.energyJ, r.spread.energyJ, 4, several), plusMinus(r.fid, r.spread.fid, 2, several), paired, below, r.wallS.toFixed(0)];
+    const lossPct = r.lossVsBase ? `${plusMinus(r.lossVsBase.meanPct, r.lossVsBase.sdPct, 2, several)}%` : '-';
+    const lossBelow = r.lossVsBase ? `${r.seeds.filter((x) => x.heldOutLoss < runs.base.seeds.find((b) => b.seed === x.seed)!.heldOutLoss).length} of ${r.seeds.length}` : '-';
+    return [name, r.params.toLocaleString('en'), formatBytes(r.uplinkBytes), vsFull, formatBytes(r.downlinkBytes), plusMinus(r.energyJ, r.spread.energyJ, 4, several), plusMinus(r.fid, r.spread.fid, 2, several), paired, below, plusMinus(r.heldOutLoss, r.spread.heldOutLoss, 5, several), lossPct, lossBelow, r.wallS.toFixed(0)];
   });
-  const header = ['run', 'trained params', 'uplink', 'fewer uplink bytes than full', 'downlink (base once + rounds)', 'energy J*', 'Fréchet (lower is better)', 'Fréchet minus base, same seed', 'seeds below base', 'wall s'];
+  const header = ['run', 'trained params', 'uplink', 'fewer uplink bytes than full', 'downlink (base once + rounds)', 'energy J*', 'Fréchet (lower is better)', 'Fréchet minus base, same seed', 'seeds below base', 'held-out loss (lower is better)', 'loss minus base, same seed', 'seeds with loss below base', 'wall s'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const perSeed = several
     ? `\n\nPer seed (style Fréchet distance; the base's differs between seeds only by the drawing noise):\n\n${[
@@ -275,12 +314,13 @@ ${table}${perSeed}
 
 \\* Energy is modelled (packages/core/src/energy; a LoRA step is priced as full training's plus the adapters', packages/diffusion/src/lora-config.ts macsPerLoraTrainStep); a LoRA run's includes receiving the base once per device.
 Fréchet: ${fidKind}.
+Held-out loss: ${LOSS_KIND}.
 
 Sample grids (a row per category, drawn with the weights each run samples with): ${[...BASE_NAMES, ...names].flatMap((n) => (several ? seeds.map((s) => `samples-${n}-seed${s}.png`) : [`samples-${n}.png`])).join(', ')}.
 `;
   writeFileSync(join(outDir, 'summary.md'), md);
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ preset: 'lora', machine, command: options.command, about, rounds: preset.rounds, seeds, fid: fidKind, runs }, null, 2) + '\n');
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ preset: 'lora', machine, command: options.command, about, rounds: preset.rounds, seeds, fid: fidKind, heldOutLoss: LOSS_KIND, runs }, null, 2) + '\n');
   log(`wrote ${relative(process.cwd(), outDir)}/summary.md and summary.json`);
   process.stdout.write(md);
-  if (options.json) process.stdout.write(JSON.stringify({ fid: fidKind, seeds, runs }) + '\n');
+  if (options.json) process.stdout.write(JSON.stringify({ fid: fidKind, heldOutLoss: LOSS_KIND, seeds, runs }) + '\n');
 }

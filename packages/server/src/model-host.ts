@@ -23,7 +23,7 @@ import {
   type DiffusionModel,
   type LoraModel,
 } from '@fedbit/diffusion';
-import { evaluateQuality, type QualityReport } from '@fedbit/diffusion/metrics';
+import { denoisingLoss, evaluateQuality, type QualityReport } from '@fedbit/diffusion/metrics';
 import { encodePng, groupIndices, imageGrid, loadDataset, shardPlan, toFloatImages, type ImageDataset } from '@fedbit/datasets/node';
 import { ConfigError, type RunConfig } from './config';
 import { baseRef, baseResource, resolveBase, type BaseResource } from './lora-base';
@@ -231,6 +231,12 @@ export class ModelHost {
   /** `count` images the weights draw (NHWC in [0, 1]) with the run's sampler; with labels, conditional, at eval.guidance. */
   draw(weights: Float32Array, count: number, seed: number, labels?: Int32Array): Promise<Float32Array> {
     return this.generate(weights, count, seed, labels);
+  }
+
+  /** The held-out denoising loss (@fedbit/diffusion/metrics denoisingLoss) of the model the weights make (a LoRA run: the base with the adapters folded in) on `count` images, at the noise `seed` fixes. */
+  async denoisingLoss(weights: Float32Array, images: Float32Array, count: number, labels: Int32Array | undefined, seed: number): Promise<number> {
+    this.net.setWeights(this.effectiveWeights(weights));
+    return denoisingLoss(this.net, images, count, labels, { schedule: this.runConfig.model.schedule, seed });
   }
 
   private async generate(weights: Float32Array, count: number, seed: number, labels?: Int32Array): Promise<Float32Array> {

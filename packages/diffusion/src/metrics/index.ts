@@ -15,3 +15,4 @@ export {
 } from './style-classifier';
 export { STYLE_CLASSIFIER_URL, loadStyleClassifier } from './load';
 export { styleFrechet, styleStats } from './style';
+export { denoisingLoss, type DenoisingLossOptions } from './denoising-loss';

@@ -57,7 +57,7 @@ const lr = num('lr', (n) => n > 0 && n < 1, 'a learning rate above 0 and below 1
 const warmup = num('warmup', whole, 'a whole number of steps');
 const steps = num('steps', (n) => whole(n) && n >= 1, 'a whole number of steps');
 const batch = num('batch', (n) => whole(n) && n >= 1 && n <= 256, 'a batch size from 1 to 256');
-const samples = num('samples', (n) => whole(n) && n >= 2, 'at least 2 samples');
+const samples = num('samples', (n) => whole(n) && n !== 1, 'at least 2 samples, or 0 to skip the Fréchet distance');
 const sampleSteps = num('sample-steps', (n) => whole(n) && n >= 1 && n <= 200, 'DDIM steps from 1 to 200');
 const drawSeed = num('draw-seed', whole, 'a whole number');
 const seed = num('seed', whole, 'a whole number');
@@ -83,10 +83,11 @@ const trainer = createTrainer(lora ?? model, { learningRate: lr, batchSize: batc
 const lrSchedule: LrScheduleSpec = { kind: 'cosine', warmup, total: steps, floor: 1 };
 
 const drawModel: DiffusionModel = createModel(config, seed);
-async function score(step: number): Promise<{ step: number; fid: number; heldOutLoss: number; drawS: number }> {
+async function score(step: number): Promise<{ step: number; fid: number | null; heldOutLoss: number; drawS: number }> {
   const started = performance.now();
   drawModel.setWeights(lora ? lora.effectiveWeights() : model.getWeights());
   const heldOutLoss = await denoisingLoss(drawModel, reference.images, reference.count, reference.labels, { schedule, seed: 4242 });
+  if (samples === 0) return { step, fid: null, heldOutLoss, drawS: (performance.now() - started) / 1000 };
   const per = config.imageSize * config.imageSize * config.channels;
   const drawn = new Float32Array(samples * per);
   for (let s = 0; s < samples; s += 50) {
@@ -98,7 +99,8 @@ async function score(step: number): Promise<{ step: number; fid: number; heldOut
   return { step, fid, heldOutLoss, drawS: (performance.now() - started) / 1000 };
 }
 
-const points: { step: number; fid: number; heldOutLoss: number; loss: number | null }[] = [];
+const points: { step: number; fid: number | null; heldOutLoss: number; loss: number | null }[] = [];
+const fmt = (fid: number | null) => (fid === null ? '-' : fid.toFixed(2));
 const label = `${mode}${mode === 'full' ? '' : ` r${rank}`} lr ${lr}`;
 let windowLoss = 0;
 let windowN = 0;
@@ -106,7 +108,7 @@ let trainS = 0;
 if (evalAt.includes(0)) {
   const p = await score(0);
   points.push({ step: 0, fid: p.fid, heldOutLoss: p.heldOutLoss, loss: null });
-  console.error(`${label}  step 0  style Fréchet ${p.fid.toFixed(2)}  held-out loss ${p.heldOutLoss.toFixed(5)}  (scored in ${p.drawS.toFixed(0)} s)`);
+  console.error(`${label}  step 0  style Fréchet ${fmt(p.fid)}  held-out loss ${p.heldOutLoss.toFixed(5)}  (scored in ${p.drawS.toFixed(0)} s)`);
 }
 for (let s = 1; s <= steps; s++) {
   const idx = Int32Array.from({ length: batch }, (_, k) => split.train[(((s - 1) * batch + k) * 2654435761 + seed) % split.train.length >>> 0]);
@@ -119,7 +121,7 @@ for (let s = 1; s <= steps; s++) {
   if (evalAt.includes(s)) {
     const p = await score(s);
     points.push({ step: s, fid: p.fid, heldOutLoss: p.heldOutLoss, loss: windowLoss / windowN });
-    console.error(`${label}  step ${s}  loss ${(windowLoss / windowN).toFixed(4)}  style Fréchet ${p.fid.toFixed(2)}  held-out loss ${p.heldOutLoss.toFixed(5)}  (train ${trainS.toFixed(0)} s, scored in ${p.drawS.toFixed(0)} s)`);
+    console.error(`${label}  step ${s}  loss ${(windowLoss / windowN).toFixed(4)}  style Fréchet ${fmt(p.fid)}  held-out loss ${p.heldOutLoss.toFixed(5)}  (train ${trainS.toFixed(0)} s, scored in ${p.drawS.toFixed(0)} s)`);
     windowLoss = 0;
     windowN = 0;
   }
@@ -130,4 +132,4 @@ model.dispose();
 drawModel.dispose();
 const result = { base: values.base, mode, rank: mode === 'full' ? null : rank, baseBits: mode === 'full' ? 32 : baseBits, lr, warmup, batch, steps, targets, samples, sampleSteps, drawSeed, seed, vendors: values.vendors, trainS: Math.round(trainS), points };
 if (values.json) console.log(JSON.stringify(result));
-else for (const p of points) console.log(`${label}\tstep ${p.step}\tFréchet ${p.fid.toFixed(2)}\theld-out loss ${p.heldOutLoss.toFixed(5)}`);
+else for (const p of points) console.log(`${label}\tstep ${p.step}\tFréchet ${fmt(p.fid)}\theld-out loss ${p.heldOutLoss.toFixed(5)}`);

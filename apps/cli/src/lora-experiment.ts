@@ -119,8 +119,9 @@ interface LoraRunResult extends Omit<LoraSeedResult, 'seed'> {
 /** Means and spreads over seeds, and the paired difference against the base's seeds (null for the base itself). */
 export function overLoraSeeds(seeds: LoraSeedResult[], base: LoraSeedResult[] | null): LoraRunResult {
   const m = (pick: (r: LoraSeedResult) => number) => mean(seeds.map(pick));
-  const diffs = base ? seeds.map((r) => r.fid - base.find((b) => b.seed === r.seed)!.fid) : null;
-  const lossPct = base ? seeds.map((r) => (100 * (r.heldOutLoss - base.find((b) => b.seed === r.seed)!.heldOutLoss)) / base.find((b) => b.seed === r.seed)!.heldOutLoss) : null;
+  const baseOf = (r: LoraSeedResult) => base!.find((b) => b.seed === r.seed)!;
+  const diffs = base ? seeds.map((r) => r.fid - baseOf(r).fid) : null;
+  const lossPct = base ? seeds.map((r) => (100 * (r.heldOutLoss - baseOf(r).heldOutLoss)) / baseOf(r).heldOutLoss) : null;
   return {
     uplinkBytes: m((r) => r.uplinkBytes),
     downlinkBytes: m((r) => r.downlinkBytes),
@@ -171,7 +172,7 @@ async function fidOf(config: RunConfig, vector: Float32Array | null, samples: nu
 
 /** The noise seed of the held-out loss: one for every run and seed, so every model is scored on the same noised images. */
 const LOSS_SEED = 4242;
-const LOSS_KIND = `the DDPM training objective (epsilon MSE) on all ${'held-out'} ${NEW_STYLES.join(' and ')} emoji (symbols no run trained on), two timesteps per image spread over the schedule, the noise fixed by one seed for every run (packages/diffusion/src/metrics/denoising-loss.ts); a lower value means the model fits the new styles better`;
+const LOSS_KIND = `the DDPM training objective (epsilon MSE) on all held-out ${NEW_STYLES.join(' and ')} emoji (symbols no run trained on), two timesteps per image spread over the schedule, the noise fixed by one seed for every run (packages/diffusion/src/metrics/denoising-loss.ts); a lower value means the model fits the new styles better`;
 
 /**
  * The held-out denoising loss (@fedbit/diffusion/metrics denoisingLoss) of what a run's EMA (or

@@ -8,20 +8,11 @@ import { loraLayout, resolveLoraConfig } from './lora-config';
 import { createModel, modelLayout, type DiffusionModel } from './model';
 import { normal } from './rng';
 import { createTrainer } from './trainer';
+import { squares } from './test-squares';
 
 const SIZE = 16;
 const cfg = resolveModelConfig('tiny', { imageSize: SIZE, channels: 1 });
 
-/** Bright squares at different places on a dark background. */
-function squares(count: number, shift = 0): Float32Array {
-  const out = new Float32Array(count * SIZE * SIZE);
-  for (let n = 0; n < count; n++) {
-    const y0 = (n * 3 + shift) % 9;
-    const x0 = (n * 5 + shift) % 9;
-    for (let y = y0; y < y0 + 7; y++) for (let x = x0; x < x0 + 7; x++) out[n * SIZE * SIZE + y * SIZE + x] = 1;
-  }
-  return out;
-}
 
 function randomVector(length: number, seed: number, std = 1): Float32Array {
   const gen = normal(seed);

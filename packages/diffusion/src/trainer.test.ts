@@ -4,19 +4,10 @@ import { initBackend } from './backend';
 import { resolveModelConfig } from './config';
 import { createModel } from './model';
 import { createTrainer } from './trainer';
+import { squares } from './test-squares';
 
 const SIZE = 16;
 
-/** Eight simple synthetic images: bright squares at different places on a dark background. */
-function squares(count: number): Float32Array {
-  const out = new Float32Array(count * SIZE * SIZE);
-  for (let n = 0; n < count; n++) {
-    const y0 = (n * 3) % 9;
-    const x0 = (n * 5) % 9;
-    for (let y = y0; y < y0 + 7; y++) for (let x = x0; x < x0 + 7; x++) out[n * SIZE * SIZE + y * SIZE + x] = 1;
-  }
-  return out;
-}
 
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 
